@@ -1,0 +1,20 @@
+#![doc = include_str!("../README.md")]
+
+pub mod chart;
+pub mod enums;
+pub mod error;
+pub mod ids;
+pub mod markdown;
+pub mod model;
+pub mod policy;
+pub mod rollup;
+pub mod secret;
+pub mod settings;
+pub mod store;
+pub mod template;
+pub mod time;
+pub mod validate;
+
+pub use chrono_tz::Tz;
+pub use error::{Error, Result, StoreError, ValidationErrors};
+pub use store::Store;

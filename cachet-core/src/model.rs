@@ -1,0 +1,346 @@
+//! Domain records as stores return them. Wire formats live in `cachet-http`; these types
+//! derive no serde so no field (a hash, a secret) can leak by accident.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::enums::{
+    CalcType, ComponentStatus, GroupCollapsed, IncidentStatus, MetricView, MetricVisibility, Role,
+    ScheduleStatus, Visibility,
+};
+use crate::ids::*;
+use crate::markdown::SafeHtml;
+use crate::secret::{PasswordHash, TokenHash};
+
+/// A tag on a component: a display name and its slug.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Tag {
+    /// Slug (lowercase, `-` separated), unique.
+    pub slug: String,
+    /// Name as first written.
+    pub name: String,
+}
+
+/// A component of the system whose status is shown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Component {
+    /// Id.
+    pub id: ComponentId,
+    /// Name.
+    pub name: String,
+    /// Description (plain text).
+    pub description: String,
+    /// Link to the component, empty when none.
+    pub link: String,
+    /// Status as last set directly.
+    pub status: ComponentStatus,
+    /// Display order.
+    pub order: i64,
+    /// Group, if any.
+    pub group_id: Option<GroupId>,
+    /// Disabled components are hidden from guests and left out of roll-ups.
+    pub enabled: bool,
+    /// Free JSON metadata.
+    pub meta: Option<serde_json::Value>,
+    /// Tags, sorted by slug.
+    pub tags: Vec<Tag>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A group of components.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComponentGroup {
+    /// Id.
+    pub id: GroupId,
+    /// Name.
+    pub name: String,
+    /// Display order.
+    pub order: i64,
+    /// Collapsing on the status page.
+    pub collapsed: GroupCollapsed,
+    /// Who may see it.
+    pub visible: Visibility,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An incident with its updates (newest first).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incident {
+    /// Id.
+    pub id: IncidentId,
+    /// Creator, if known.
+    pub user_id: Option<UserId>,
+    /// Affected component, if any.
+    pub component_id: Option<ComponentId>,
+    /// The status the incident imposes on its component while unresolved.
+    pub impact: Option<ComponentStatus>,
+    /// Title.
+    pub name: String,
+    /// Status of the incident itself (follows its newest update).
+    pub status: IncidentStatus,
+    /// Who may see it.
+    pub visible: Visibility,
+    /// Pinned on top of the status page.
+    pub stickied: bool,
+    /// Markdown source.
+    pub message: String,
+    /// Rendered, sanitized message.
+    pub message_html: SafeHtml,
+    /// When it happened.
+    pub occurred_at: DateTime<Utc>,
+    /// Key/value metadata.
+    pub meta: BTreeMap<String, serde_json::Value>,
+    /// Updates, newest first.
+    pub updates: Vec<IncidentUpdate>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An update posted on an incident.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentUpdate {
+    /// Id.
+    pub id: UpdateId,
+    /// The incident it belongs to.
+    pub incident_id: IncidentId,
+    /// Status announced by this update (never `Scheduled`).
+    pub status: IncidentStatus,
+    /// Markdown source.
+    pub message: String,
+    /// Rendered, sanitized message.
+    pub message_html: SafeHtml,
+    /// Author, if known.
+    pub user_id: Option<UserId>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A reusable incident message template (sandboxed subset, see [`crate::template`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentTemplate {
+    /// Id.
+    pub id: TemplateId,
+    /// Name.
+    pub name: String,
+    /// Unique slug.
+    pub slug: String,
+    /// Template source.
+    pub template: String,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A component affected by a maintenance window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleComponent {
+    /// Row id.
+    pub id: i64,
+    /// The schedule.
+    pub schedule_id: ScheduleId,
+    /// The component.
+    pub component_id: ComponentId,
+    /// Status the component has while the window is in progress.
+    pub component_status: ComponentStatus,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A maintenance window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    /// Id.
+    pub id: ScheduleId,
+    /// Name.
+    pub name: String,
+    /// Markdown source, if any.
+    pub message: Option<String>,
+    /// Rendered, sanitized message.
+    pub message_html: Option<SafeHtml>,
+    /// Status.
+    pub status: ScheduleStatus,
+    /// Planned start.
+    pub scheduled_at: DateTime<Utc>,
+    /// Planned or actual end.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Affected components.
+    pub components: Vec<ScheduleComponent>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A metric shown as a chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metric {
+    /// Id.
+    pub id: MetricId,
+    /// Name.
+    pub name: String,
+    /// Unit suffix.
+    pub suffix: String,
+    /// Description.
+    pub description: String,
+    /// Value of an empty bucket.
+    pub default_value: f64,
+    /// Aggregation.
+    pub calc_type: CalcType,
+    /// Whether to draw the chart.
+    pub display_chart: bool,
+    /// Decimal places shown (0-4).
+    pub places: u8,
+    /// Default chart window.
+    pub default_view: MetricView,
+    /// Dedup window and gap allowance in minutes (divides 60).
+    pub threshold: u8,
+    /// Display order.
+    pub order: i64,
+    /// Who may see it.
+    pub visible: MetricVisibility,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One observation of a metric (repeated equal values within the threshold bump `counter`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricPoint {
+    /// Id.
+    pub id: PointId,
+    /// Metric.
+    pub metric_id: MetricId,
+    /// Observed value (finite).
+    pub value: f64,
+    /// How many times this value was observed in the window (>= 1).
+    pub counter: i64,
+    /// When (rounded to 30 s on input).
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Sums of one aggregation bucket, computed by the store.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BucketSums {
+    /// `floor((t + offset) / bucket)`.
+    pub bucket: i64,
+    /// Sum of `value * counter`.
+    pub sum_product: f64,
+    /// Sum of `value`.
+    pub sum_value: f64,
+    /// Number of points.
+    pub points: i64,
+}
+
+/// A subscription of a subscriber to one component.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    /// Id.
+    pub id: SubscriptionId,
+    /// Subscriber.
+    pub subscriber_id: SubscriberId,
+    /// Component.
+    pub component_id: ComponentId,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Someone who receives notifications.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscriber {
+    /// Id.
+    pub id: SubscriberId,
+    /// Normalised email address.
+    pub email: crate::validate::Email,
+    /// Digest of the verification code (the code itself is never stored).
+    pub verify_code_hash: TokenHash,
+    /// Phone number, if any.
+    pub phone_number: Option<String>,
+    /// Slack webhook, if any.
+    pub slack_webhook_url: Option<String>,
+    /// When verified; unverified subscribers receive nothing.
+    pub verified_at: Option<DateTime<Utc>>,
+    /// Receives notifications about everything.
+    pub global: bool,
+    /// Per-component subscriptions, in creation order.
+    pub subscriptions: Vec<Subscription>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Id.
+    pub id: UserId,
+    /// Unique user name.
+    pub username: String,
+    /// Unique email.
+    pub email: crate::validate::Email,
+    /// Argon2id PHC string.
+    pub password_hash: PasswordHash,
+    /// Role.
+    pub role: Role,
+    /// Inactive users cannot sign in and their tokens fail.
+    pub active: bool,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An API token (its secret is never stored, only its digest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    /// Id.
+    pub id: TokenId,
+    /// Owner; the token acts with this user's role.
+    pub user_id: UserId,
+    /// Label.
+    pub name: String,
+    /// The first characters of the token, to recognise it.
+    pub prefix: String,
+    /// SHA-256 of the whole token.
+    pub hash: TokenHash,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last successful use.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Revoked tokens fail.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// An entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Id.
+    pub id: AuditId,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who, if known.
+    pub user_id: Option<UserId>,
+    /// What kind of event (e.g. `token.created`).
+    pub kind: String,
+    /// A short description; never a secret.
+    pub detail: String,
+}

@@ -1,0 +1,96 @@
+//! Instants on input and output. Every instant is a `DateTime<Utc>`; local times without an
+//! offset are read in the configured or requested zone, and output is converted once, at
+//! the edge.
+
+use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+/// The output format of Cachet's API (`Y-m-d H:i:s`).
+pub const WIRE_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// Reads a local `Y-m-d H:i` (or `Y-m-d H:i:s`) time in `zone`.
+///
+/// A time that falls in a DST gap does not exist and is an error; one that falls in a DST
+/// overlap is read as the earlier instant.
+///
+/// # Errors
+/// A message that names the expected format.
+pub fn parse_local(input: &str, zone: Tz) -> Result<DateTime<Utc>, String> {
+    let s = input.trim();
+    let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S"))
+        .map_err(|_| format!("Unable to pass timestamp \"{}\": expected the format Y-m-d H:i", truncate(s)))?;
+    match zone.from_local_datetime(&naive) {
+        LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
+        LocalResult::Ambiguous(early, _) => Ok(early.with_timezone(&Utc)),
+        LocalResult::None => Err(format!("The time \"{}\" does not exist in the time zone {zone}", truncate(s))),
+    }
+}
+
+/// Reads a unix timestamp in seconds.
+///
+/// # Errors
+/// When out of the representable range.
+pub fn from_unix(secs: i64) -> Result<DateTime<Utc>, String> {
+    DateTime::from_timestamp(secs, 0).ok_or_else(|| format!("The timestamp {secs} is out of range"))
+}
+
+/// Formats an instant as `Y-m-d H:i:s` in `zone`.
+pub fn format_in(t: DateTime<Utc>, zone: Tz) -> String {
+    t.with_timezone(&zone).format(WIRE_FORMAT).to_string()
+}
+
+/// Parses an IANA zone name.
+pub fn parse_zone(name: &str) -> Option<Tz> {
+    name.trim().parse::<Tz>().ok()
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(40).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn local_input_is_read_in_the_zone() {
+        let mx: Tz = "America/Mexico_City".parse().unwrap();
+        let t = parse_local("2024-05-01 13:45", mx).unwrap();
+        assert_eq!(t.to_rfc3339(), "2024-05-01T19:45:00+00:00");
+        assert_eq!(format_in(t, mx), "2024-05-01 13:45:00");
+        assert_eq!(format_in(t, Tz::UTC), "2024-05-01 19:45:00");
+        assert_eq!(parse_local("2024-05-01 13:45:30", Tz::UTC).unwrap().to_rfc3339(), "2024-05-01T13:45:30+00:00");
+    }
+
+    #[test]
+    fn bad_and_nonexistent_times_are_errors() {
+        assert!(parse_local("2024-05-01T13:45:00Z", Tz::UTC).unwrap_err().contains("Y-m-d H:i"));
+        assert!(parse_local("yesterday", Tz::UTC).is_err());
+        assert!(parse_local("2024-13-01 10:00", Tz::UTC).is_err());
+        // Spring-forward gap in Berlin.
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        assert!(parse_local("2024-03-31 02:30", berlin).unwrap_err().contains("does not exist"));
+        // Fall-back overlap: the earlier instant.
+        assert_eq!(parse_local("2024-10-27 02:30", berlin).unwrap().to_rfc3339(), "2024-10-27T00:30:00+00:00");
+        assert!(from_unix(i64::MAX).is_err());
+        assert!(parse_zone("Not/AZone").is_none());
+    }
+
+    proptest! {
+        #[test]
+        fn format_then_parse_round_trips(secs in 0i64..4_102_444_800, zi in 0usize..4) {
+            let zone: Tz = ["UTC", "Asia/Kolkata", "America/New_York", "Pacific/Chatham"][zi].parse().unwrap();
+            let t = from_unix(secs).unwrap();
+            let back = parse_local(&format_in(t, zone), zone).unwrap();
+            // Equal unless the local time is ambiguous (then the earlier instant is chosen).
+            prop_assert!(back <= t && (t - back).num_seconds() <= 3600);
+        }
+
+        #[test]
+        fn parse_never_panics(s in "\\PC{0,40}") {
+            let _ = parse_local(&s, Tz::UTC);
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! Input validation helpers and checked value types. Every limit lives here.
+
+use std::fmt;
+
+use crate::error::ValidationErrors;
+
+/// Longest name (components, groups, incidents, metrics, schedules, templates, users).
+pub const MAX_NAME: usize = 255;
+/// Longest description or link.
+pub const MAX_TEXT: usize = 10_000;
+/// Longest markdown message (incidents, updates, schedules), in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Longest incident template source, in bytes.
+pub const MAX_TEMPLATE_BYTES: usize = 32 * 1024;
+/// Largest JSON `meta` (serialised), in bytes.
+pub const MAX_META_BYTES: usize = 16 * 1024;
+/// Longest incident meta value (JSON-encoded), as in Cachet.
+pub const MAX_META_VALUE: usize = 255;
+/// Most tags on one component.
+pub const MAX_TAGS: usize = 50;
+/// Most components listed in one subscription or schedule.
+pub const MAX_COMPONENT_REFS: usize = 1000;
+/// Longest email address (RFC 5321 path limit).
+pub const MAX_EMAIL: usize = 254;
+/// Largest absolute value of an ordering integer or id.
+pub const MAX_INT: i64 = 2_147_483_647;
+/// Largest absolute metric value (decimal(15,3) in Cachet).
+pub const MAX_METRIC_VALUE: f64 = 1e12;
+/// Shortest password.
+pub const MIN_PASSWORD: usize = 12;
+/// Longest password (Argon2 input is bounded to keep hashing cheap).
+pub const MAX_PASSWORD: usize = 1024;
+
+/// Checks a required or optional text: not blank when required, at most `max` characters,
+/// no control characters other than newline and tab.
+pub fn text(errors: &mut ValidationErrors, field: &str, value: &str, max: usize, required: bool) {
+    if required && value.trim().is_empty() {
+        errors.add(field, format!("The {} field is required.", human(field)));
+        return;
+    }
+    if value.chars().count() > max {
+        errors.add(field, format!("The {} may not be greater than {max} characters.", human(field)));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        errors.add(field, format!("The {} may not contain control characters.", human(field)));
+    }
+}
+
+/// Checks a single-line name.
+pub fn name(errors: &mut ValidationErrors, field: &str, value: &str) {
+    text(errors, field, value, MAX_NAME, true);
+    if value.contains('\n') || value.contains('\r') {
+        errors.add(field, format!("The {} must be a single line.", human(field)));
+    }
+}
+
+/// Checks an integer range.
+pub fn int_range(errors: &mut ValidationErrors, field: &str, value: i64, min: i64, max: i64) {
+    if value < min || value > max {
+        errors.add(field, format!("The {} must be between {min} and {max}.", human(field)));
+    }
+}
+
+/// Checks a link: empty, or an absolute http(s) URL without spaces.
+pub fn link(errors: &mut ValidationErrors, field: &str, value: &str) {
+    if value.is_empty() {
+        return;
+    }
+    text(errors, field, value, MAX_TEXT, false);
+    let lower = value.to_ascii_lowercase();
+    let scheme_ok = lower.starts_with("http://") || lower.starts_with("https://");
+    let host_ok = value.split_once("://").is_some_and(|(_, rest)| {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        !host.is_empty()
+    });
+    if !scheme_ok || !host_ok || value.chars().any(char::is_whitespace) {
+        errors.add(field, format!("The {} format is invalid.", human(field)));
+    }
+}
+
+/// Checks a JSON meta value: an object (or array), at most [`MAX_META_BYTES`] serialised.
+pub fn meta(errors: &mut ValidationErrors, field: &str, value: &serde_json::Value) {
+    if !(value.is_object() || value.is_array()) {
+        errors.add(field, format!("The {} must be an array.", human(field)));
+    } else if value.to_string().len() > MAX_META_BYTES {
+        errors.add(field, format!("The {} may not be greater than {MAX_META_BYTES} bytes.", human(field)));
+    }
+}
+
+/// "group_id" -> "group id", as Laravel words its messages.
+pub fn human(field: &str) -> String {
+    field.replace('_', " ")
+}
+
+/// A slug: lowercase ASCII letters and digits separated by single `-`.
+pub fn slugify(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut dash = false;
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            if dash && !out.is_empty() {
+                out.push('-');
+            }
+            dash = false;
+            out.push(c.to_ascii_lowercase());
+        } else {
+            // Anything else, non-ASCII letters included, separates words.
+            dash = true;
+        }
+    }
+    out
+}
+
+/// A syntactically checked, normalised (trimmed, domain lowercased) email address.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Email(String);
+
+impl Email {
+    /// Parses an address: one `@`, a non-empty local part without spaces, and a domain of
+    /// dot-separated labels of letters, digits and hyphens with at least one dot.
+    pub fn parse(raw: &str) -> Result<Email, &'static str> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err("is required");
+        }
+        if s.len() > MAX_EMAIL {
+            return Err("is too long");
+        }
+        let Some((local, domain)) = s.rsplit_once('@') else {
+            return Err("must be a valid email address");
+        };
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+            && local.chars().all(|c| c.is_ascii_graphic() && !"@<>()[]\\,;:\"".contains(c));
+        let labels: Vec<&str> = domain.split('.').collect();
+        let domain_ok = labels.len() >= 2
+            && labels.iter().all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if !local_ok || !domain_ok {
+            return Err("must be a valid email address");
+        }
+        Ok(Email(format!("{local}@{}", domain.to_ascii_lowercase())))
+    }
+
+    /// Wraps an address read back from storage (already checked when it was written).
+    pub fn from_stored(s: String) -> Email {
+        Email(s)
+    }
+
+    /// The address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Email({:?})", self.0)
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(Email::parse(" Ann@Example.COM ").unwrap().as_str(), "Ann@example.com");
+        for bad in ["", "a", "a@b", "@b.c", "a@.c", "a@b..c", "a b@c.d", "a@-b.c", "<a>@b.c", "a@b.c\nx", "a@b.c d"] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slugify("Foo"), "foo");
+        assert_eq!(slugify("  Hello,  World!! "), "hello-world");
+        assert_eq!(slugify("API v2.0"), "api-v2-0");
+        assert_eq!(slugify("Ünïcode"), "n-code");
+        assert_eq!(slugify("!!!"), "");
+    }
+
+    #[test]
+    fn collects_every_problem() {
+        let mut e = ValidationErrors::new();
+        name(&mut e, "name", "");
+        int_range(&mut e, "status", 9, 0, 4);
+        link(&mut e, "link", "javascript:alert(1)");
+        assert_eq!(e.errors().len(), 3);
+        assert!(e.has("name") && e.has("status") && e.has("link"));
+        assert_eq!(e.errors()[1].message, "The status must be between 0 and 4.");
+    }
+
+    proptest! {
+        #[test]
+        fn slugs_are_always_clean(s in ".{0,64}") {
+            let slug = slugify(&s);
+            prop_assert!(slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
+            prop_assert!(!slug.starts_with('-') && !slug.ends_with('-') && !slug.contains("--"));
+            prop_assert_eq!(slugify(&slug), slug.clone());
+        }
+
+        #[test]
+        fn parsed_emails_reparse_to_themselves(s in "[a-zA-Z0-9._%+-]{1,20}@[a-zA-Z0-9-]{1,10}\\.[a-z]{2,6}") {
+            if let Ok(e) = Email::parse(&s) {
+                prop_assert_eq!(Email::parse(e.as_str()).unwrap(), e.clone());
+                prop_assert!(e.as_str().len() <= MAX_EMAIL);
+            }
+        }
+
+        #[test]
+        fn text_never_panics_and_counts_chars(s in "\\PC{0,300}") {
+            let mut e = ValidationErrors::new();
+            text(&mut e, "x", &s, 255, true);
+            if s.chars().count() <= 255 && !s.trim().is_empty() {
+                prop_assert!(e.is_empty());
+            }
+        }
+    }
+}
