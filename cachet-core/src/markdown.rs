@@ -190,10 +190,11 @@ mod tests {
 
     #[test]
     fn strips_scripts_and_bad_urls() {
-        let out = render("<script>alert(1)</script>hi [x](javascript:alert(1)) ![i](https://evil.example/a.png)").unwrap();
+        let out = render("<script>alert(1)</script>hi\n\n[x](javascript:alert(1)) ![i](https://evil.example/a.png)").unwrap();
         assert!(!out.as_str().contains("<script"), "{}", out.as_str());
         assert!(!out.as_str().contains("href=\"javascript"), "{}", out.as_str());
-        assert!(!out.as_str().contains("evil.example"));
+        assert!(!out.as_str().contains("evil.example"), "{}", out.as_str());
+        assert!(out.as_str().contains("<img alt=\"i\">"), "{}", out.as_str());
         let rel = render("[x](//evil.example/p) [y](/incidents/1)").unwrap();
         assert!(!rel.as_str().contains("evil"), "{}", rel.as_str());
         assert!(rel.as_str().contains("href=\"/incidents/1\""));

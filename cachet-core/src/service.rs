@@ -1,0 +1,1661 @@
+//! The `StatusPage` service: every use case validates its input, authorizes the actor,
+//! renders what must be rendered, then calls ONE atomic store operation. Adapters (HTTP,
+//! CLI, an embedding application) go through it and never around it.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use serde_json::Value;
+
+use crate::chart;
+use crate::enums::*;
+use crate::error::{Entity, Error, Result, StoreError, ValidationErrors};
+use crate::ids::*;
+use crate::input::*;
+use crate::markdown;
+use crate::model::*;
+use crate::policy::{decide, Action, Actor, Decision, Principal};
+use crate::rollup::{self, Overall};
+use crate::secret::{random_code, NewToken, PasswordHash, TokenHash};
+use crate::settings::Settings;
+use crate::store::*;
+use crate::template::Template;
+use crate::validate::{self, Email};
+
+/// How long a cached public snapshot may be served before it is rebuilt even without a
+/// write (time alone changes it: a maintenance window starts).
+const SNAPSHOT_TTL: StdDuration = StdDuration::from_secs(10);
+/// How often a token's `last_used_at` is written at most (no write per API request).
+const TOKEN_TOUCH_INTERVAL_SECS: i64 = 60;
+/// Length of a subscriber verification code.
+const VERIFY_CODE_LEN: usize = 42;
+
+/// A component with the status it effectively shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComponentView {
+    /// The component.
+    pub component: Component,
+    /// Its effective status (own status worsened by open incidents and maintenance).
+    pub effective: ComponentStatus,
+}
+
+/// A group with its enabled members and roll-up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupView {
+    /// The group.
+    pub group: ComponentGroup,
+    /// Enabled members the actor may see, by order then id.
+    pub components: Vec<ComponentView>,
+    /// Worst status of the enabled members, `None` without members.
+    pub status: Option<ComponentStatus>,
+}
+
+/// A group with its enabled members, for the API (`enabled_components`, `lowest_human_status`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupDetail {
+    /// The group.
+    pub group: ComponentGroup,
+    /// Enabled members the actor may see, by order then id.
+    pub enabled_components: Vec<Component>,
+    /// Worst status of those members.
+    pub lowest_status: Option<ComponentStatus>,
+}
+
+/// Everything the public page shows, computed once per write (or TTL) and shared.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageSnapshot {
+    /// Settings at build time.
+    pub settings: Settings,
+    /// When built.
+    pub built_at: DateTime<Utc>,
+    /// Strong validator for HTTP caching.
+    pub etag: String,
+    /// Banner.
+    pub overall: Overall,
+    /// Groups the actor may see, by order.
+    pub groups: Vec<GroupView>,
+    /// Ungrouped enabled components.
+    pub ungrouped: Vec<ComponentView>,
+    /// Unresolved incidents, stickied first, then newest.
+    pub open_incidents: Vec<Incident>,
+    /// Resolved incidents of the last `app_incident_days` days, newest first.
+    pub recent_incidents: Vec<Incident>,
+    /// Maintenance windows in progress.
+    pub maintenance_now: Vec<Schedule>,
+    /// Upcoming maintenance windows.
+    pub maintenance_upcoming: Vec<Schedule>,
+}
+
+/// The service. Cheap to share behind an `Arc`.
+pub struct StatusPage {
+    store: Arc<dyn Store>,
+    settings: RwLock<Arc<Settings>>,
+    generation: AtomicU64,
+    guest_snapshot: RwLock<Option<(u64, Instant, Arc<PageSnapshot>)>>,
+}
+
+impl std::fmt::Debug for StatusPage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatusPage").field("generation", &self.generation.load(Ordering::Relaxed)).finish_non_exhaustive()
+    }
+}
+
+fn not_found_as_field(e: StoreError, entity: Entity, field: &str) -> Error {
+    match e {
+        StoreError::NotFound(found) if found == entity => {
+            Error::Invalid(ValidationErrors::single(field, format!("The selected {} is invalid.", validate::human(field))))
+        }
+        other => other.into(),
+    }
+}
+
+fn enum_field<T: TryFrom<i64>>(errors: &mut ValidationErrors, field: &str, value: Option<i64>, min: i64, max: i64) -> Option<T> {
+    let v = value?;
+    if v < min || v > max {
+        errors.add(field, format!("The {} must be between {min} and {max}.", validate::human(field)));
+        return None;
+    }
+    T::try_from(v).ok()
+}
+
+fn required<T>(errors: &mut ValidationErrors, field: &str, value: Option<T>) -> Option<T> {
+    if value.is_none() {
+        errors.add(field, format!("The {} field is required.", validate::human(field)));
+    }
+    value
+}
+
+fn render_message(errors: &mut ValidationErrors, field: &str, source: &str) -> Option<Message> {
+    match markdown::render(source) {
+        Ok(html) => Some(Message { source: source.to_string(), html }),
+        Err(e) => {
+            errors.add(field, format!("The {} {e}.", validate::human(field)));
+            None
+        }
+    }
+}
+
+fn checked_int(errors: &mut ValidationErrors, field: &str, value: Option<i64>) -> Option<i64> {
+    let v = value?;
+    if v.abs() > validate::MAX_INT {
+        errors.add(field, format!("The {} must be between -{m} and {m}.", validate::human(field), m = validate::MAX_INT));
+        return None;
+    }
+    Some(v)
+}
+
+fn tags_from_names(errors: &mut ValidationErrors, names: &[String]) -> Vec<Tag> {
+    let mut out: Vec<Tag> = Vec::new();
+    if names.len() > validate::MAX_TAGS {
+        errors.add("tags", format!("The tags may not have more than {} items.", validate::MAX_TAGS));
+        return out;
+    }
+    for name in names {
+        let name = name.trim();
+        if name.is_empty() {
+            continue;
+        }
+        validate::name(errors, "tags", name);
+        let slug = validate::slugify(name);
+        if slug.is_empty() {
+            errors.add("tags", format!("The tag \"{}\" has no letters or digits.", name.chars().take(40).collect::<String>()));
+            continue;
+        }
+        if !out.iter().any(|t| t.slug == slug) {
+            out.push(Tag { slug, name: name.to_string() });
+        }
+    }
+    out.sort();
+    out
+}
+
+fn incident_meta(errors: &mut ValidationErrors, meta: &Value) -> BTreeMap<String, Option<Value>> {
+    let mut out = BTreeMap::new();
+    let Some(map) = meta.as_object() else {
+        if !meta.is_null() && !(meta.is_array() && meta.as_array().is_some_and(Vec::is_empty)) {
+            errors.add("meta", "The meta must be an array.");
+        }
+        return out;
+    };
+    validate::meta(errors, "meta", meta);
+    for (k, v) in map {
+        if k.is_empty() || k.chars().count() > validate::MAX_NAME {
+            errors.add("meta", "The meta keys must be between 1 and 255 characters.");
+            continue;
+        }
+        let empty = v.is_null() || v.as_str().is_some_and(str::is_empty);
+        if !empty && v.to_string().chars().count() > validate::MAX_META_VALUE {
+            errors.add("meta", format!("The meta value of \"{}\" may not be greater than {} characters.", k.chars().take(40).collect::<String>(), validate::MAX_META_VALUE));
+            continue;
+        }
+        out.insert(k.clone(), if empty { None } else { Some(v.clone()) });
+    }
+    out
+}
+
+impl StatusPage {
+    /// A service over `store`, with settings loaded from it.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    pub async fn new(store: Arc<dyn Store>) -> Result<StatusPage> {
+        let pairs = store.load_settings().await?;
+        let settings = Settings::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        Ok(StatusPage {
+            store,
+            settings: RwLock::new(Arc::new(settings)),
+            generation: AtomicU64::new(0),
+            guest_snapshot: RwLock::new(None),
+        })
+    }
+
+    /// The store, for adapters that need a backend-specific operation (e.g. migrations).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The current settings.
+    pub fn settings(&self) -> Arc<Settings> {
+        // A poisoned lock only means a panic elsewhere while holding it; the value is still whole.
+        self.settings.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The zone local input times are read in: the request's, else the setting.
+    pub fn zone(&self, requested: Option<Tz>) -> Tz {
+        requested.unwrap_or_else(|| self.settings().app_timezone)
+    }
+
+    fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    async fn authorize(&self, actor: &Actor, action: Action) -> Result<()> {
+        match decide(actor, action) {
+            Decision::Allow => Ok(()),
+            Decision::Deny(denial) => {
+                if let Actor::User(p) = actor {
+                    // Best effort: a failing audit write must not turn a 403 into a 500.
+                    let _ = self
+                        .store
+                        .append_audit(NewAuditEntry {
+                            user_id: Some(p.user_id),
+                            kind: "authz.denied".into(),
+                            detail: format!("{action:?} denied to role {}: {denial:?}", p.role.name()),
+                        })
+                        .await;
+                    Err(Error::Forbidden)
+                } else {
+                    Err(Error::Unauthenticated)
+                }
+            }
+        }
+    }
+
+    async fn audit(&self, actor: &Actor, kind: &str, detail: String) -> Result<()> {
+        self.store.append_audit(NewAuditEntry { user_id: actor.user_id(), kind: kind.into(), detail }).await?;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ authentication
+
+    /// Resolves an API token to the actor it acts as.
+    ///
+    /// # Errors
+    /// `Unauthenticated` for an unknown, revoked or malformed token, or one whose user is
+    /// inactive (each failure is audited without the token itself).
+    pub async fn authenticate_token(&self, token: &str) -> Result<Actor> {
+        let token = token.trim();
+        if token.is_empty() || token.len() > 256 {
+            return Err(Error::Unauthenticated);
+        }
+        let hash = TokenHash::of(token);
+        let found = match self.store.find_token(&hash).await {
+            Ok(found) => Some(found),
+            Err(StoreError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let Some((stored, user)) = found.filter(|(t, _)| t.hash == hash) else {
+            let _ = self.store.append_audit(NewAuditEntry { user_id: None, kind: "token.failed".into(), detail: "unknown API token".into() }).await;
+            return Err(Error::Unauthenticated);
+        };
+        if stored.revoked_at.is_some() || !user.active {
+            let why = if stored.revoked_at.is_some() { "revoked" } else { "inactive user" };
+            let _ = self
+                .store
+                .append_audit(NewAuditEntry { user_id: Some(user.id), kind: "token.failed".into(), detail: format!("token {} refused: {why}", stored.prefix) })
+                .await;
+            return Err(Error::Unauthenticated);
+        }
+        let now = now();
+        if stored.last_used_at.is_none_or(|t| (now - t).num_seconds() >= TOKEN_TOUCH_INTERVAL_SECS) {
+            let _ = self.store.touch_token(stored.id, now).await;
+        }
+        Ok(Actor::User(Principal { user_id: user.id, role: user.role }))
+    }
+
+    // ------------------------------------------------------------------ setup, users, tokens
+
+    /// First-run setup: creates an admin with a random password and an API token, only if
+    /// there is no user yet. Returns the admin, the password and the token secret (shown once),
+    /// or `None` when setup already happened.
+    ///
+    /// # Errors
+    /// Invalid username/email, or a store failure.
+    pub async fn bootstrap(&self, username: &str, email: &str) -> Result<Option<(User, String, String)>> {
+        let mut errors = ValidationErrors::new();
+        validate::name(&mut errors, "username", username);
+        let email = Email::parse(email).map_err(|m| ValidationErrors::single("email", format!("The email {m}.")));
+        if let Err(e) = &email {
+            errors.extend(e.clone());
+        }
+        let email = errors.into_result(email)?.map_err(Error::Invalid)?;
+        let password = random_code(24);
+        let hash = hash_password(password.clone()).await?;
+        let token = NewToken::generate();
+        let user = NewUser { username: username.trim().to_string(), email, password_hash: hash, role: Role::Admin };
+        // The user id is not known before the insert; the store binds the token to the new user.
+        let stored = NewApiToken { user_id: UserId(0), name: "setup".into(), prefix: token.prefix.clone(), hash: token.hash };
+        match self.store.bootstrap_admin(user, stored).await? {
+            Some((user, _)) => {
+                let _ = self.audit(&Actor::System, "setup.admin_created", format!("admin {} created", user.username)).await;
+                Ok(Some((user, password, token.secret)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Creates a user (Admin only).
+    ///
+    /// # Errors
+    /// `Invalid` for a bad name, email or a password shorter than 12 characters; `Conflict`
+    /// when the name or email is taken.
+    pub async fn create_user(&self, actor: &Actor, input: UserInput) -> Result<User> {
+        self.authorize(actor, Action::WriteUsers).await?;
+        let mut errors = ValidationErrors::new();
+        validate::name(&mut errors, "username", &input.username);
+        let email = Email::parse(&input.email);
+        if let Err(m) = &email {
+            errors.add("email", format!("The email {m}."));
+        }
+        let pw_len = input.password.chars().count();
+        if pw_len < validate::MIN_PASSWORD {
+            errors.add("password", format!("The password must be at least {} characters.", validate::MIN_PASSWORD));
+        } else if pw_len > validate::MAX_PASSWORD {
+            errors.add("password", format!("The password may not be greater than {} characters.", validate::MAX_PASSWORD));
+        }
+        let email = errors.into_result(email)?.map_err(|_| Error::Rejected("invalid email".into()))?;
+        let password_hash = hash_password(input.password).await?;
+        let user = self
+            .store
+            .create_user(NewUser { username: input.username.trim().to_string(), email, password_hash, role: input.role })
+            .await?;
+        self.audit(actor, "user.created", format!("user {} created with role {}", user.username, user.role.name())).await?;
+        Ok(user)
+    }
+
+    /// Finds a user by username or email (Admin only).
+    ///
+    /// # Errors
+    /// `NotFound(User)`.
+    pub async fn find_user(&self, actor: &Actor, login: &str) -> Result<User> {
+        self.authorize(actor, Action::ReadUsers).await?;
+        Ok(self.store.find_user(login.trim()).await?)
+    }
+
+    /// Lists users (Admin only).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn list_users(&self, actor: &Actor, q: &ListQuery<UserSort, ()>) -> Result<Page<User>> {
+        self.authorize(actor, Action::ReadUsers).await?;
+        Ok(self.store.list_users(q).await?)
+    }
+
+    /// Changes a user's role or active flag (Admin only; audited).
+    ///
+    /// # Errors
+    /// `NotFound(User)`.
+    pub async fn update_user(&self, actor: &Actor, id: UserId, role: Option<Role>, active: Option<bool>) -> Result<User> {
+        self.authorize(actor, Action::WriteUsers).await?;
+        let user = self.store.update_user(id, UserChanges { role, active, ..Default::default() }).await?;
+        self.audit(actor, "user.updated", format!("user {} now role {} active {}", user.username, user.role.name(), user.active)).await?;
+        Ok(user)
+    }
+
+    /// Creates an API token for a user (Admin only). Returns the stored token and the secret,
+    /// which is shown once and never stored.
+    ///
+    /// # Errors
+    /// `NotFound(User)`; `Invalid` for a bad name.
+    pub async fn create_token(&self, actor: &Actor, user: UserId, name: &str) -> Result<(ApiToken, String)> {
+        self.authorize(actor, Action::WriteTokens).await?;
+        let mut errors = ValidationErrors::new();
+        validate::name(&mut errors, "name", name);
+        errors.into_result(())?;
+        let token = NewToken::generate();
+        let stored = self
+            .store
+            .create_token(NewApiToken { user_id: user, name: name.trim().to_string(), prefix: token.prefix.clone(), hash: token.hash })
+            .await?;
+        self.audit(actor, "token.created", format!("token {} created for user {}", stored.prefix, user)).await?;
+        Ok((stored, token.secret))
+    }
+
+    /// Revokes a token (Admin only; audited).
+    ///
+    /// # Errors
+    /// `NotFound(Token)`.
+    pub async fn revoke_token(&self, actor: &Actor, id: TokenId) -> Result<ApiToken> {
+        self.authorize(actor, Action::WriteTokens).await?;
+        let t = self.store.revoke_token(id).await?;
+        self.audit(actor, "token.revoked", format!("token {} revoked", t.prefix)).await?;
+        Ok(t)
+    }
+
+    /// Revokes the token whose secret or visible prefix is given (Admin only).
+    ///
+    /// # Errors
+    /// `NotFound(Token)` when nothing matches, `Conflict` when a prefix matches several.
+    pub async fn revoke_token_by_secret_or_prefix(&self, actor: &Actor, token: &str) -> Result<ApiToken> {
+        self.authorize(actor, Action::WriteTokens).await?;
+        let id = match self.store.find_token(&TokenHash::of(token.trim())).await {
+            Ok((t, _)) => t.id,
+            Err(StoreError::NotFound(_)) => {
+                let all = self.store.list_tokens(None).await?;
+                let matching: Vec<_> = all.iter().filter(|t| t.prefix == token.trim()).collect();
+                match matching.as_slice() {
+                    [one] => one.id,
+                    [] => return Err(Error::NotFound(Entity::Token)),
+                    _ => return Err(Error::Conflict("several tokens share this prefix".into())),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.revoke_token(actor, id).await
+    }
+
+    /// Lists tokens (never their secrets) of one user or all (Admin only).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn list_tokens(&self, actor: &Actor, user: Option<UserId>) -> Result<Vec<ApiToken>> {
+        self.authorize(actor, Action::WriteTokens).await?;
+        Ok(self.store.list_tokens(user).await?)
+    }
+
+    // ------------------------------------------------------------------ settings and audit
+
+    /// Changes settings (Admin only; validated, saved atomically, audited).
+    ///
+    /// # Errors
+    /// `Invalid` naming every bad key.
+    pub async fn update_settings(&self, actor: &Actor, pairs: &[(String, String)]) -> Result<Arc<Settings>> {
+        self.authorize(actor, Action::WriteSettings).await?;
+        let mut next = (*self.settings()).clone();
+        let mut errors = ValidationErrors::new();
+        for (k, v) in pairs {
+            if let Err(e) = next.apply(k, v) {
+                errors.extend(e);
+            }
+        }
+        errors.into_result(())?;
+        let stored: Vec<(String, String)> = next.to_pairs().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        self.store.save_settings(stored).await?;
+        let keys: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+        self.audit(actor, "settings.updated", format!("changed {}", keys.join(", "))).await?;
+        let next = Arc::new(next);
+        *self.settings.write().unwrap_or_else(|e| e.into_inner()) = next.clone();
+        self.changed();
+        Ok(next)
+    }
+
+    /// Reads the audit log (Admin only).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn list_audit(&self, actor: &Actor, q: &ListQuery<AuditSort, AuditFilter>) -> Result<Page<AuditEntry>> {
+        self.authorize(actor, Action::ReadAudit).await?;
+        Ok(self.store.list_audit(q).await?)
+    }
+
+    // ------------------------------------------------------------------ status
+
+    /// The overall status as the actor may see it (guests: public items only).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn overall_status(&self, actor: &Actor) -> Result<Overall> {
+        Ok(self.snapshot(actor).await?.overall)
+    }
+
+    /// The status page snapshot for `actor`. Guests share one snapshot, rebuilt after any
+    /// write through this service or after a short TTL; no rendering or aggregation runs per
+    /// guest read.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn snapshot(&self, actor: &Actor) -> Result<Arc<PageSnapshot>> {
+        let private = actor.sees_private();
+        if !private {
+            let generation = self.generation.load(Ordering::Acquire);
+            if let Some((g, at, snap)) = self.guest_snapshot.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+                if *g == generation && at.elapsed() < SNAPSHOT_TTL {
+                    return Ok(snap.clone());
+                }
+            }
+            let snap = Arc::new(self.build_snapshot(false).await?);
+            *self.guest_snapshot.write().unwrap_or_else(|e| e.into_inner()) = Some((generation, Instant::now(), snap.clone()));
+            return Ok(snap);
+        }
+        Ok(Arc::new(self.build_snapshot(true).await?))
+    }
+
+    async fn build_snapshot(&self, private: bool) -> Result<PageSnapshot> {
+        let settings = (*self.settings()).clone();
+        let now = now();
+        let since = now - Duration::days(i64::from(settings.app_incident_days));
+        let ov = self.store.overview(since).await?;
+        let visible_groups: Vec<&ComponentGroup> =
+            ov.groups.iter().filter(|g| private || g.visible == Visibility::Public).collect();
+        let group_public = |gid: Option<GroupId>| match gid {
+            None => true,
+            Some(id) => visible_groups.iter().any(|g| g.id == id),
+        };
+        let incidents: Vec<Incident> =
+            ov.incidents.into_iter().filter(|i| private || i.visible == Visibility::Public).collect();
+        let components: Vec<ComponentView> = ov
+            .components
+            .into_iter()
+            .filter(|c| c.enabled && (private || group_public(c.group_id)))
+            .map(|c| {
+                let effective = rollup::effective_status(&c, &incidents, &ov.schedules, now);
+                ComponentView { component: c, effective }
+            })
+            .collect();
+        let statuses: Vec<ComponentStatus> = components.iter().map(|c| c.effective).collect();
+        let unresolved = incidents.iter().any(|i| !rollup::is_resolved(i));
+        let overall = rollup::overall_status(&statuses, unresolved, settings.major_outage_rate);
+        let groups: Vec<GroupView> = visible_groups
+            .iter()
+            .map(|g| {
+                let members: Vec<ComponentView> =
+                    components.iter().filter(|c| c.component.group_id == Some(g.id)).cloned().collect();
+                let status = rollup::group_status(members.iter().map(|m| (m.component.enabled, m.effective)));
+                GroupView { group: (*g).clone(), components: members, status }
+            })
+            .collect();
+        let ungrouped: Vec<ComponentView> = components
+            .iter()
+            .filter(|c| c.component.group_id.is_none_or(|gid| !ov.groups.iter().any(|g| g.id == gid)))
+            .cloned()
+            .collect();
+        let (mut open, mut recent): (Vec<Incident>, Vec<Incident>) =
+            incidents.into_iter().partition(|i| !rollup::is_resolved(i));
+        open.sort_by(|a, b| b.stickied.cmp(&a.stickied).then(b.occurred_at.cmp(&a.occurred_at)).then(b.id.cmp(&a.id)));
+        recent.retain(|i| i.occurred_at >= since || i.stickied);
+        recent.sort_by(|a, b| b.occurred_at.cmp(&a.occurred_at).then(b.id.cmp(&a.id)));
+        let (maintenance_now, maintenance_upcoming): (Vec<Schedule>, Vec<Schedule>) = ov
+            .schedules
+            .into_iter()
+            .filter(|s| s.status != ScheduleStatus::Complete && s.completed_at.is_none_or(|c| c > now))
+            .partition(|s| rollup::schedule_in_progress(s, now));
+        let etag = format!("\"{}-{}-{}\"", self.generation.load(Ordering::Acquire), now.timestamp(), u8::from(private));
+        Ok(PageSnapshot {
+            settings,
+            built_at: now,
+            etag,
+            overall,
+            groups,
+            ungrouped,
+            open_incidents: open,
+            recent_incidents: recent,
+            maintenance_now,
+            maintenance_upcoming,
+        })
+    }
+
+    // ------------------------------------------------------------------ components
+
+    /// Lists components; guests see only enabled components outside private groups.
+    ///
+    /// # Errors
+    /// Store failures; `Unauthenticated` when `always_authenticate` is on for a guest.
+    pub async fn list_components(&self, actor: &Actor, mut q: ListQuery<ComponentSort, ComponentFilter>) -> Result<Page<Component>> {
+        self.read_gate(actor).await?;
+        q.filter.public_only = !actor.sees_private();
+        Ok(self.store.list_components(&q).await?)
+    }
+
+    async fn read_gate(&self, actor: &Actor) -> Result<()> {
+        if self.settings().always_authenticate {
+            self.authorize(actor, Action::ReadPrivate).await
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn component_visible(&self, actor: &Actor, c: &Component) -> Result<bool> {
+        if actor.sees_private() {
+            return Ok(true);
+        }
+        if !c.enabled {
+            return Ok(false);
+        }
+        match c.group_id {
+            None => Ok(true),
+            Some(gid) => match self.store.get_group(gid).await {
+                Ok(g) => Ok(g.visible == Visibility::Public),
+                Err(StoreError::NotFound(_)) => Ok(true),
+                Err(e) => Err(e.into()),
+            },
+        }
+    }
+
+    /// Gets a component; a component guests may not see is `NotFound` for them.
+    ///
+    /// # Errors
+    /// `NotFound(Component)`.
+    pub async fn get_component(&self, actor: &Actor, id: ComponentId) -> Result<Component> {
+        self.read_gate(actor).await?;
+        let c = self.store.get_component(id).await?;
+        if !self.component_visible(actor, &c).await? {
+            return Err(Error::NotFound(Entity::Component));
+        }
+        Ok(c)
+    }
+
+    fn component_fields(&self, input: &ComponentInput, errors: &mut ValidationErrors, creating: bool) -> ComponentChanges {
+        let mut ch = ComponentChanges::default();
+        if let Some(name) = &input.name {
+            validate::name(errors, "name", name);
+            ch.name = Some(name.trim().to_string());
+        } else if creating {
+            errors.add("name", "The name field is required.");
+        }
+        if let Some(d) = &input.description {
+            validate::text(errors, "description", d, validate::MAX_TEXT, false);
+            ch.description = Some(d.trim().to_string());
+        }
+        if let Some(l) = &input.link {
+            let l = l.trim();
+            validate::link(errors, "link", l);
+            ch.link = Some(l.to_string());
+        }
+        ch.status = enum_field(errors, "status", input.status, 0, 4);
+        ch.order = checked_int(errors, "order", input.order);
+        if let Some(g) = checked_int(errors, "group_id", input.group_id) {
+            if g < 0 {
+                errors.add("group_id", "The group id must be at least 0.");
+            }
+            ch.group_id = Some((g > 0).then_some(GroupId(g)));
+        }
+        ch.enabled = input.enabled;
+        if let Some(m) = &input.meta {
+            if m.is_null() {
+                ch.meta = Some(None);
+            } else {
+                validate::meta(errors, "meta", m);
+                ch.meta = Some(Some(m.clone()));
+            }
+        }
+        if let Some(t) = &input.tags {
+            ch.tags = Some(tags_from_names(errors, t));
+        }
+        ch
+    }
+
+    /// Creates a component (Manager+).
+    ///
+    /// # Errors
+    /// `Invalid` with every field problem.
+    pub async fn create_component(&self, actor: &Actor, input: ComponentInput) -> Result<Component> {
+        self.authorize(actor, Action::WriteComponent).await?;
+        let mut errors = ValidationErrors::new();
+        let ch = self.component_fields(&input, &mut errors, true);
+        errors.into_result(())?;
+        let new = NewComponent {
+            name: ch.name.unwrap_or_default(),
+            description: ch.description.unwrap_or_default(),
+            link: ch.link.unwrap_or_default(),
+            status: ch.status.unwrap_or(ComponentStatus::Unknown),
+            order: ch.order.unwrap_or(0),
+            group_id: ch.group_id.flatten(),
+            enabled: ch.enabled.unwrap_or(true),
+            meta: ch.meta.flatten(),
+            tags: ch.tags.unwrap_or_default(),
+        };
+        let c = self.store.create_component(new).await?;
+        self.changed();
+        Ok(c)
+    }
+
+    /// Changes a component. A Reporter may change only the status.
+    ///
+    /// # Errors
+    /// `NotFound(Component)`, `Invalid`, `Forbidden`.
+    pub async fn update_component(&self, actor: &Actor, id: ComponentId, input: ComponentInput) -> Result<Component> {
+        let status_only = ComponentInput { status: input.status, ..Default::default() } == input;
+        self.authorize(actor, if status_only { Action::SetComponentStatus } else { Action::WriteComponent }).await?;
+        let mut errors = ValidationErrors::new();
+        let ch = self.component_fields(&input, &mut errors, false);
+        errors.into_result(())?;
+        let c = self.store.update_component(id, ch).await?;
+        self.changed();
+        Ok(c)
+    }
+
+    /// Deletes a component and its subscriptions (Manager+).
+    ///
+    /// # Errors
+    /// `NotFound(Component)`.
+    pub async fn delete_component(&self, actor: &Actor, id: ComponentId) -> Result<()> {
+        self.authorize(actor, Action::WriteComponent).await?;
+        self.store.delete_component(id).await?;
+        self.changed();
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ groups
+
+    async fn group_detail(&self, actor: &Actor, group: ComponentGroup) -> Result<GroupDetail> {
+        let q = ListQuery {
+            page: 1,
+            per_page: MAX_PER_PAGE,
+            sort: Some((ComponentSort::Order, Order::Asc)),
+            filter: ComponentFilter {
+                group_id: Some(Some(group.id)),
+                enabled: Some(true),
+                public_only: !actor.sees_private(),
+                ..Default::default()
+            },
+        };
+        let members = self.store.list_components(&q).await?.items;
+        let lowest_status = rollup::group_status(members.iter().map(|c| (c.enabled, c.status)));
+        Ok(GroupDetail { group, enabled_components: members, lowest_status })
+    }
+
+    /// Lists groups with their enabled members; guests see public groups only.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn list_groups(&self, actor: &Actor, mut q: ListQuery<GroupSort, GroupFilter>) -> Result<Page<GroupDetail>> {
+        self.read_gate(actor).await?;
+        q.filter.public_only = !actor.sees_private();
+        let page = self.store.list_groups(&q).await?;
+        let mut items = Vec::with_capacity(page.items.len());
+        for g in page.items {
+            items.push(self.group_detail(actor, g).await?);
+        }
+        Ok(Page { items, total: page.total })
+    }
+
+    /// Gets a group with its enabled members; a private group is `NotFound` for guests.
+    ///
+    /// # Errors
+    /// `NotFound(Group)`.
+    pub async fn get_group(&self, actor: &Actor, id: GroupId) -> Result<GroupDetail> {
+        self.read_gate(actor).await?;
+        let g = self.store.get_group(id).await?;
+        if g.visible != Visibility::Public && !actor.sees_private() {
+            return Err(Error::NotFound(Entity::Group));
+        }
+        self.group_detail(actor, g).await
+    }
+
+    fn group_fields(input: &GroupInput, errors: &mut ValidationErrors, creating: bool) -> GroupChanges {
+        let mut ch = GroupChanges::default();
+        if let Some(n) = &input.name {
+            validate::name(errors, "name", n);
+            ch.name = Some(n.trim().to_string());
+        } else if creating {
+            errors.add("name", "The name field is required.");
+        }
+        ch.order = checked_int(errors, "order", input.order);
+        ch.collapsed = enum_field(errors, "collapsed", input.collapsed, 0, 2);
+        ch.visible = enum_field(errors, "visible", input.visible, 0, 1);
+        ch
+    }
+
+    /// Creates a group (Manager+). Visibility defaults to signed-in users only.
+    ///
+    /// # Errors
+    /// `Invalid`.
+    pub async fn create_group(&self, actor: &Actor, input: GroupInput) -> Result<GroupDetail> {
+        self.authorize(actor, Action::WriteGroup).await?;
+        let mut errors = ValidationErrors::new();
+        let ch = Self::group_fields(&input, &mut errors, true);
+        errors.into_result(())?;
+        let g = self
+            .store
+            .create_group(NewGroup {
+                name: ch.name.unwrap_or_default(),
+                order: ch.order.unwrap_or(0),
+                collapsed: ch.collapsed.unwrap_or(GroupCollapsed::Expanded),
+                visible: ch.visible.unwrap_or(Visibility::Private),
+            })
+            .await?;
+        self.changed();
+        Ok(GroupDetail { group: g, enabled_components: vec![], lowest_status: None })
+    }
+
+    /// Changes a group (Manager+); absent fields are unchanged.
+    ///
+    /// # Errors
+    /// `NotFound(Group)`, `Invalid`.
+    pub async fn update_group(&self, actor: &Actor, id: GroupId, input: GroupInput) -> Result<GroupDetail> {
+        self.authorize(actor, Action::WriteGroup).await?;
+        let mut errors = ValidationErrors::new();
+        let ch = Self::group_fields(&input, &mut errors, false);
+        errors.into_result(())?;
+        let g = self.store.update_group(id, ch).await?;
+        self.changed();
+        self.group_detail(actor, g).await
+    }
+
+    /// Deletes a group and ungroups its members (Manager+).
+    ///
+    /// # Errors
+    /// `NotFound(Group)`.
+    pub async fn delete_group(&self, actor: &Actor, id: GroupId) -> Result<()> {
+        self.authorize(actor, Action::WriteGroup).await?;
+        self.store.delete_group(id).await?;
+        self.changed();
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ incidents
+
+    /// Lists incidents; guests see public incidents only.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn list_incidents(&self, actor: &Actor, mut q: ListQuery<IncidentSort, IncidentFilter>) -> Result<Page<Incident>> {
+        self.read_gate(actor).await?;
+        q.filter.public_only = !actor.sees_private();
+        Ok(self.store.list_incidents(&q).await?)
+    }
+
+    /// Gets an incident; a non-public one is `NotFound` for guests.
+    ///
+    /// # Errors
+    /// `NotFound(Incident)`.
+    pub async fn get_incident(&self, actor: &Actor, id: IncidentId) -> Result<Incident> {
+        self.read_gate(actor).await?;
+        let i = self.store.get_incident(id).await?;
+        if i.visible != Visibility::Public && !actor.sees_private() {
+            return Err(Error::NotFound(Entity::Incident));
+        }
+        Ok(i)
+    }
+
+    async fn incident_message(&self, input: &IncidentInput, errors: &mut ValidationErrors) -> Result<Option<String>> {
+        let Some(slug) = input.template.as_deref().map(str::trim).filter(|s| !s.is_empty()) else {
+            return Ok(input.message.clone());
+        };
+        let template = match self.store.get_template_by_slug(slug).await {
+            Ok(t) => t,
+            // As in Cachet: an unknown slug falls back to the message.
+            Err(StoreError::NotFound(_)) => return Ok(input.message.clone()),
+            Err(e) => return Err(e.into()),
+        };
+        let parsed = match Template::parse(&template.template) {
+            Ok(p) => p,
+            Err(e) => {
+                errors.add("template", format!("The template \"{slug}\" cannot be used: {e}."));
+                return Ok(None);
+            }
+        };
+        let mut ctx = match &input.vars {
+            Some(Value::Object(m)) => m.clone(),
+            None | Some(Value::Null) => serde_json::Map::new(),
+            Some(Value::Array(a)) if a.is_empty() => serde_json::Map::new(),
+            Some(_) => {
+                errors.add("vars", "The vars must be an array.");
+                serde_json::Map::new()
+            }
+        };
+        let mut component = Value::Null;
+        if let Some(cid) = input.component_id.filter(|c| *c > 0) {
+            if let Ok(c) = self.store.get_component(ComponentId(cid)).await {
+                component = serde_json::json!({"id": c.id.get(), "name": c.name, "status": c.status.as_i64()});
+            }
+        }
+        ctx.insert(
+            "incident".into(),
+            serde_json::json!({
+                "name": input.name, "status": input.status, "message": input.message,
+                "visible": input.visible, "notify": input.notify, "stickied": input.stickied,
+                "occurred_at": input.occurred_at, "component": component,
+                "component_status": input.component_status,
+            }),
+        );
+        Ok(Some(parsed.render(&Value::Object(ctx))))
+    }
+
+    fn component_link(input_component: Option<i64>, input_status: Option<i64>, errors: &mut ValidationErrors) -> (Option<Option<ComponentId>>, Option<ComponentStatus>) {
+        match (input_component, input_status) {
+            (Some(_), None) => {
+                errors.add("component_status", "The component status field is required when component id is present.");
+                (None, None)
+            }
+            (None, Some(_)) => {
+                errors.add("component_id", "The component id field is required when component status is present.");
+                (None, None)
+            }
+            (None, None) => (None, None),
+            (Some(cid), Some(st)) => {
+                let status = enum_field(errors, "component_status", Some(st), 0, 4);
+                if cid < 0 || cid > validate::MAX_INT {
+                    errors.add("component_id", "The selected component id is invalid.");
+                }
+                // Cachet sends component_id 0 for "no component".
+                let link = if cid > 0 { Some(ComponentId(cid)) } else { None };
+                (Some(link), if link.is_some() { status } else { None })
+            }
+        }
+    }
+
+    /// Creates an incident (Reporter+). With `component_id` and `component_status`, the
+    /// component's status is set in the same atomic store operation.
+    ///
+    /// # Errors
+    /// `Invalid` naming each bad field (including an unknown component or bad `occurred_at`).
+    pub async fn create_incident(&self, actor: &Actor, input: IncidentInput) -> Result<Incident> {
+        self.authorize(actor, Action::WriteIncident).await?;
+        let mut errors = ValidationErrors::new();
+        match &input.name {
+            Some(n) => validate::name(&mut errors, "name", n),
+            None => errors.add("name", "The name field is required."),
+        }
+        let status = required(&mut errors, "status", input.status);
+        let status: Option<IncidentStatus> = enum_field(&mut errors, "status", status, 0, 4);
+        let visible: Option<Visibility> = enum_field(&mut errors, "visible", input.visible, 0, 1);
+        let (component, impact) = Self::component_link(input.component_id, input.component_status, &mut errors);
+        let occurred_at = match input.occurred_at.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(s) => match crate::time::parse_local(s, self.zone(input.time_zone)) {
+                Ok(t) => Some(t),
+                Err(m) => {
+                    errors.add("occurred_at", m);
+                    None
+                }
+            },
+            None => None,
+        };
+        let meta = input.meta.as_ref().map(|m| incident_meta(&mut errors, m)).unwrap_or_default();
+        let source = self.incident_message(&input, &mut errors).await?;
+        let message = match source.as_deref() {
+            Some(s) if !s.trim().is_empty() => render_message(&mut errors, "message", s),
+            _ => {
+                if !errors.has("template") {
+                    errors.add("message", "The message field is required.");
+                }
+                None
+            }
+        };
+        errors.into_result(())?;
+        let (Some(status), Some(message)) = (status, message) else { return Err(Error::Rejected("incomplete input".into())) };
+        let new = NewIncident {
+            user_id: actor.user_id(),
+            component_id: component.flatten(),
+            impact,
+            name: input.name.as_deref().unwrap_or_default().trim().to_string(),
+            status,
+            visible: visible.unwrap_or(Visibility::Public),
+            stickied: input.stickied.unwrap_or(false),
+            message,
+            occurred_at: occurred_at.unwrap_or_else(now),
+            meta: meta.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect(),
+        };
+        let i = self.store.create_incident(new).await.map_err(|e| not_found_as_field(e, Entity::Component, "component_id"))?;
+        self.changed();
+        Ok(i)
+    }
+
+    /// Changes an incident (Reporter+); absent fields are unchanged.
+    ///
+    /// # Errors
+    /// `NotFound(Incident)`, `Invalid`.
+    pub async fn update_incident(&self, actor: &Actor, id: IncidentId, input: IncidentInput) -> Result<Incident> {
+        self.authorize(actor, Action::WriteIncident).await?;
+        let mut errors = ValidationErrors::new();
+        let mut ch = IncidentChanges::default();
+        if let Some(n) = &input.name {
+            validate::name(&mut errors, "name", n);
+            ch.name = Some(n.trim().to_string());
+        }
+        ch.status = enum_field(&mut errors, "status", input.status, 0, 4);
+        ch.visible = enum_field(&mut errors, "visible", input.visible, 0, 1);
+        ch.stickied = input.stickied;
+        let (component, impact) = Self::component_link(input.component_id, input.component_status, &mut errors);
+        ch.component_id = component;
+        ch.impact = impact;
+        if let Some(s) = input.occurred_at.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            match crate::time::parse_local(s, self.zone(input.time_zone)) {
+                Ok(t) => ch.occurred_at = Some(t),
+                Err(m) => errors.add("occurred_at", m),
+            }
+        }
+        if let Some(m) = &input.meta {
+            ch.meta = incident_meta(&mut errors, m);
+        }
+        if input.message.is_some() || input.template.is_some() {
+            match self.incident_message(&input, &mut errors).await? {
+                Some(s) if !s.trim().is_empty() => ch.message = render_message(&mut errors, "message", &s),
+                Some(_) => errors.add("message", "The message may not be empty."),
+                None => {}
+            }
+        }
+        errors.into_result(())?;
+        let i = self.store.update_incident(id, ch).await.map_err(|e| not_found_as_field(e, Entity::Component, "component_id"))?;
+        self.changed();
+        Ok(i)
+    }
+
+    /// Deletes an incident (Manager+).
+    ///
+    /// # Errors
+    /// `NotFound(Incident)`.
+    pub async fn delete_incident(&self, actor: &Actor, id: IncidentId) -> Result<()> {
+        self.authorize(actor, Action::DeleteIncident).await?;
+        self.store.delete_incident(id).await?;
+        self.changed();
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ incident updates
+
+    async fn visible_incident(&self, actor: &Actor, id: IncidentId) -> Result<()> {
+        self.get_incident(actor, id).await.map(|_| ())
+    }
+
+    /// Lists the updates of an incident the actor may see (newest first by default).
+    ///
+    /// # Errors
+    /// `NotFound(Incident)`.
+    pub async fn list_updates(&self, actor: &Actor, incident: IncidentId, q: &ListQuery<UpdateSort, ()>) -> Result<Page<IncidentUpdate>> {
+        self.visible_incident(actor, incident).await?;
+        Ok(self.store.list_updates(incident, q).await?)
+    }
+
+    /// Gets an update of an incident; an update of another incident is `NotFound`.
+    ///
+    /// # Errors
+    /// `NotFound(Incident)`, `NotFound(IncidentUpdate)`.
+    pub async fn get_update(&self, actor: &Actor, incident: IncidentId, id: UpdateId) -> Result<IncidentUpdate> {
+        self.visible_incident(actor, incident).await?;
+        Ok(self.store.get_update(incident, id).await?)
+    }
+
+    fn update_fields(input: &IncidentUpdateInput, errors: &mut ValidationErrors, creating: bool) -> IncidentUpdateChanges {
+        let mut ch = IncidentUpdateChanges::default();
+        let status = if creating { required(errors, "status", input.status) } else { input.status };
+        ch.status = enum_field(errors, "status", status, 1, 4);
+        match input.message.as_deref() {
+            Some(m) if !m.trim().is_empty() => ch.message = render_message(errors, "message", m),
+            Some(_) => errors.add("message", "The message field is required."),
+            None if creating => errors.add("message", "The message field is required."),
+            None => {}
+        }
+        // Validated for compatibility; an update does not change components (as in Cachet 2.4).
+        let _ = Self::component_link(input.component_id, input.component_status, errors);
+        ch
+    }
+
+    /// Posts an update; the incident takes its status (Reporter+).
+    ///
+    /// # Errors
+    /// `NotFound(Incident)`, `Invalid`.
+    pub async fn create_update(&self, actor: &Actor, incident: IncidentId, input: IncidentUpdateInput) -> Result<IncidentUpdate> {
+        self.authorize(actor, Action::WriteIncidentUpdate).await?;
+        let mut errors = ValidationErrors::new();
+        let ch = Self::update_fields(&input, &mut errors, true);
+        errors.into_result(())?;
+        let (Some(status), Some(message)) = (ch.status, ch.message) else { return Err(Error::Rejected("incomplete input".into())) };
+        let u = self.store.create_update(incident, NewIncidentUpdate { status, message, user_id: actor.user_id() }).await?;
+        self.changed();
+        Ok(u)
+    }
+
+    /// Changes an update (Reporter+); its author becomes the actor.
+    ///
+    /// # Errors
+    /// `NotFound(IncidentUpdate)`, `Invalid`.
+    pub async fn update_update(&self, actor: &Actor, incident: IncidentId, id: UpdateId, input: IncidentUpdateInput) -> Result<IncidentUpdate> {
+        self.authorize(actor, Action::WriteIncidentUpdate).await?;
+        let mut errors = ValidationErrors::new();
+        let mut ch = Self::update_fields(&input, &mut errors, false);
+        errors.into_result(())?;
+        ch.user_id = actor.user_id();
+        let u = self.store.update_update(incident, id, ch).await?;
+        self.changed();
+        Ok(u)
+    }
+
+    /// Deletes an update (Manager+).
+    ///
+    /// # Errors
+    /// `NotFound(IncidentUpdate)`.
+    pub async fn delete_update(&self, actor: &Actor, incident: IncidentId, id: UpdateId) -> Result<()> {
+        self.authorize(actor, Action::DeleteIncidentUpdate).await?;
+        self.store.delete_update(incident, id).await?;
+        self.changed();
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ templates
+
+    /// Lists templates.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn list_templates(&self, actor: &Actor, q: &ListQuery<TemplateSort, ()>) -> Result<Page<IncidentTemplate>> {
+        self.read_gate(actor).await?;
+        Ok(self.store.list_templates(q).await?)
+    }
+
+    /// Gets a template.
+    ///
+    /// # Errors
+    /// `NotFound(Template)`.
+    pub async fn get_template(&self, actor: &Actor, id: TemplateId) -> Result<IncidentTemplate> {
+        self.read_gate(actor).await?;
+        Ok(self.store.get_template(id).await?)
+    }
+
+    fn template_fields(input: &TemplateInput, errors: &mut ValidationErrors, creating: bool) -> TemplateChanges {
+        let mut ch = TemplateChanges::default();
+        if let Some(n) = &input.name {
+            validate::name(errors, "name", n);
+            ch.name = Some(n.trim().to_string());
+        } else if creating {
+            errors.add("name", "The name field is required.");
+        }
+        let slug = input.slug.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).or_else(|| {
+            creating.then(|| validate::slugify(input.name.as_deref().unwrap_or_default()))
+        });
+        if let Some(s) = slug {
+            if s.is_empty() || validate::slugify(&s) != s || s.len() > validate::MAX_NAME {
+                errors.add("slug", "The slug may only contain lowercase letters, digits and dashes.");
+            }
+            ch.slug = Some(s);
+        }
+        match &input.template {
+            Some(t) if t.len() > validate::MAX_TEMPLATE_BYTES => {
+                errors.add("template", format!("The template may not be greater than {} bytes.", validate::MAX_TEMPLATE_BYTES))
+            }
+            Some(t) => match Template::parse(t) {
+                Ok(_) => ch.template = Some(t.clone()),
+                Err(e) => errors.add("template", format!("The template is invalid: {e}.")),
+            },
+            None if creating => errors.add("template", "The template field is required."),
+            None => {}
+        }
+        ch
+    }
+
+    /// Creates a template (Manager+); the source must parse in the sandboxed subset.
+    ///
+    /// # Errors
+    /// `Invalid`, `Conflict` (slug taken).
+    pub async fn create_template(&self, actor: &Actor, input: TemplateInput) -> Result<IncidentTemplate> {
+        self.authorize(actor, Action::WriteTemplate).await?;
+        let mut errors = ValidationErrors::new();
+        let ch = Self::template_fields(&input, &mut errors, true);
+        errors.into_result(())?;
+        let t = self
+            .store
+            .create_template(NewTemplate {
+                name: ch.name.unwrap_or_default(),
+                slug: ch.slug.unwrap_or_default(),
+                template: ch.template.unwrap_or_default(),
+            })
+            .await?;
+        Ok(t)
+    }
+
+    /// Changes a template (Manager+).
+    ///
+    /// # Errors
+    /// `NotFound(Template)`, `Invalid`, `Conflict`.
+    pub async fn update_template(&self, actor: &Actor, id: TemplateId, input: TemplateInput) -> Result<IncidentTemplate> {
+        self.authorize(actor, Action::WriteTemplate).await?;
+        let mut errors = ValidationErrors::new();
+        let ch = Self::template_fields(&input, &mut errors, false);
+        errors.into_result(())?;
+        Ok(self.store.update_template(id, ch).await?)
+    }
+
+    /// Deletes a template (Manager+).
+    ///
+    /// # Errors
+    /// `NotFound(Template)`.
+    pub async fn delete_template(&self, actor: &Actor, id: TemplateId) -> Result<()> {
+        self.authorize(actor, Action::WriteTemplate).await?;
+        Ok(self.store.delete_template(id).await?)
+    }
+
+    // ------------------------------------------------------------------ schedules
+
+    /// Lists maintenance windows.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn list_schedules(&self, actor: &Actor, q: &ListQuery<ScheduleSort, ()>) -> Result<Page<Schedule>> {
+        self.read_gate(actor).await?;
+        Ok(self.store.list_schedules(q).await?)
+    }
+
+    /// Gets a maintenance window.
+    ///
+    /// # Errors
+    /// `NotFound(Schedule)`.
+    pub async fn get_schedule(&self, actor: &Actor, id: ScheduleId) -> Result<Schedule> {
+        self.read_gate(actor).await?;
+        Ok(self.store.get_schedule(id).await?)
+    }
+
+    fn parse_time_field(&self, errors: &mut ValidationErrors, field: &str, value: Option<&str>, zone: Option<Tz>) -> Option<Option<DateTime<Utc>>> {
+        let v = value?.trim();
+        if v.is_empty() {
+            return Some(None);
+        }
+        match crate::time::parse_local(v, self.zone(zone)) {
+            Ok(t) => Some(Some(t)),
+            Err(m) => {
+                errors.add(field, m);
+                None
+            }
+        }
+    }
+
+    fn schedule_fields(&self, input: &ScheduleInput, errors: &mut ValidationErrors, creating: bool) -> ScheduleChanges {
+        let mut ch = ScheduleChanges::default();
+        if let Some(n) = &input.name {
+            validate::name(errors, "name", n);
+            ch.name = Some(n.trim().to_string());
+        } else if creating {
+            errors.add("name", "The name field is required.");
+        }
+        if let Some(m) = &input.message {
+            ch.message = Some(if m.trim().is_empty() { None } else { render_message(errors, "message", m) });
+        }
+        let status = if creating { required(errors, "status", input.status) } else { input.status };
+        ch.status = enum_field(errors, "status", status, 0, 2);
+        if creating && input.scheduled_at.as_deref().is_none_or(|s| s.trim().is_empty()) {
+            errors.add("scheduled_at", "The scheduled at field is required.");
+        }
+        ch.scheduled_at = self.parse_time_field(errors, "scheduled_at", input.scheduled_at.as_deref(), input.time_zone).flatten();
+        ch.completed_at = self.parse_time_field(errors, "completed_at", input.completed_at.as_deref(), input.time_zone);
+        if let Some(list) = &input.components {
+            if list.len() > validate::MAX_COMPONENT_REFS {
+                errors.add("components", format!("The components may not have more than {} items.", validate::MAX_COMPONENT_REFS));
+            }
+            let mut out: Vec<(ComponentId, ComponentStatus)> = Vec::new();
+            for (id, st) in list {
+                if *id <= 0 || *id > validate::MAX_INT {
+                    errors.add("components", "The selected components are invalid.");
+                    continue;
+                }
+                let status = match st {
+                    Some(v) => enum_field(errors, "components", Some(*v), 0, 4).unwrap_or(ComponentStatus::Unknown),
+                    None => ComponentStatus::Unknown,
+                };
+                if !out.iter().any(|(c, _)| c.get() == *id) {
+                    out.push((ComponentId(*id), status));
+                }
+            }
+            ch.components = Some(out);
+        }
+        ch
+    }
+
+    fn check_window(errors: &mut ValidationErrors, start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) {
+        if let (Some(s), Some(e)) = (start, end) {
+            if e < s {
+                errors.add("completed_at", "The completed at must be a date after scheduled at.");
+            }
+        }
+    }
+
+    /// Creates a maintenance window (Manager+). A window that ends before it starts is
+    /// invalid (`completed_at`).
+    ///
+    /// # Errors
+    /// `Invalid`.
+    pub async fn create_schedule(&self, actor: &Actor, input: ScheduleInput) -> Result<Schedule> {
+        self.authorize(actor, Action::WriteSchedule).await?;
+        let mut errors = ValidationErrors::new();
+        let ch = self.schedule_fields(&input, &mut errors, true);
+        Self::check_window(&mut errors, ch.scheduled_at, ch.completed_at.flatten());
+        errors.into_result(())?;
+        let (Some(status), Some(scheduled_at)) = (ch.status, ch.scheduled_at) else { return Err(Error::Rejected("incomplete input".into())) };
+        let s = self
+            .store
+            .create_schedule(NewSchedule {
+                name: ch.name.unwrap_or_default(),
+                message: ch.message.flatten(),
+                status,
+                scheduled_at,
+                completed_at: ch.completed_at.flatten(),
+                components: ch.components.unwrap_or_default(),
+            })
+            .await
+            .map_err(|e| not_found_as_field(e, Entity::Component, "components"))?;
+        self.changed();
+        Ok(s)
+    }
+
+    /// Changes a maintenance window (Manager+); the window is checked with its stored ends.
+    ///
+    /// # Errors
+    /// `NotFound(Schedule)`, `Invalid`.
+    pub async fn update_schedule(&self, actor: &Actor, id: ScheduleId, input: ScheduleInput) -> Result<Schedule> {
+        self.authorize(actor, Action::WriteSchedule).await?;
+        let mut errors = ValidationErrors::new();
+        let ch = self.schedule_fields(&input, &mut errors, false);
+        let current = self.store.get_schedule(id).await?;
+        let start = ch.scheduled_at.unwrap_or(current.scheduled_at);
+        let end = ch.completed_at.unwrap_or(current.completed_at);
+        Self::check_window(&mut errors, Some(start), end);
+        errors.into_result(())?;
+        let s = self.store.update_schedule(id, ch).await.map_err(|e| not_found_as_field(e, Entity::Component, "components"))?;
+        self.changed();
+        Ok(s)
+    }
+
+    /// Deletes a maintenance window (Manager+).
+    ///
+    /// # Errors
+    /// `NotFound(Schedule)`.
+    pub async fn delete_schedule(&self, actor: &Actor, id: ScheduleId) -> Result<()> {
+        self.authorize(actor, Action::WriteSchedule).await?;
+        self.store.delete_schedule(id).await?;
+        self.changed();
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ metrics
+
+    /// Lists metrics; guests see public metrics only.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn list_metrics(&self, actor: &Actor, mut q: ListQuery<MetricSort, MetricFilter>) -> Result<Page<Metric>> {
+        self.read_gate(actor).await?;
+        q.filter.public_only = !actor.sees_private();
+        Ok(self.store.list_metrics(&q).await?)
+    }
+
+    /// Gets a metric; a non-public one is `NotFound` for guests.
+    ///
+    /// # Errors
+    /// `NotFound(Metric)`.
+    pub async fn get_metric(&self, actor: &Actor, id: MetricId) -> Result<Metric> {
+        self.read_gate(actor).await?;
+        let m = self.store.get_metric(id).await?;
+        if m.visible != MetricVisibility::Public && !actor.sees_private() {
+            return Err(Error::NotFound(Entity::Metric));
+        }
+        Ok(m)
+    }
+
+    fn metric_fields(input: &MetricInput, errors: &mut ValidationErrors, creating: bool) -> MetricChanges {
+        let mut ch = MetricChanges::default();
+        for (field, value, slot) in [("name", &input.name, &mut ch.name), ("suffix", &input.suffix, &mut ch.suffix)] {
+            match value {
+                Some(v) => {
+                    if field == "name" {
+                        validate::name(errors, field, v);
+                    } else {
+                        validate::text(errors, field, v, validate::MAX_NAME, false);
+                    }
+                    *slot = Some(v.trim().to_string());
+                }
+                None if creating => errors.add(field, format!("The {field} field is required.")),
+                None => {}
+            }
+        }
+        if let Some(d) = &input.description {
+            validate::text(errors, "description", d, validate::MAX_TEXT, false);
+            ch.description = Some(d.trim().to_string());
+        }
+        let default_value = if creating { required(errors, "default_value", input.default_value) } else { input.default_value };
+        if let Some(v) = default_value {
+            if !v.is_finite() || v.abs() > validate::MAX_METRIC_VALUE {
+                errors.add("default_value", "The default value must be a finite number.");
+            } else {
+                ch.default_value = Some(v);
+            }
+        }
+        ch.calc_type = enum_field(errors, "calc_type", input.calc_type, 0, 1);
+        ch.display_chart = input.display_chart;
+        ch.places = enum_field::<i64>(errors, "places", input.places, 0, 4).and_then(|p| u8::try_from(p).ok());
+        ch.default_view = enum_field(errors, "default_view", input.default_view, 0, 3);
+        if let Some(t) = input.threshold {
+            if t <= 0 || t > 60 || 60 % t != 0 {
+                errors.add("threshold", "Threshold must divide by 60.");
+            } else {
+                ch.threshold = u8::try_from(t).ok();
+            }
+        }
+        ch.order = checked_int(errors, "order", input.order);
+        ch.visible = enum_field(errors, "visible", input.visible, 0, 2);
+        ch
+    }
+
+    /// Creates a metric (Manager+).
+    ///
+    /// # Errors
+    /// `Invalid` (e.g. "Threshold must divide by 60.").
+    pub async fn create_metric(&self, actor: &Actor, input: MetricInput) -> Result<Metric> {
+        self.authorize(actor, Action::WriteMetric).await?;
+        let mut errors = ValidationErrors::new();
+        let ch = Self::metric_fields(&input, &mut errors, true);
+        errors.into_result(())?;
+        let m = self
+            .store
+            .create_metric(NewMetric {
+                name: ch.name.unwrap_or_default(),
+                suffix: ch.suffix.unwrap_or_default(),
+                description: ch.description.unwrap_or_default(),
+                default_value: ch.default_value.unwrap_or(0.0),
+                calc_type: ch.calc_type.unwrap_or(CalcType::Sum),
+                display_chart: ch.display_chart.unwrap_or(true),
+                places: ch.places.unwrap_or(2),
+                default_view: ch.default_view.unwrap_or(MetricView::Today),
+                threshold: ch.threshold.unwrap_or(5),
+                order: ch.order.unwrap_or(0),
+                visible: ch.visible.unwrap_or(MetricVisibility::Public),
+            })
+            .await?;
+        self.changed();
+        Ok(m)
+    }
+
+    /// Changes a metric (Manager+).
+    ///
+    /// # Errors
+    /// `NotFound(Metric)`, `Invalid`.
+    pub async fn update_metric(&self, actor: &Actor, id: MetricId, input: MetricInput) -> Result<Metric> {
+        self.authorize(actor, Action::WriteMetric).await?;
+        let mut errors = ValidationErrors::new();
+        let ch = Self::metric_fields(&input, &mut errors, false);
+        errors.into_result(())?;
+        let m = self.store.update_metric(id, ch).await?;
+        self.changed();
+        Ok(m)
+    }
+
+    /// Deletes a metric and its points (Manager+).
+    ///
+    /// # Errors
+    /// `NotFound(Metric)`.
+    pub async fn delete_metric(&self, actor: &Actor, id: MetricId) -> Result<()> {
+        self.authorize(actor, Action::WriteMetric).await?;
+        self.store.delete_metric(id).await?;
+        self.changed();
+        Ok(())
+    }
+
+    /// Lists the points of a metric the actor may see (newest first by default).
+    ///
+    /// # Errors
+    /// `NotFound(Metric)`.
+    pub async fn list_points(&self, actor: &Actor, metric: MetricId, q: &ListQuery<PointSort, ()>) -> Result<Page<MetricPoint>> {
+        self.get_metric(actor, metric).await?;
+        Ok(self.store.list_points(metric, q).await?)
+    }
+
+    fn point_value(errors: &mut ValidationErrors, v: f64) -> Option<f64> {
+        if !v.is_finite() {
+            errors.add("value", "The value must be a finite number.");
+            None
+        } else if v.abs() > validate::MAX_METRIC_VALUE {
+            errors.add("value", format!("The value must be between -{0} and {0}.", validate::MAX_METRIC_VALUE));
+            None
+        } else {
+            Some(v)
+        }
+    }
+
+    fn point_time(errors: &mut ValidationErrors, ts: i64) -> Option<DateTime<Utc>> {
+        // Points far outside any chart window are almost certainly a unit mistake (ms).
+        let now = now().timestamp();
+        if ts < 0 || ts > now + 366 * 86_400 {
+            errors.add("timestamp", "The timestamp must be unix seconds between 1970 and one year from now.");
+            return None;
+        }
+        match crate::time::from_unix(ts) {
+            Ok(t) => Some(t),
+            Err(m) => {
+                errors.add("timestamp", m);
+                None
+            }
+        }
+    }
+
+    /// Records an observation (Reporter+): the time is rounded to 30 s, and an equal value
+    /// within the metric's threshold bumps the existing point's counter.
+    ///
+    /// # Errors
+    /// `NotFound(Metric)`, `Invalid` (NaN, infinity, missing value, bad timestamp).
+    pub async fn record_point(&self, actor: &Actor, metric: MetricId, input: PointInput) -> Result<MetricPoint> {
+        self.authorize(actor, Action::WriteMetricPoint).await?;
+        let mut errors = ValidationErrors::new();
+        let value = required(&mut errors, "value", input.value);
+        let value = value.and_then(|v| Self::point_value(&mut errors, v));
+        let at = input.timestamp.map(|t| Self::point_time(&mut errors, t));
+        errors.into_result(())?;
+        let Some(value) = value else { return Err(Error::Rejected("incomplete input".into())) };
+        let m = self.store.get_metric(metric).await?;
+        let now = now();
+        let created_at = chart::round_point_time(at.flatten().unwrap_or(now));
+        let p = self
+            .store
+            .record_point(metric, NewPoint { value, created_at, dedup_since: chart::dedup_since(m.threshold, now) })
+            .await?;
+        self.changed();
+        Ok(p)
+    }
+
+    /// Changes a point (Manager+).
+    ///
+    /// # Errors
+    /// `NotFound(MetricPoint)`, `Invalid`.
+    pub async fn update_point(&self, actor: &Actor, metric: MetricId, id: PointId, input: PointInput) -> Result<MetricPoint> {
+        self.authorize(actor, Action::EditMetricPoint).await?;
+        let mut errors = ValidationErrors::new();
+        let value = input.value.and_then(|v| Self::point_value(&mut errors, v));
+        let at = input.timestamp.and_then(|t| Self::point_time(&mut errors, t));
+        errors.into_result(())?;
+        let p = self
+            .store
+            .update_point(metric, id, PointChanges { value, created_at: at.map(chart::round_point_time) })
+            .await?;
+        self.changed();
+        Ok(p)
+    }
+
+    /// Deletes a point (Manager+).
+    ///
+    /// # Errors
+    /// `NotFound(MetricPoint)`.
+    pub async fn delete_point(&self, actor: &Actor, metric: MetricId, id: PointId) -> Result<()> {
+        self.authorize(actor, Action::EditMetricPoint).await?;
+        self.store.delete_point(metric, id).await?;
+        self.changed();
+        Ok(())
+    }
+
+    /// The chart of a metric for `view` (default: the metric's default view), aggregated by
+    /// the store and gap-filled here, keys in `zone`.
+    ///
+    /// # Errors
+    /// `NotFound(Metric)`.
+    pub async fn metric_chart(&self, actor: &Actor, metric: MetricId, view: Option<MetricView>, zone: Option<Tz>) -> Result<(Metric, BTreeMap<String, f64>)> {
+        let m = self.get_metric(actor, metric).await?;
+        let view = view.unwrap_or(m.default_view);
+        let zone = self.zone(zone);
+        let now = now();
+        let sums = self.store.metric_sums(metric, chart::window(view, now, zone)).await?;
+        let items = chart::items(&m, view, now, zone, &sums);
+        Ok((m, items))
+    }
+
+    // ------------------------------------------------------------------ subscribers
+
+    /// Lists subscribers (Admin only: personal data).
+    ///
+    /// # Errors
+    /// `Forbidden`/`Unauthenticated`.
+    pub async fn list_subscribers(&self, actor: &Actor, q: &ListQuery<SubscriberSort, ()>) -> Result<Page<Subscriber>> {
+        self.authorize(actor, Action::ReadSubscribers).await?;
+        Ok(self.store.list_subscribers(q).await?)
+    }
+
+    /// Creates a subscriber (Admin only), or returns the existing one with that email
+    /// unchanged. Without components the subscriber is global and follows every component.
+    ///
+    /// # Errors
+    /// `Invalid` email or component ids.
+    pub async fn create_subscriber(&self, actor: &Actor, input: SubscriberInput) -> Result<(Subscriber, bool)> {
+        self.authorize(actor, Action::WriteSubscribers).await?;
+        let mut errors = ValidationErrors::new();
+        let email = match input.email.as_deref() {
+            None => {
+                errors.add("email", "The email field is required.");
+                None
+            }
+            Some(e) => match Email::parse(e) {
+                Ok(e) => Some(e),
+                Err(m) => {
+                    errors.add("email", format!("The email {m}."));
+                    None
+                }
+            },
+        };
+        let components = input.components.unwrap_or_default();
+        if components.len() > validate::MAX_COMPONENT_REFS {
+            errors.add("components", format!("The components may not have more than {} items.", validate::MAX_COMPONENT_REFS));
+        }
+        if components.iter().any(|c| *c <= 0 || *c > validate::MAX_INT) {
+            errors.add("components", "The selected components are invalid.");
+        }
+        errors.into_result(())?;
+        let Some(email) = email else { return Err(Error::Rejected("incomplete input".into())) };
+        let verify = input.verify.unwrap_or(self.settings().skip_subscriber_verification);
+        let global = components.is_empty();
+        let mut ids: Vec<ComponentId> = Vec::new();
+        for c in components {
+            if !ids.iter().any(|i| i.get() == c) {
+                ids.push(ComponentId(c));
+            }
+        }
+        let new = NewSubscriber {
+            email,
+            verify_code_hash: TokenHash::of(&random_code(VERIFY_CODE_LEN)),
+            verified_at: verify.then(now),
+            global,
+            subscribe_to: if global { SubscribeTo::AllComponents } else { SubscribeTo::Components(ids) },
+        };
+        let (s, created) = self.store.create_subscriber(new).await?;
+        if created {
+            self.audit(actor, "subscriber.created", format!("subscriber {} created", s.id)).await?;
+        }
+        Ok((s, created))
+    }
+
+    /// Deletes a subscriber and its subscriptions (Admin only; audited).
+    ///
+    /// # Errors
+    /// `NotFound(Subscriber)`.
+    pub async fn delete_subscriber(&self, actor: &Actor, id: SubscriberId) -> Result<()> {
+        self.authorize(actor, Action::WriteSubscribers).await?;
+        self.store.delete_subscriber(id).await?;
+        self.audit(actor, "subscriber.deleted", format!("subscriber {id} deleted")).await?;
+        Ok(())
+    }
+
+    /// Deletes a subscription (Admin only).
+    ///
+    /// # Errors
+    /// `NotFound(Subscription)`.
+    pub async fn delete_subscription(&self, actor: &Actor, id: SubscriptionId) -> Result<()> {
+        self.authorize(actor, Action::WriteSubscribers).await?;
+        Ok(self.store.delete_subscription(id).await?)
+    }
+}
+
+/// Hashes a password on a blocking thread (Argon2id is deliberately slow).
+///
+/// # Errors
+/// `Unavailable` when the blocking pool is shut down.
+pub async fn hash_password(password: String) -> Result<PasswordHash> {
+    tokio::task::spawn_blocking(move || PasswordHash::hash(&password))
+        .await
+        .map_err(|e| Error::Unavailable(Box::new(e)))
+}

@@ -1,0 +1,89 @@
+//! Conversions between SQLite values and domain types. Everything read back is checked
+//! again (enums through `TryFrom<i64>`, instants through chrono), so a corrupt row is an
+//! error, never a panic or a made-up value.
+
+use std::collections::BTreeMap;
+
+use cachet_core::enums::UnknownValue;
+use chrono::{DateTime, Utc};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
+
+/// An instant stored as INTEGER unix seconds.
+pub(crate) struct Ts(pub(crate) DateTime<Utc>);
+
+impl FromSql for Ts {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let secs = i64::column_result(value)?;
+        DateTime::from_timestamp(secs, 0).map(Ts).ok_or(FromSqlError::OutOfRange(secs))
+    }
+}
+
+/// An optional instant.
+pub(crate) fn opt_ts(v: Option<Ts>) -> Option<DateTime<Utc>> {
+    v.map(|t| t.0)
+}
+
+/// A member of a closed enum stored as INTEGER.
+pub(crate) struct En<T>(pub(crate) T);
+
+impl<T: TryFrom<i64, Error = UnknownValue>> FromSql for En<T> {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let raw = i64::column_result(value)?;
+        T::try_from(raw).map(En).map_err(|e| FromSqlError::Other(Box::new(e)))
+    }
+}
+
+/// An optional member of a closed enum.
+pub(crate) fn opt_en<T>(v: Option<En<T>>) -> Option<T> {
+    v.map(|e| e.0)
+}
+
+/// A JSON value stored as TEXT.
+pub(crate) struct JsonValue(pub(crate) serde_json::Value);
+
+impl FromSql for JsonValue {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        serde_json::from_str(text).map(JsonValue).map_err(|e| FromSqlError::Other(Box::new(e)))
+    }
+}
+
+/// A JSON object stored as TEXT.
+pub(crate) struct JsonMap(pub(crate) BTreeMap<String, serde_json::Value>);
+
+impl FromSql for JsonMap {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        serde_json::from_str(text).map(JsonMap).map_err(|e| FromSqlError::Other(Box::new(e)))
+    }
+}
+
+/// A list of ids as a JSON array, for `IN (SELECT value FROM json_each(?))`: one bound
+/// parameter whatever the number of ids.
+pub(crate) fn id_array(ids: impl IntoIterator<Item = i64>) -> String {
+    let mut out = String::from("[");
+    for (i, id) in ids.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&id.to_string());
+    }
+    out.push(']');
+    out
+}
+
+/// Whole seconds of an instant, as stored.
+pub(crate) fn secs(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_arrays_are_json() {
+        assert_eq!(id_array([]), "[]");
+        assert_eq!(id_array([1, -2, 3]), "[1,-2,3]");
+    }
+}
