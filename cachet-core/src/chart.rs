@@ -29,12 +29,21 @@ fn floor_div(a: i64, b: i64) -> i64 {
 
 /// The window and bucketing for `view` at `now`, displayed in `zone`.
 pub fn window(view: MetricView, now: DateTime<Utc>, zone: Tz) -> Window {
-    let offset = i64::from(zone.offset_from_utc_datetime(&now.naive_utc()).fix().local_minus_utc());
+    let offset = i64::from(
+        zone.offset_from_utc_datetime(&now.naive_utc())
+            .fix()
+            .local_minus_utc(),
+    );
     let t = now.timestamp();
     match view {
         MetricView::LastHour => {
             let minute = floor_div(t, 60);
-            Window { from: ts((minute - 60) * 60), to: ts((minute + 1) * 60), bucket_secs: 60, offset_secs: 0 }
+            Window {
+                from: ts((minute - 60) * 60),
+                to: ts((minute + 1) * 60),
+                bucket_secs: 60,
+                offset_secs: 0,
+            }
         }
         MetricView::Today => {
             let hour = floor_div(t + offset, 3600);
@@ -55,7 +64,12 @@ pub fn window(view: MetricView, now: DateTime<Utc>, zone: Tz) -> Window {
             let start = local_midnight(first, zone);
             let end = local_midnight(today + Duration::days(1), zone);
             // Hourly sums, rolled into local days here (exact across DST changes).
-            Window { from: start, to: end, bucket_secs: 3600, offset_secs: offset.rem_euclid(3600) }
+            Window {
+                from: start,
+                to: end,
+                bucket_secs: 3600,
+                offset_secs: offset.rem_euclid(3600),
+            }
         }
     }
 }
@@ -67,7 +81,13 @@ fn ts(secs: i64) -> DateTime<Utc> {
 fn local_midnight(day: NaiveDate, zone: Tz) -> DateTime<Utc> {
     // Midnight can fall in a DST gap in a few zones: take the first valid minute after it.
     (0..=180)
-        .find_map(|m| zone.from_local_datetime(&day.and_hms_opt(0, 0, 0)?.checked_add_signed(Duration::minutes(m))?).earliest())
+        .find_map(|m| {
+            zone.from_local_datetime(
+                &day.and_hms_opt(0, 0, 0)?
+                    .checked_add_signed(Duration::minutes(m))?,
+            )
+            .earliest()
+        })
         .map_or_else(|| ts(0), |t| t.with_timezone(&Utc))
 }
 
@@ -79,7 +99,11 @@ fn value_of(metric: &Metric, sums: Option<&Sums>) -> f64 {
         (CalcType::Average, Some(_)) => 0.0,
     };
     // A null or zero result shows the default value, as Cachet does.
-    let v = if v == 0.0 || !v.is_finite() { metric.default_value } else { v };
+    let v = if v == 0.0 || !v.is_finite() {
+        metric.default_value
+    } else {
+        v
+    };
     round_to(v, metric.places)
 }
 
@@ -97,7 +121,13 @@ struct Sums {
 }
 
 /// The chart items (`key -> value`, keys ascending) for `view` from the store's bucket sums.
-pub fn items(metric: &Metric, view: MetricView, now: DateTime<Utc>, zone: Tz, sums: &[BucketSums]) -> BTreeMap<String, f64> {
+pub fn items(
+    metric: &Metric,
+    view: MetricView,
+    now: DateTime<Utc>,
+    zone: Tz,
+    sums: &[BucketSums],
+) -> BTreeMap<String, f64> {
     let w = window(view, now, zone);
     let start_of = |bucket: i64| ts(bucket * w.bucket_secs - w.offset_secs);
     let mut grouped: BTreeMap<String, Sums> = BTreeMap::new();
@@ -167,7 +197,9 @@ pub fn round_point_time(t: DateTime<Utc>) -> DateTime<Utc> {
 /// the counter of the existing point instead of adding one.
 pub fn dedup_since(threshold_minutes: u8, now: DateTime<Utc>) -> DateTime<Utc> {
     let back = now - Duration::minutes(i64::from(threshold_minutes.max(1)) - 1);
-    back.with_second(0).and_then(|t| t.with_nanosecond(0)).unwrap_or(back)
+    back.with_second(0)
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap_or(back)
 }
 
 #[cfg(test)]
@@ -205,10 +237,24 @@ mod tests {
         let w = window(MetricView::Week, now(), Tz::UTC);
         assert_eq!(w.from, Utc.with_ymd_and_hms(2024, 5, 8, 0, 0, 0).unwrap());
         // Two hours of 2024-05-14 summed into one day.
-        let h = Utc.with_ymd_and_hms(2024, 5, 14, 3, 0, 0).unwrap().timestamp() / 3600;
+        let h = Utc
+            .with_ymd_and_hms(2024, 5, 14, 3, 0, 0)
+            .unwrap()
+            .timestamp()
+            / 3600;
         let sums = [
-            BucketSums { bucket: h, sum_product: 10.0, sum_value: 5.0, points: 1 },
-            BucketSums { bucket: h + 1, sum_product: 2.5, sum_value: 2.5, points: 1 },
+            BucketSums {
+                bucket: h,
+                sum_product: 10.0,
+                sum_value: 5.0,
+                points: 1,
+            },
+            BucketSums {
+                bucket: h + 1,
+                sum_product: 2.5,
+                sum_value: 2.5,
+                points: 1,
+            },
         ];
         let items = items(&m, MetricView::Week, now(), Tz::UTC, &sums);
         assert_eq!(items.len(), 8);
@@ -221,7 +267,12 @@ mod tests {
     fn average_and_rounding() {
         let m = metric(CalcType::Average, 0.0);
         let h = now().timestamp() / 3600;
-        let sums = [BucketSums { bucket: h, sum_product: 0.0, sum_value: 10.0, points: 3 }];
+        let sums = [BucketSums {
+            bucket: h,
+            sum_product: 0.0,
+            sum_value: 10.0,
+            points: 3,
+        }];
         let items = items(&m, MetricView::Today, now(), Tz::UTC, &sums);
         assert_eq!(items.len(), 12);
         assert_eq!(items["2024-05-15 10:00"], 3.33);
@@ -233,10 +284,24 @@ mod tests {
         // 23:30 UTC on the 14th is the 15th in Kolkata (+05:30).
         let kolkata: Tz = "Asia/Kolkata".parse().unwrap();
         let w = window(MetricView::Week, now(), kolkata);
-        let t = Utc.with_ymd_and_hms(2024, 5, 14, 23, 30, 0).unwrap().timestamp();
+        let t = Utc
+            .with_ymd_and_hms(2024, 5, 14, 23, 30, 0)
+            .unwrap()
+            .timestamp();
         let bucket = (t + w.offset_secs).div_euclid(w.bucket_secs);
         let m = metric(CalcType::Sum, 0.0);
-        let items = items(&m, MetricView::Week, now(), kolkata, &[BucketSums { bucket, sum_product: 4.0, sum_value: 4.0, points: 1 }]);
+        let items = items(
+            &m,
+            MetricView::Week,
+            now(),
+            kolkata,
+            &[BucketSums {
+                bucket,
+                sum_product: 4.0,
+                sum_value: 4.0,
+                points: 1,
+            }],
+        );
         assert_eq!(items["2024-05-15"], 4.0);
         assert_eq!(items["2024-05-14"], 0.0);
     }
@@ -255,7 +320,13 @@ mod tests {
         assert_eq!(round_point_time(ts(1_000_014)).timestamp(), 1_000_020);
         assert_eq!(round_point_time(ts(44)).timestamp(), 30);
         assert_eq!(round_point_time(ts(45)).timestamp(), 60);
-        assert_eq!(dedup_since(5, now()), Utc.with_ymd_and_hms(2024, 5, 15, 10, 26, 0).unwrap());
-        assert_eq!(dedup_since(1, now()), Utc.with_ymd_and_hms(2024, 5, 15, 10, 30, 0).unwrap());
+        assert_eq!(
+            dedup_since(5, now()),
+            Utc.with_ymd_and_hms(2024, 5, 15, 10, 26, 0).unwrap()
+        );
+        assert_eq!(
+            dedup_since(1, now()),
+            Utc.with_ymd_and_hms(2024, 5, 15, 10, 30, 0).unwrap()
+        );
     }
 }

@@ -220,10 +220,16 @@ closed_enum!(
         Manager = 1 => "Manager",
         /// Incidents, updates, metric points and component status (monitoring bots).
         Reporter = 2 => "Reporter",
-        /// Reads everything, writes nothing.
+        /// Reads everything, writes nothing (the default: least privilege).
         Viewer = 3 => "Viewer",
     }
 );
+
+impl Default for Role {
+    fn default() -> Self {
+        Role::Viewer
+    }
+}
 
 impl Role {
     /// The lowercase name used in configuration and on the command line.
@@ -238,7 +244,10 @@ impl Role {
 
     /// Parses a lowercase role name.
     pub fn from_name(name: &str) -> Option<Role> {
-        Role::ALL.iter().copied().find(|r| r.name().eq_ignore_ascii_case(name))
+        Role::ALL
+            .iter()
+            .copied()
+            .find(|r| r.name().eq_ignore_ascii_case(name))
     }
 }
 
@@ -253,7 +262,10 @@ mod tests {
         }
         assert_eq!(
             ComponentStatus::try_from(5),
-            Err(UnknownValue { kind: "component status", value: 5 })
+            Err(UnknownValue {
+                kind: "component status",
+                value: 5
+            })
         );
         assert!(IncidentStatus::try_from(-1).is_err());
         assert!(ScheduleStatus::try_from(3).is_err());

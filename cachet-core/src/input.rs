@@ -178,9 +178,3 @@ pub struct UserInput {
     /// Role.
     pub role: crate::enums::Role,
 }
-
-impl Default for crate::enums::Role {
-    fn default() -> Self {
-        crate::enums::Role::Viewer
-    }
-}

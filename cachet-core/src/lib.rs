@@ -6,6 +6,8 @@ pub mod error;
 pub mod ids;
 pub mod input;
 pub mod markdown;
+#[cfg(any(test, feature = "testing"))]
+pub mod memory;
 pub mod model;
 pub mod policy;
 pub mod rollup;
@@ -14,6 +16,8 @@ pub mod service;
 pub mod settings;
 pub mod store;
 pub mod template;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod time;
 pub mod validate;
 

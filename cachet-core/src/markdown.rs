@@ -61,11 +61,60 @@ pub enum RenderError {
 /// Elements our policy allows: ammonia's defaults minus those that carry no meaning in
 /// an incident message.
 const ALLOWED_TAGS: &[&str] = &[
-    "a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "del",
-    "details", "dfn", "div", "dl", "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img",
-    "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "samp", "small", "span", "strike",
-    "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time",
-    "tr", "u", "ul", "wbr",
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "caption",
+    "code",
+    "col",
+    "colgroup",
+    "dd",
+    "del",
+    "details",
+    "dfn",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "ins",
+    "kbd",
+    "li",
+    "mark",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "samp",
+    "small",
+    "span",
+    "strike",
+    "strong",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "time",
+    "tr",
+    "u",
+    "ul",
+    "wbr",
 ];
 
 /// Elements that have no content to drop along with them.
@@ -79,7 +128,8 @@ const VOID_TAGS: &[&str] = &[
 fn same_site_relative(url: &str) -> Option<Cow<'_, str>> {
     let trimmed = url.trim_start_matches(|c: char| c.is_ascii_whitespace() || c.is_ascii_control());
     let b = trimmed.as_bytes();
-    let protocol_relative = b.len() >= 2 && matches!(b[0], b'/' | b'\\') && matches!(b[1], b'/' | b'\\');
+    let protocol_relative =
+        b.len() >= 2 && matches!(b[0], b'/' | b'\\') && matches!(b[1], b'/' | b'\\');
     if protocol_relative {
         None
     } else {
@@ -102,7 +152,20 @@ fn image_filter<'u>(element: &str, attribute: &str, value: &'u str) -> Option<Co
 static POLICY: LazyLock<Builder<'static>> = LazyLock::new(|| {
     let mut b = Builder::default();
     b.tags(ALLOWED_TAGS.iter().copied().collect::<HashSet<_>>())
-        .clean_content_tags(["script", "style", "title", "textarea", "xmp", "noscript", "template", "plaintext"].into_iter().collect())
+        .clean_content_tags(
+            [
+                "script",
+                "style",
+                "title",
+                "textarea",
+                "xmp",
+                "noscript",
+                "template",
+                "plaintext",
+            ]
+            .into_iter()
+            .collect(),
+        )
         .generic_attributes(["title", "lang"].into_iter().collect())
         .url_schemes(["http", "https", "mailto"].into_iter().collect())
         .url_relative(UrlRelative::Custom(Box::new(same_site_relative)))
@@ -162,7 +225,9 @@ pub fn markdown_to_html(source: &str) -> String {
 /// rendered HTML nests deeper than [`MAX_NESTING`]. Neither runs the sanitizer.
 pub fn render(source: &str) -> Result<SafeHtml, RenderError> {
     if source.len() > MAX_MESSAGE_BYTES {
-        return Err(RenderError::TooLong { max: MAX_MESSAGE_BYTES });
+        return Err(RenderError::TooLong {
+            max: MAX_MESSAGE_BYTES,
+        });
     }
     let raw = markdown_to_html(source);
     if nesting_depth(&raw) > MAX_NESTING {
@@ -183,16 +248,26 @@ mod tests {
 
     #[test]
     fn renders_markdown() {
-        assert_eq!(render("The database is **down**.").unwrap().as_str(), "<p>The database is <strong>down</strong>.</p>\n");
+        assert_eq!(
+            render("The database is **down**.").unwrap().as_str(),
+            "<p>The database is <strong>down</strong>.</p>\n"
+        );
         let link = render("[x](https://example.com)").unwrap();
-        assert_eq!(link.as_str(), "<p><a href=\"https://example.com\" rel=\"noopener noreferrer nofollow\">x</a></p>\n");
+        assert_eq!(
+            link.as_str(),
+            "<p><a href=\"https://example.com\" rel=\"noopener noreferrer nofollow\">x</a></p>\n"
+        );
     }
 
     #[test]
     fn strips_scripts_and_bad_urls() {
         let out = render("<script>alert(1)</script>hi\n\n[x](javascript:alert(1)) ![i](https://evil.example/a.png)").unwrap();
         assert!(!out.as_str().contains("<script"), "{}", out.as_str());
-        assert!(!out.as_str().contains("href=\"javascript"), "{}", out.as_str());
+        assert!(
+            !out.as_str().contains("href=\"javascript"),
+            "{}",
+            out.as_str()
+        );
         assert!(!out.as_str().contains("evil.example"), "{}", out.as_str());
         assert!(out.as_str().contains("<img alt=\"i\">"), "{}", out.as_str());
         let rel = render("[x](//evil.example/p) [y](/incidents/1)").unwrap();
@@ -202,10 +277,21 @@ mod tests {
 
     #[test]
     fn caps_size_and_depth() {
-        assert_eq!(render(&"a".repeat(MAX_MESSAGE_BYTES + 1)), Err(RenderError::TooLong { max: MAX_MESSAGE_BYTES }));
+        assert_eq!(
+            render(&"a".repeat(MAX_MESSAGE_BYTES + 1)),
+            Err(RenderError::TooLong {
+                max: MAX_MESSAGE_BYTES
+            })
+        );
         assert!(render(&"a".repeat(MAX_MESSAGE_BYTES)).is_ok());
-        assert_eq!(render(&"<div>".repeat(MAX_NESTING + 1)), Err(RenderError::TooDeep { max: MAX_NESTING }));
-        assert_eq!(render(&">".repeat(MAX_NESTING + 1)), Err(RenderError::TooDeep { max: MAX_NESTING }));
+        assert_eq!(
+            render(&"<div>".repeat(MAX_NESTING + 1)),
+            Err(RenderError::TooDeep { max: MAX_NESTING })
+        );
+        assert_eq!(
+            render(&">".repeat(MAX_NESTING + 1)),
+            Err(RenderError::TooDeep { max: MAX_NESTING })
+        );
         assert!(render(&"<div>".repeat(MAX_NESTING - 2)).is_ok());
         assert!(render(&"<br>".repeat(1000)).is_ok());
     }

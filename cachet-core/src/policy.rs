@@ -145,17 +145,21 @@ pub fn required_role(action: Action) -> Option<Role> {
     match action {
         ReadPublic => None,
         ReadPrivate => Some(Role::Viewer),
-        SetComponentStatus | WriteIncident | WriteIncidentUpdate | WriteMetricPoint => Some(Role::Reporter),
-        WriteComponent | WriteGroup | DeleteIncident | DeleteIncidentUpdate | WriteTemplate | WriteSchedule
-        | WriteMetric | EditMetricPoint => Some(Role::Manager),
-        ReadSubscribers | WriteSubscribers | ReadUsers | WriteUsers | WriteTokens | ReadSettings | WriteSettings
-        | ReadAudit => Some(Role::Admin),
+        SetComponentStatus | WriteIncident | WriteIncidentUpdate | WriteMetricPoint => {
+            Some(Role::Reporter)
+        }
+        WriteComponent | WriteGroup | DeleteIncident | DeleteIncidentUpdate | WriteTemplate
+        | WriteSchedule | WriteMetric | EditMetricPoint => Some(Role::Manager),
+        ReadSubscribers | WriteSubscribers | ReadUsers | WriteUsers | WriteTokens
+        | ReadSettings | WriteSettings | ReadAudit => Some(Role::Admin),
     }
 }
 
 /// Decides whether `actor` may perform `action`.
 pub fn decide(actor: &Actor, action: Action) -> Decision {
-    let Some(required) = required_role(action) else { return Decision::Allow };
+    let Some(required) = required_role(action) else {
+        return Decision::Allow;
+    };
     match actor.role() {
         None => Decision::Deny(Denial::NotSignedIn),
         Some(role) if rank(role) >= rank(required) => Decision::Allow,
@@ -169,14 +173,35 @@ mod tests {
     use Action::*;
 
     const ALL_ACTIONS: &[Action] = &[
-        ReadPublic, ReadPrivate, SetComponentStatus, WriteComponent, WriteGroup, WriteIncident,
-        DeleteIncident, WriteIncidentUpdate, DeleteIncidentUpdate, WriteTemplate, WriteSchedule,
-        WriteMetric, WriteMetricPoint, EditMetricPoint, ReadSubscribers, WriteSubscribers, ReadUsers,
-        WriteUsers, WriteTokens, ReadSettings, WriteSettings, ReadAudit,
+        ReadPublic,
+        ReadPrivate,
+        SetComponentStatus,
+        WriteComponent,
+        WriteGroup,
+        WriteIncident,
+        DeleteIncident,
+        WriteIncidentUpdate,
+        DeleteIncidentUpdate,
+        WriteTemplate,
+        WriteSchedule,
+        WriteMetric,
+        WriteMetricPoint,
+        EditMetricPoint,
+        ReadSubscribers,
+        WriteSubscribers,
+        ReadUsers,
+        WriteUsers,
+        WriteTokens,
+        ReadSettings,
+        WriteSettings,
+        ReadAudit,
     ];
 
     fn user(role: Role) -> Actor {
-        Actor::User(Principal { user_id: UserId(1), role })
+        Actor::User(Principal {
+            user_id: UserId(1),
+            role,
+        })
     }
 
     /// The whole matrix, written out by hand: G(uest) V(iewer) R(eporter) M(anager) A(dmin).
@@ -187,8 +212,8 @@ mod tests {
             SetComponentStatus | WriteIncident | WriteIncidentUpdate | WriteMetricPoint => "RMA",
             WriteComponent | WriteGroup | DeleteIncident | DeleteIncidentUpdate | WriteTemplate
             | WriteSchedule | WriteMetric | EditMetricPoint => "MA",
-            ReadSubscribers | WriteSubscribers | ReadUsers | WriteUsers | WriteTokens | ReadSettings
-            | WriteSettings | ReadAudit => "A",
+            ReadSubscribers | WriteSubscribers | ReadUsers | WriteUsers | WriteTokens
+            | ReadSettings | WriteSettings | ReadAudit => "A",
         }
     }
 
@@ -204,14 +229,23 @@ mod tests {
         for &action in ALL_ACTIONS {
             for (letter, actor) in &actors {
                 let allowed = decide(actor, action).is_allowed();
-                assert_eq!(allowed, expected(action).contains(*letter), "{actor:?} {action:?}");
+                assert_eq!(
+                    allowed,
+                    expected(action).contains(*letter),
+                    "{actor:?} {action:?}"
+                );
             }
             assert!(decide(&Actor::System, action).is_allowed());
         }
-        assert_eq!(decide(&Actor::Guest, ReadPrivate), Decision::Deny(Denial::NotSignedIn));
+        assert_eq!(
+            decide(&Actor::Guest, ReadPrivate),
+            Decision::Deny(Denial::NotSignedIn)
+        );
         assert_eq!(
             decide(&user(Role::Reporter), WriteComponent),
-            Decision::Deny(Denial::RoleTooLow { required: Role::Manager })
+            Decision::Deny(Denial::RoleTooLow {
+                required: Role::Manager
+            })
         );
     }
 }

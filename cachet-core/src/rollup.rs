@@ -9,7 +9,10 @@ use crate::model::{Component, Incident, Schedule};
 
 /// The status an incident currently announces: its newest update's, else its own.
 pub fn latest_status(incident: &Incident) -> IncidentStatus {
-    incident.updates.first().map_or(incident.status, |u| u.status)
+    incident
+        .updates
+        .first()
+        .map_or(incident.status, |u| u.status)
 }
 
 /// An incident is resolved when its newest update (or, without updates, itself) is Fixed.
@@ -47,13 +50,21 @@ pub fn effective_status(
         .flat_map(|s| s.components.iter())
         .filter(|sc| sc.component_id == component.id)
         .map(|sc| sc.component_status);
-    from_incidents.chain(from_maintenance).fold(component.status, ComponentStatus::max)
+    from_incidents
+        .chain(from_maintenance)
+        .fold(component.status, ComponentStatus::max)
 }
 
 /// A group's status: the worst status of its *enabled* members, whatever their order;
 /// `None` when it has no enabled member.
-pub fn group_status(members: impl IntoIterator<Item = (bool, ComponentStatus)>) -> Option<ComponentStatus> {
-    members.into_iter().filter(|(enabled, _)| *enabled).map(|(_, s)| s).max()
+pub fn group_status(
+    members: impl IntoIterator<Item = (bool, ComponentStatus)>,
+) -> Option<ComponentStatus> {
+    members
+        .into_iter()
+        .filter(|(enabled, _)| *enabled)
+        .map(|(_, s)| s)
+        .max()
 }
 
 /// The overall level, as `/api/v1/status` names it.
@@ -89,10 +100,17 @@ pub struct Overall {
 
 /// The overall status (spec 7.1) from the effective statuses of the enabled components the
 /// actor may see and whether any incident the actor may see is unresolved.
-pub fn overall_status(statuses: &[ComponentStatus], unresolved_incident: bool, major_outage_rate: u8) -> Overall {
+pub fn overall_status(
+    statuses: &[ComponentStatus],
+    unresolved_incident: bool,
+    major_outage_rate: u8,
+) -> Overall {
     let n = statuses.len();
     let single = n <= 1;
-    let major = statuses.iter().filter(|s| **s == ComponentStatus::MajorOutage).count();
+    let major = statuses
+        .iter()
+        .filter(|s| **s == ComponentStatus::MajorOutage)
+        .count();
     // major / n * 100 >= rate, in integers.
     if n > 0 && major * 100 >= usize::from(major_outage_rate) * n {
         return Overall {
@@ -107,12 +125,20 @@ pub fn overall_status(statuses: &[ComponentStatus], unresolved_incident: bool, m
     if statuses.iter().all(|s| *s == ComponentStatus::Operational) && !unresolved_incident {
         return Overall {
             level: OverallLevel::Success,
-            message: if single { "System operational" } else { "All systems are operational" },
+            message: if single {
+                "System operational"
+            } else {
+                "All systems are operational"
+            },
         };
     }
     Overall {
         level: OverallLevel::Info,
-        message: if single { "The system is experiencing issues" } else { "Some systems are experiencing issues" },
+        message: if single {
+            "The system is experiencing issues"
+        } else {
+            "Some systems are experiencing issues"
+        },
     }
 }
 
@@ -147,7 +173,12 @@ mod tests {
         }
     }
 
-    fn incident(component: Option<i64>, impact: Option<ComponentStatus>, status: IncidentStatus, updates: &[IncidentStatus]) -> Incident {
+    fn incident(
+        component: Option<i64>,
+        impact: Option<ComponentStatus>,
+        status: IncidentStatus,
+        updates: &[IncidentStatus],
+    ) -> Incident {
         Incident {
             id: IncidentId(1),
             user_id: None,
@@ -187,8 +218,18 @@ mod tests {
         assert!(is_resolved(&incident(None, None, Fixed, &[])));
         assert!(!is_resolved(&incident(None, None, Investigating, &[])));
         // The incident row says Fixed but the newest update reopened it.
-        assert!(!is_resolved(&incident(None, None, Fixed, &[Watching, Fixed])));
-        assert!(is_resolved(&incident(None, None, Investigating, &[Fixed, Identified])));
+        assert!(!is_resolved(&incident(
+            None,
+            None,
+            Fixed,
+            &[Watching, Fixed]
+        )));
+        assert!(is_resolved(&incident(
+            None,
+            None,
+            Investigating,
+            &[Fixed, Identified]
+        )));
     }
 
     #[test]
@@ -198,8 +239,14 @@ mod tests {
         let open = incident(Some(7), Some(PartialOutage), Investigating, &[]);
         let fixed = incident(Some(7), Some(MajorOutage), Investigating, &[Fixed]);
         let other = incident(Some(8), Some(MajorOutage), Investigating, &[]);
-        assert_eq!(effective_status(&c, &[open.clone(), fixed, other], &[], t(100)), PartialOutage);
-        assert_eq!(effective_status(&component(7, MajorOutage), &[open], &[], t(100)), MajorOutage);
+        assert_eq!(
+            effective_status(&c, &[open.clone(), fixed, other], &[], t(100)),
+            PartialOutage
+        );
+        assert_eq!(
+            effective_status(&component(7, MajorOutage), &[open], &[], t(100)),
+            MajorOutage
+        );
         let sched = Schedule {
             id: ScheduleId(1),
             name: "m".into(),
@@ -219,29 +266,69 @@ mod tests {
             created_at: t(0),
             updated_at: t(0),
         };
-        assert_eq!(effective_status(&c, &[], std::slice::from_ref(&sched), t(100)), PerformanceIssues);
-        assert_eq!(effective_status(&c, &[], std::slice::from_ref(&sched), t(40)), Operational);
+        assert_eq!(
+            effective_status(&c, &[], std::slice::from_ref(&sched), t(100)),
+            PerformanceIssues
+        );
+        assert_eq!(
+            effective_status(&c, &[], std::slice::from_ref(&sched), t(40)),
+            Operational
+        );
         assert_eq!(effective_status(&c, &[], &[sched], t(150)), Operational);
     }
 
     #[test]
     fn group_status_ignores_disabled_members_and_order() {
-        assert_eq!(group_status([(true, Operational), (false, MajorOutage), (true, PartialOutage)]), Some(PartialOutage));
-        assert_eq!(group_status([(true, PartialOutage), (true, Operational)]), Some(PartialOutage));
+        assert_eq!(
+            group_status([
+                (true, Operational),
+                (false, MajorOutage),
+                (true, PartialOutage)
+            ]),
+            Some(PartialOutage)
+        );
+        assert_eq!(
+            group_status([(true, PartialOutage), (true, Operational)]),
+            Some(PartialOutage)
+        );
         assert_eq!(group_status([(false, MajorOutage)]), None);
     }
 
     #[test]
     fn overall_status_matches_the_spec() {
         assert_eq!(overall_status(&[], false, 50).message, "System operational");
-        assert_eq!(overall_status(&[PartialOutage], false, 50).level, OverallLevel::Info);
-        assert_eq!(overall_status(&[PartialOutage], false, 50).message, "The system is experiencing issues");
-        assert_eq!(overall_status(&[Operational, Operational], false, 50).message, "All systems are operational");
-        assert_eq!(overall_status(&[Operational, Operational], true, 50).level, OverallLevel::Info);
-        assert_eq!(overall_status(&[MajorOutage, Operational], false, 50).level, OverallLevel::Danger);
-        assert_eq!(overall_status(&[MajorOutage, Operational, Operational], false, 50).level, OverallLevel::Info);
-        assert_eq!(overall_status(&[MajorOutage], false, 50).message, "The system is experiencing major issues");
-        assert_eq!(overall_status(&[Unknown], false, 50).level, OverallLevel::Info);
+        assert_eq!(
+            overall_status(&[PartialOutage], false, 50).level,
+            OverallLevel::Info
+        );
+        assert_eq!(
+            overall_status(&[PartialOutage], false, 50).message,
+            "The system is experiencing issues"
+        );
+        assert_eq!(
+            overall_status(&[Operational, Operational], false, 50).message,
+            "All systems are operational"
+        );
+        assert_eq!(
+            overall_status(&[Operational, Operational], true, 50).level,
+            OverallLevel::Info
+        );
+        assert_eq!(
+            overall_status(&[MajorOutage, Operational], false, 50).level,
+            OverallLevel::Danger
+        );
+        assert_eq!(
+            overall_status(&[MajorOutage, Operational, Operational], false, 50).level,
+            OverallLevel::Info
+        );
+        assert_eq!(
+            overall_status(&[MajorOutage], false, 50).message,
+            "The system is experiencing major issues"
+        );
+        assert_eq!(
+            overall_status(&[Unknown], false, 50).level,
+            OverallLevel::Info
+        );
     }
 
     fn status() -> impl Strategy<Value = ComponentStatus> {

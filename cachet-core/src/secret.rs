@@ -64,7 +64,9 @@ impl PasswordHash {
     /// Checks `password` against this hash (slow: call from a blocking thread).
     pub fn verify(&self, password: &str) -> bool {
         match argon2::PasswordHash::new(&self.0) {
-            Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
+            Ok(parsed) => argon2()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok(),
             Err(_) => false,
         }
     }
@@ -72,8 +74,12 @@ impl PasswordHash {
     /// True when the hash was made with other parameters than the current ones
     /// (so it should be re-hashed on the next successful sign-in).
     pub fn needs_rehash(&self) -> bool {
-        let Ok(parsed) = argon2::PasswordHash::new(&self.0) else { return true };
-        let Ok(params) = Params::try_from(&parsed) else { return true };
+        let Ok(parsed) = argon2::PasswordHash::new(&self.0) else {
+            return true;
+        };
+        let Ok(params) = Params::try_from(&parsed) else {
+            return true;
+        };
         parsed.algorithm.as_str() != "argon2id"
             || params.m_cost() != ARGON2_M_COST
             || params.t_cost() != ARGON2_T_COST
@@ -140,13 +146,19 @@ impl NewToken {
         let secret = format!("{TOKEN_PREFIX}{random}");
         let prefix = secret[..TOKEN_PREFIX.len() + TOKEN_DISPLAY_CHARS].to_string();
         let hash = TokenHash::of(&secret);
-        Self { secret, prefix, hash }
+        Self {
+            secret,
+            prefix,
+            hash,
+        }
     }
 }
 
 impl fmt::Debug for NewToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NewToken").field("prefix", &self.prefix).finish_non_exhaustive()
+        f.debug_struct("NewToken")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
     }
 }
 
@@ -173,7 +185,11 @@ mod tests {
 
     #[test]
     fn weaker_hash_needs_rehash() {
-        let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8, 1, 1, None).unwrap());
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8, 1, 1, None).unwrap(),
+        );
         let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
         let phc = weak.hash_password(b"pw", &salt).unwrap().to_string();
         let h = PasswordHash::from_phc(phc);

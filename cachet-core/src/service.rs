@@ -100,23 +100,38 @@ pub struct StatusPage {
 
 impl std::fmt::Debug for StatusPage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StatusPage").field("generation", &self.generation.load(Ordering::Relaxed)).finish_non_exhaustive()
+        f.debug_struct("StatusPage")
+            .field("generation", &self.generation.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
     }
 }
 
 fn not_found_as_field(e: StoreError, entity: Entity, field: &str) -> Error {
     match e {
-        StoreError::NotFound(found) if found == entity => {
-            Error::Invalid(ValidationErrors::single(field, format!("The selected {} is invalid.", validate::human(field))))
-        }
+        StoreError::NotFound(found) if found == entity => Error::Invalid(ValidationErrors::single(
+            field,
+            format!("The selected {} is invalid.", validate::human(field)),
+        )),
         other => other.into(),
     }
 }
 
-fn enum_field<T: TryFrom<i64>>(errors: &mut ValidationErrors, field: &str, value: Option<i64>, min: i64, max: i64) -> Option<T> {
+fn enum_field<T: TryFrom<i64>>(
+    errors: &mut ValidationErrors,
+    field: &str,
+    value: Option<i64>,
+    min: i64,
+    max: i64,
+) -> Option<T> {
     let v = value?;
     if v < min || v > max {
-        errors.add(field, format!("The {} must be between {min} and {max}.", validate::human(field)));
+        errors.add(
+            field,
+            format!(
+                "The {} must be between {min} and {max}.",
+                validate::human(field)
+            ),
+        );
         return None;
     }
     T::try_from(v).ok()
@@ -124,14 +139,20 @@ fn enum_field<T: TryFrom<i64>>(errors: &mut ValidationErrors, field: &str, value
 
 fn required<T>(errors: &mut ValidationErrors, field: &str, value: Option<T>) -> Option<T> {
     if value.is_none() {
-        errors.add(field, format!("The {} field is required.", validate::human(field)));
+        errors.add(
+            field,
+            format!("The {} field is required.", validate::human(field)),
+        );
     }
     value
 }
 
 fn render_message(errors: &mut ValidationErrors, field: &str, source: &str) -> Option<Message> {
     match markdown::render(source) {
-        Ok(html) => Some(Message { source: source.to_string(), html }),
+        Ok(html) => Some(Message {
+            source: source.to_string(),
+            html,
+        }),
         Err(e) => {
             errors.add(field, format!("The {} {e}.", validate::human(field)));
             None
@@ -142,7 +163,14 @@ fn render_message(errors: &mut ValidationErrors, field: &str, source: &str) -> O
 fn checked_int(errors: &mut ValidationErrors, field: &str, value: Option<i64>) -> Option<i64> {
     let v = value?;
     if v.abs() > validate::MAX_INT {
-        errors.add(field, format!("The {} must be between -{m} and {m}.", validate::human(field), m = validate::MAX_INT));
+        errors.add(
+            field,
+            format!(
+                "The {} must be between -{m} and {m}.",
+                validate::human(field),
+                m = validate::MAX_INT
+            ),
+        );
         return None;
     }
     Some(v)
@@ -151,7 +179,13 @@ fn checked_int(errors: &mut ValidationErrors, field: &str, value: Option<i64>) -
 fn tags_from_names(errors: &mut ValidationErrors, names: &[String]) -> Vec<Tag> {
     let mut out: Vec<Tag> = Vec::new();
     if names.len() > validate::MAX_TAGS {
-        errors.add("tags", format!("The tags may not have more than {} items.", validate::MAX_TAGS));
+        errors.add(
+            "tags",
+            format!(
+                "The tags may not have more than {} items.",
+                validate::MAX_TAGS
+            ),
+        );
         return out;
     }
     for name in names {
@@ -162,11 +196,20 @@ fn tags_from_names(errors: &mut ValidationErrors, names: &[String]) -> Vec<Tag> 
         validate::name(errors, "tags", name);
         let slug = validate::slugify(name);
         if slug.is_empty() {
-            errors.add("tags", format!("The tag \"{}\" has no letters or digits.", name.chars().take(40).collect::<String>()));
+            errors.add(
+                "tags",
+                format!(
+                    "The tag \"{}\" has no letters or digits.",
+                    name.chars().take(40).collect::<String>()
+                ),
+            );
             continue;
         }
         if !out.iter().any(|t| t.slug == slug) {
-            out.push(Tag { slug, name: name.to_string() });
+            out.push(Tag {
+                slug,
+                name: name.to_string(),
+            });
         }
     }
     out.sort();
@@ -176,7 +219,8 @@ fn tags_from_names(errors: &mut ValidationErrors, names: &[String]) -> Vec<Tag> 
 fn incident_meta(errors: &mut ValidationErrors, meta: &Value) -> BTreeMap<String, Option<Value>> {
     let mut out = BTreeMap::new();
     let Some(map) = meta.as_object() else {
-        if !meta.is_null() && !(meta.is_array() && meta.as_array().is_some_and(Vec::is_empty)) {
+        let empty_array = meta.as_array().is_some_and(Vec::is_empty);
+        if !meta.is_null() && !empty_array {
             errors.add("meta", "The meta must be an array.");
         }
         return out;
@@ -184,12 +228,22 @@ fn incident_meta(errors: &mut ValidationErrors, meta: &Value) -> BTreeMap<String
     validate::meta(errors, "meta", meta);
     for (k, v) in map {
         if k.is_empty() || k.chars().count() > validate::MAX_NAME {
-            errors.add("meta", "The meta keys must be between 1 and 255 characters.");
+            errors.add(
+                "meta",
+                "The meta keys must be between 1 and 255 characters.",
+            );
             continue;
         }
         let empty = v.is_null() || v.as_str().is_some_and(str::is_empty);
         if !empty && v.to_string().chars().count() > validate::MAX_META_VALUE {
-            errors.add("meta", format!("The meta value of \"{}\" may not be greater than {} characters.", k.chars().take(40).collect::<String>(), validate::MAX_META_VALUE));
+            errors.add(
+                "meta",
+                format!(
+                    "The meta value of \"{}\" may not be greater than {} characters.",
+                    k.chars().take(40).collect::<String>(),
+                    validate::MAX_META_VALUE
+                ),
+            );
             continue;
         }
         out.insert(k.clone(), if empty { None } else { Some(v.clone()) });
@@ -221,7 +275,10 @@ impl StatusPage {
     /// The current settings.
     pub fn settings(&self) -> Arc<Settings> {
         // A poisoned lock only means a panic elsewhere while holding it; the value is still whole.
-        self.settings.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.settings
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The zone local input times are read in: the request's, else the setting.
@@ -244,7 +301,10 @@ impl StatusPage {
                         .append_audit(NewAuditEntry {
                             user_id: Some(p.user_id),
                             kind: "authz.denied".into(),
-                            detail: format!("{action:?} denied to role {}: {denial:?}", p.role.name()),
+                            detail: format!(
+                                "{action:?} denied to role {}: {denial:?}",
+                                p.role.name()
+                            ),
                         })
                         .await;
                     Err(Error::Forbidden)
@@ -256,7 +316,13 @@ impl StatusPage {
     }
 
     async fn audit(&self, actor: &Actor, kind: &str, detail: String) -> Result<()> {
-        self.store.append_audit(NewAuditEntry { user_id: actor.user_id(), kind: kind.into(), detail }).await?;
+        self.store
+            .append_audit(NewAuditEntry {
+                user_id: actor.user_id(),
+                kind: kind.into(),
+                detail,
+            })
+            .await?;
         Ok(())
     }
 
@@ -279,22 +345,43 @@ impl StatusPage {
             Err(e) => return Err(e.into()),
         };
         let Some((stored, user)) = found.filter(|(t, _)| t.hash == hash) else {
-            let _ = self.store.append_audit(NewAuditEntry { user_id: None, kind: "token.failed".into(), detail: "unknown API token".into() }).await;
+            let _ = self
+                .store
+                .append_audit(NewAuditEntry {
+                    user_id: None,
+                    kind: "token.failed".into(),
+                    detail: "unknown API token".into(),
+                })
+                .await;
             return Err(Error::Unauthenticated);
         };
         if stored.revoked_at.is_some() || !user.active {
-            let why = if stored.revoked_at.is_some() { "revoked" } else { "inactive user" };
+            let why = if stored.revoked_at.is_some() {
+                "revoked"
+            } else {
+                "inactive user"
+            };
             let _ = self
                 .store
-                .append_audit(NewAuditEntry { user_id: Some(user.id), kind: "token.failed".into(), detail: format!("token {} refused: {why}", stored.prefix) })
+                .append_audit(NewAuditEntry {
+                    user_id: Some(user.id),
+                    kind: "token.failed".into(),
+                    detail: format!("token {} refused: {why}", stored.prefix),
+                })
                 .await;
             return Err(Error::Unauthenticated);
         }
         let now = now();
-        if stored.last_used_at.is_none_or(|t| (now - t).num_seconds() >= TOKEN_TOUCH_INTERVAL_SECS) {
+        if stored
+            .last_used_at
+            .is_none_or(|t| (now - t).num_seconds() >= TOKEN_TOUCH_INTERVAL_SECS)
+        {
             let _ = self.store.touch_token(stored.id, now).await;
         }
-        Ok(Actor::User(Principal { user_id: user.id, role: user.role }))
+        Ok(Actor::User(Principal {
+            user_id: user.id,
+            role: user.role,
+        }))
     }
 
     // ------------------------------------------------------------------ setup, users, tokens
@@ -305,10 +392,15 @@ impl StatusPage {
     ///
     /// # Errors
     /// Invalid username/email, or a store failure.
-    pub async fn bootstrap(&self, username: &str, email: &str) -> Result<Option<(User, String, String)>> {
+    pub async fn bootstrap(
+        &self,
+        username: &str,
+        email: &str,
+    ) -> Result<Option<(User, String, String)>> {
         let mut errors = ValidationErrors::new();
         validate::name(&mut errors, "username", username);
-        let email = Email::parse(email).map_err(|m| ValidationErrors::single("email", format!("The email {m}.")));
+        let email = Email::parse(email)
+            .map_err(|m| ValidationErrors::single("email", format!("The email {m}.")));
         if let Err(e) = &email {
             errors.extend(e.clone());
         }
@@ -316,12 +408,28 @@ impl StatusPage {
         let password = random_code(24);
         let hash = hash_password(password.clone()).await?;
         let token = NewToken::generate();
-        let user = NewUser { username: username.trim().to_string(), email, password_hash: hash, role: Role::Admin };
+        let user = NewUser {
+            username: username.trim().to_string(),
+            email,
+            password_hash: hash,
+            role: Role::Admin,
+        };
         // The user id is not known before the insert; the store binds the token to the new user.
-        let stored = NewApiToken { user_id: UserId(0), name: "setup".into(), prefix: token.prefix.clone(), hash: token.hash };
+        let stored = NewApiToken {
+            user_id: UserId(0),
+            name: "setup".into(),
+            prefix: token.prefix.clone(),
+            hash: token.hash,
+        };
         match self.store.bootstrap_admin(user, stored).await? {
             Some((user, _)) => {
-                let _ = self.audit(&Actor::System, "setup.admin_created", format!("admin {} created", user.username)).await;
+                let _ = self
+                    .audit(
+                        &Actor::System,
+                        "setup.admin_created",
+                        format!("admin {} created", user.username),
+                    )
+                    .await;
                 Ok(Some((user, password, token.secret)))
             }
             None => Ok(None),
@@ -343,17 +451,45 @@ impl StatusPage {
         }
         let pw_len = input.password.chars().count();
         if pw_len < validate::MIN_PASSWORD {
-            errors.add("password", format!("The password must be at least {} characters.", validate::MIN_PASSWORD));
+            errors.add(
+                "password",
+                format!(
+                    "The password must be at least {} characters.",
+                    validate::MIN_PASSWORD
+                ),
+            );
         } else if pw_len > validate::MAX_PASSWORD {
-            errors.add("password", format!("The password may not be greater than {} characters.", validate::MAX_PASSWORD));
+            errors.add(
+                "password",
+                format!(
+                    "The password may not be greater than {} characters.",
+                    validate::MAX_PASSWORD
+                ),
+            );
         }
-        let email = errors.into_result(email)?.map_err(|_| Error::Rejected("invalid email".into()))?;
+        let email = errors
+            .into_result(email)?
+            .map_err(|_| Error::Rejected("invalid email".into()))?;
         let password_hash = hash_password(input.password).await?;
         let user = self
             .store
-            .create_user(NewUser { username: input.username.trim().to_string(), email, password_hash, role: input.role })
+            .create_user(NewUser {
+                username: input.username.trim().to_string(),
+                email,
+                password_hash,
+                role: input.role,
+            })
             .await?;
-        self.audit(actor, "user.created", format!("user {} created with role {}", user.username, user.role.name())).await?;
+        self.audit(
+            actor,
+            "user.created",
+            format!(
+                "user {} created with role {}",
+                user.username,
+                user.role.name()
+            ),
+        )
+        .await?;
         Ok(user)
     }
 
@@ -370,7 +506,11 @@ impl StatusPage {
     ///
     /// # Errors
     /// Store failures.
-    pub async fn list_users(&self, actor: &Actor, q: &ListQuery<UserSort, ()>) -> Result<Page<User>> {
+    pub async fn list_users(
+        &self,
+        actor: &Actor,
+        q: &ListQuery<UserSort, ()>,
+    ) -> Result<Page<User>> {
         self.authorize(actor, Action::ReadUsers).await?;
         Ok(self.store.list_users(q).await?)
     }
@@ -379,10 +519,36 @@ impl StatusPage {
     ///
     /// # Errors
     /// `NotFound(User)`.
-    pub async fn update_user(&self, actor: &Actor, id: UserId, role: Option<Role>, active: Option<bool>) -> Result<User> {
+    pub async fn update_user(
+        &self,
+        actor: &Actor,
+        id: UserId,
+        role: Option<Role>,
+        active: Option<bool>,
+    ) -> Result<User> {
         self.authorize(actor, Action::WriteUsers).await?;
-        let user = self.store.update_user(id, UserChanges { role, active, ..Default::default() }).await?;
-        self.audit(actor, "user.updated", format!("user {} now role {} active {}", user.username, user.role.name(), user.active)).await?;
+        let user = self
+            .store
+            .update_user(
+                id,
+                UserChanges {
+                    role,
+                    active,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        self.audit(
+            actor,
+            "user.updated",
+            format!(
+                "user {} now role {} active {}",
+                user.username,
+                user.role.name(),
+                user.active
+            ),
+        )
+        .await?;
         Ok(user)
     }
 
@@ -391,7 +557,12 @@ impl StatusPage {
     ///
     /// # Errors
     /// `NotFound(User)`; `Invalid` for a bad name.
-    pub async fn create_token(&self, actor: &Actor, user: UserId, name: &str) -> Result<(ApiToken, String)> {
+    pub async fn create_token(
+        &self,
+        actor: &Actor,
+        user: UserId,
+        name: &str,
+    ) -> Result<(ApiToken, String)> {
         self.authorize(actor, Action::WriteTokens).await?;
         let mut errors = ValidationErrors::new();
         validate::name(&mut errors, "name", name);
@@ -399,9 +570,19 @@ impl StatusPage {
         let token = NewToken::generate();
         let stored = self
             .store
-            .create_token(NewApiToken { user_id: user, name: name.trim().to_string(), prefix: token.prefix.clone(), hash: token.hash })
+            .create_token(NewApiToken {
+                user_id: user,
+                name: name.trim().to_string(),
+                prefix: token.prefix.clone(),
+                hash: token.hash,
+            })
             .await?;
-        self.audit(actor, "token.created", format!("token {} created for user {}", stored.prefix, user)).await?;
+        self.audit(
+            actor,
+            "token.created",
+            format!("token {} created for user {}", stored.prefix, user),
+        )
+        .await?;
         Ok((stored, token.secret))
     }
 
@@ -412,7 +593,12 @@ impl StatusPage {
     pub async fn revoke_token(&self, actor: &Actor, id: TokenId) -> Result<ApiToken> {
         self.authorize(actor, Action::WriteTokens).await?;
         let t = self.store.revoke_token(id).await?;
-        self.audit(actor, "token.revoked", format!("token {} revoked", t.prefix)).await?;
+        self.audit(
+            actor,
+            "token.revoked",
+            format!("token {} revoked", t.prefix),
+        )
+        .await?;
         Ok(t)
     }
 
@@ -420,7 +606,11 @@ impl StatusPage {
     ///
     /// # Errors
     /// `NotFound(Token)` when nothing matches, `Conflict` when a prefix matches several.
-    pub async fn revoke_token_by_secret_or_prefix(&self, actor: &Actor, token: &str) -> Result<ApiToken> {
+    pub async fn revoke_token_by_secret_or_prefix(
+        &self,
+        actor: &Actor,
+        token: &str,
+    ) -> Result<ApiToken> {
         self.authorize(actor, Action::WriteTokens).await?;
         let id = match self.store.find_token(&TokenHash::of(token.trim())).await {
             Ok((t, _)) => t.id,
@@ -453,7 +643,11 @@ impl StatusPage {
     ///
     /// # Errors
     /// `Invalid` naming every bad key.
-    pub async fn update_settings(&self, actor: &Actor, pairs: &[(String, String)]) -> Result<Arc<Settings>> {
+    pub async fn update_settings(
+        &self,
+        actor: &Actor,
+        pairs: &[(String, String)],
+    ) -> Result<Arc<Settings>> {
         self.authorize(actor, Action::WriteSettings).await?;
         let mut next = (*self.settings()).clone();
         let mut errors = ValidationErrors::new();
@@ -463,10 +657,19 @@ impl StatusPage {
             }
         }
         errors.into_result(())?;
-        let stored: Vec<(String, String)> = next.to_pairs().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let stored: Vec<(String, String)> = next
+            .to_pairs()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
         self.store.save_settings(stored).await?;
         let keys: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
-        self.audit(actor, "settings.updated", format!("changed {}", keys.join(", "))).await?;
+        self.audit(
+            actor,
+            "settings.updated",
+            format!("changed {}", keys.join(", ")),
+        )
+        .await?;
         let next = Arc::new(next);
         *self.settings.write().unwrap_or_else(|e| e.into_inner()) = next.clone();
         self.changed();
@@ -477,7 +680,11 @@ impl StatusPage {
     ///
     /// # Errors
     /// Store failures.
-    pub async fn list_audit(&self, actor: &Actor, q: &ListQuery<AuditSort, AuditFilter>) -> Result<Page<AuditEntry>> {
+    pub async fn list_audit(
+        &self,
+        actor: &Actor,
+        q: &ListQuery<AuditSort, AuditFilter>,
+    ) -> Result<Page<AuditEntry>> {
         self.authorize(actor, Action::ReadAudit).await?;
         Ok(self.store.list_audit(q).await?)
     }
@@ -502,13 +709,22 @@ impl StatusPage {
         let private = actor.sees_private();
         if !private {
             let generation = self.generation.load(Ordering::Acquire);
-            if let Some((g, at, snap)) = self.guest_snapshot.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            if let Some((g, at, snap)) = self
+                .guest_snapshot
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+            {
                 if *g == generation && at.elapsed() < SNAPSHOT_TTL {
                     return Ok(snap.clone());
                 }
             }
             let snap = Arc::new(self.build_snapshot(false).await?);
-            *self.guest_snapshot.write().unwrap_or_else(|e| e.into_inner()) = Some((generation, Instant::now(), snap.clone()));
+            *self
+                .guest_snapshot
+                .write()
+                .unwrap_or_else(|e| e.into_inner()) =
+                Some((generation, Instant::now(), snap.clone()));
             return Ok(snap);
         }
         Ok(Arc::new(self.build_snapshot(true).await?))
@@ -519,21 +735,30 @@ impl StatusPage {
         let now = now();
         let since = now - Duration::days(i64::from(settings.app_incident_days));
         let ov = self.store.overview(since).await?;
-        let visible_groups: Vec<&ComponentGroup> =
-            ov.groups.iter().filter(|g| private || g.visible == Visibility::Public).collect();
+        let visible_groups: Vec<&ComponentGroup> = ov
+            .groups
+            .iter()
+            .filter(|g| private || g.visible == Visibility::Public)
+            .collect();
         let group_public = |gid: Option<GroupId>| match gid {
             None => true,
             Some(id) => visible_groups.iter().any(|g| g.id == id),
         };
-        let incidents: Vec<Incident> =
-            ov.incidents.into_iter().filter(|i| private || i.visible == Visibility::Public).collect();
+        let incidents: Vec<Incident> = ov
+            .incidents
+            .into_iter()
+            .filter(|i| private || i.visible == Visibility::Public)
+            .collect();
         let components: Vec<ComponentView> = ov
             .components
             .into_iter()
             .filter(|c| c.enabled && (private || group_public(c.group_id)))
             .map(|c| {
                 let effective = rollup::effective_status(&c, &incidents, &ov.schedules, now);
-                ComponentView { component: c, effective }
+                ComponentView {
+                    component: c,
+                    effective,
+                }
             })
             .collect();
         let statuses: Vec<ComponentStatus> = components.iter().map(|c| c.effective).collect();
@@ -542,28 +767,53 @@ impl StatusPage {
         let groups: Vec<GroupView> = visible_groups
             .iter()
             .map(|g| {
-                let members: Vec<ComponentView> =
-                    components.iter().filter(|c| c.component.group_id == Some(g.id)).cloned().collect();
-                let status = rollup::group_status(members.iter().map(|m| (m.component.enabled, m.effective)));
-                GroupView { group: (*g).clone(), components: members, status }
+                let members: Vec<ComponentView> = components
+                    .iter()
+                    .filter(|c| c.component.group_id == Some(g.id))
+                    .cloned()
+                    .collect();
+                let status = rollup::group_status(
+                    members.iter().map(|m| (m.component.enabled, m.effective)),
+                );
+                GroupView {
+                    group: (*g).clone(),
+                    components: members,
+                    status,
+                }
             })
             .collect();
         let ungrouped: Vec<ComponentView> = components
             .iter()
-            .filter(|c| c.component.group_id.is_none_or(|gid| !ov.groups.iter().any(|g| g.id == gid)))
+            .filter(|c| {
+                c.component
+                    .group_id
+                    .is_none_or(|gid| !ov.groups.iter().any(|g| g.id == gid))
+            })
             .cloned()
             .collect();
         let (mut open, mut recent): (Vec<Incident>, Vec<Incident>) =
             incidents.into_iter().partition(|i| !rollup::is_resolved(i));
-        open.sort_by(|a, b| b.stickied.cmp(&a.stickied).then(b.occurred_at.cmp(&a.occurred_at)).then(b.id.cmp(&a.id)));
+        open.sort_by(|a, b| {
+            b.stickied
+                .cmp(&a.stickied)
+                .then(b.occurred_at.cmp(&a.occurred_at))
+                .then(b.id.cmp(&a.id))
+        });
         recent.retain(|i| i.occurred_at >= since || i.stickied);
         recent.sort_by(|a, b| b.occurred_at.cmp(&a.occurred_at).then(b.id.cmp(&a.id)));
         let (maintenance_now, maintenance_upcoming): (Vec<Schedule>, Vec<Schedule>) = ov
             .schedules
             .into_iter()
-            .filter(|s| s.status != ScheduleStatus::Complete && s.completed_at.is_none_or(|c| c > now))
+            .filter(|s| {
+                s.status != ScheduleStatus::Complete && s.completed_at.is_none_or(|c| c > now)
+            })
             .partition(|s| rollup::schedule_in_progress(s, now));
-        let etag = format!("\"{}-{}-{}\"", self.generation.load(Ordering::Acquire), now.timestamp(), u8::from(private));
+        let etag = format!(
+            "\"{}-{}-{}\"",
+            self.generation.load(Ordering::Acquire),
+            now.timestamp(),
+            u8::from(private)
+        );
         Ok(PageSnapshot {
             settings,
             built_at: now,
@@ -584,7 +834,11 @@ impl StatusPage {
     ///
     /// # Errors
     /// Store failures; `Unauthenticated` when `always_authenticate` is on for a guest.
-    pub async fn list_components(&self, actor: &Actor, mut q: ListQuery<ComponentSort, ComponentFilter>) -> Result<Page<Component>> {
+    pub async fn list_components(
+        &self,
+        actor: &Actor,
+        mut q: ListQuery<ComponentSort, ComponentFilter>,
+    ) -> Result<Page<Component>> {
         self.read_gate(actor).await?;
         q.filter.public_only = !actor.sees_private();
         Ok(self.store.list_components(&q).await?)
@@ -628,7 +882,12 @@ impl StatusPage {
         Ok(c)
     }
 
-    fn component_fields(&self, input: &ComponentInput, errors: &mut ValidationErrors, creating: bool) -> ComponentChanges {
+    fn component_fields(
+        &self,
+        input: &ComponentInput,
+        errors: &mut ValidationErrors,
+        creating: bool,
+    ) -> ComponentChanges {
         let mut ch = ComponentChanges::default();
         if let Some(name) = &input.name {
             validate::name(errors, "name", name);
@@ -672,7 +931,11 @@ impl StatusPage {
     ///
     /// # Errors
     /// `Invalid` with every field problem.
-    pub async fn create_component(&self, actor: &Actor, input: ComponentInput) -> Result<Component> {
+    pub async fn create_component(
+        &self,
+        actor: &Actor,
+        input: ComponentInput,
+    ) -> Result<Component> {
         self.authorize(actor, Action::WriteComponent).await?;
         let mut errors = ValidationErrors::new();
         let ch = self.component_fields(&input, &mut errors, true);
@@ -697,9 +960,25 @@ impl StatusPage {
     ///
     /// # Errors
     /// `NotFound(Component)`, `Invalid`, `Forbidden`.
-    pub async fn update_component(&self, actor: &Actor, id: ComponentId, input: ComponentInput) -> Result<Component> {
-        let status_only = ComponentInput { status: input.status, ..Default::default() } == input;
-        self.authorize(actor, if status_only { Action::SetComponentStatus } else { Action::WriteComponent }).await?;
+    pub async fn update_component(
+        &self,
+        actor: &Actor,
+        id: ComponentId,
+        input: ComponentInput,
+    ) -> Result<Component> {
+        let status_only = ComponentInput {
+            status: input.status,
+            ..Default::default()
+        } == input;
+        self.authorize(
+            actor,
+            if status_only {
+                Action::SetComponentStatus
+            } else {
+                Action::WriteComponent
+            },
+        )
+        .await?;
         let mut errors = ValidationErrors::new();
         let ch = self.component_fields(&input, &mut errors, false);
         errors.into_result(())?;
@@ -735,14 +1014,22 @@ impl StatusPage {
         };
         let members = self.store.list_components(&q).await?.items;
         let lowest_status = rollup::group_status(members.iter().map(|c| (c.enabled, c.status)));
-        Ok(GroupDetail { group, enabled_components: members, lowest_status })
+        Ok(GroupDetail {
+            group,
+            enabled_components: members,
+            lowest_status,
+        })
     }
 
     /// Lists groups with their enabled members; guests see public groups only.
     ///
     /// # Errors
     /// Store failures.
-    pub async fn list_groups(&self, actor: &Actor, mut q: ListQuery<GroupSort, GroupFilter>) -> Result<Page<GroupDetail>> {
+    pub async fn list_groups(
+        &self,
+        actor: &Actor,
+        mut q: ListQuery<GroupSort, GroupFilter>,
+    ) -> Result<Page<GroupDetail>> {
         self.read_gate(actor).await?;
         q.filter.public_only = !actor.sees_private();
         let page = self.store.list_groups(&q).await?;
@@ -750,7 +1037,10 @@ impl StatusPage {
         for g in page.items {
             items.push(self.group_detail(actor, g).await?);
         }
-        Ok(Page { items, total: page.total })
+        Ok(Page {
+            items,
+            total: page.total,
+        })
     }
 
     /// Gets a group with its enabled members; a private group is `NotFound` for guests.
@@ -766,7 +1056,11 @@ impl StatusPage {
         self.group_detail(actor, g).await
     }
 
-    fn group_fields(input: &GroupInput, errors: &mut ValidationErrors, creating: bool) -> GroupChanges {
+    fn group_fields(
+        input: &GroupInput,
+        errors: &mut ValidationErrors,
+        creating: bool,
+    ) -> GroupChanges {
         let mut ch = GroupChanges::default();
         if let Some(n) = &input.name {
             validate::name(errors, "name", n);
@@ -799,14 +1093,23 @@ impl StatusPage {
             })
             .await?;
         self.changed();
-        Ok(GroupDetail { group: g, enabled_components: vec![], lowest_status: None })
+        Ok(GroupDetail {
+            group: g,
+            enabled_components: vec![],
+            lowest_status: None,
+        })
     }
 
     /// Changes a group (Manager+); absent fields are unchanged.
     ///
     /// # Errors
     /// `NotFound(Group)`, `Invalid`.
-    pub async fn update_group(&self, actor: &Actor, id: GroupId, input: GroupInput) -> Result<GroupDetail> {
+    pub async fn update_group(
+        &self,
+        actor: &Actor,
+        id: GroupId,
+        input: GroupInput,
+    ) -> Result<GroupDetail> {
         self.authorize(actor, Action::WriteGroup).await?;
         let mut errors = ValidationErrors::new();
         let ch = Self::group_fields(&input, &mut errors, false);
@@ -833,7 +1136,11 @@ impl StatusPage {
     ///
     /// # Errors
     /// Store failures.
-    pub async fn list_incidents(&self, actor: &Actor, mut q: ListQuery<IncidentSort, IncidentFilter>) -> Result<Page<Incident>> {
+    pub async fn list_incidents(
+        &self,
+        actor: &Actor,
+        mut q: ListQuery<IncidentSort, IncidentFilter>,
+    ) -> Result<Page<Incident>> {
         self.read_gate(actor).await?;
         q.filter.public_only = !actor.sees_private();
         Ok(self.store.list_incidents(&q).await?)
@@ -852,8 +1159,17 @@ impl StatusPage {
         Ok(i)
     }
 
-    async fn incident_message(&self, input: &IncidentInput, errors: &mut ValidationErrors) -> Result<Option<String>> {
-        let Some(slug) = input.template.as_deref().map(str::trim).filter(|s| !s.is_empty()) else {
+    async fn incident_message(
+        &self,
+        input: &IncidentInput,
+        errors: &mut ValidationErrors,
+    ) -> Result<Option<String>> {
+        let Some(slug) = input
+            .template
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        else {
             return Ok(input.message.clone());
         };
         let template = match self.store.get_template_by_slug(slug).await {
@@ -865,7 +1181,10 @@ impl StatusPage {
         let parsed = match Template::parse(&template.template) {
             Ok(p) => p,
             Err(e) => {
-                errors.add("template", format!("The template \"{slug}\" cannot be used: {e}."));
+                errors.add(
+                    "template",
+                    format!("The template \"{slug}\" cannot be used: {e}."),
+                );
                 return Ok(None);
             }
         };
@@ -896,24 +1215,38 @@ impl StatusPage {
         Ok(Some(parsed.render(&Value::Object(ctx))))
     }
 
-    fn component_link(input_component: Option<i64>, input_status: Option<i64>, errors: &mut ValidationErrors) -> (Option<Option<ComponentId>>, Option<ComponentStatus>) {
+    fn component_link(
+        input_component: Option<i64>,
+        input_status: Option<i64>,
+        errors: &mut ValidationErrors,
+    ) -> (Option<Option<ComponentId>>, Option<ComponentStatus>) {
         match (input_component, input_status) {
             (Some(_), None) => {
-                errors.add("component_status", "The component status field is required when component id is present.");
+                errors.add(
+                    "component_status",
+                    "The component status field is required when component id is present.",
+                );
                 (None, None)
             }
             (None, Some(_)) => {
-                errors.add("component_id", "The component id field is required when component status is present.");
+                errors.add(
+                    "component_id",
+                    "The component id field is required when component status is present.",
+                );
                 (None, None)
             }
             (None, None) => (None, None),
             (Some(cid), Some(st)) => {
                 let status = enum_field(errors, "component_status", Some(st), 0, 4);
-                if cid < 0 || cid > validate::MAX_INT {
+                if !(0..=validate::MAX_INT).contains(&cid) {
                     errors.add("component_id", "The selected component id is invalid.");
                 }
                 // Cachet sends component_id 0 for "no component".
-                let link = if cid > 0 { Some(ComponentId(cid)) } else { None };
+                let link = if cid > 0 {
+                    Some(ComponentId(cid))
+                } else {
+                    None
+                };
                 (Some(link), if link.is_some() { status } else { None })
             }
         }
@@ -934,8 +1267,14 @@ impl StatusPage {
         let status = required(&mut errors, "status", input.status);
         let status: Option<IncidentStatus> = enum_field(&mut errors, "status", status, 0, 4);
         let visible: Option<Visibility> = enum_field(&mut errors, "visible", input.visible, 0, 1);
-        let (component, impact) = Self::component_link(input.component_id, input.component_status, &mut errors);
-        let occurred_at = match input.occurred_at.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let (component, impact) =
+            Self::component_link(input.component_id, input.component_status, &mut errors);
+        let occurred_at = match input
+            .occurred_at
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             Some(s) => match crate::time::parse_local(s, self.zone(input.time_zone)) {
                 Ok(t) => Some(t),
                 Err(m) => {
@@ -945,7 +1284,11 @@ impl StatusPage {
             },
             None => None,
         };
-        let meta = input.meta.as_ref().map(|m| incident_meta(&mut errors, m)).unwrap_or_default();
+        let meta = input
+            .meta
+            .as_ref()
+            .map(|m| incident_meta(&mut errors, m))
+            .unwrap_or_default();
         let source = self.incident_message(&input, &mut errors).await?;
         let message = match source.as_deref() {
             Some(s) if !s.trim().is_empty() => render_message(&mut errors, "message", s),
@@ -957,7 +1300,9 @@ impl StatusPage {
             }
         };
         errors.into_result(())?;
-        let (Some(status), Some(message)) = (status, message) else { return Err(Error::Rejected("incomplete input".into())) };
+        let (Some(status), Some(message)) = (status, message) else {
+            return Err(Error::Rejected("incomplete input".into()));
+        };
         let new = NewIncident {
             user_id: actor.user_id(),
             component_id: component.flatten(),
@@ -968,9 +1313,16 @@ impl StatusPage {
             stickied: input.stickied.unwrap_or(false),
             message,
             occurred_at: occurred_at.unwrap_or_else(now),
-            meta: meta.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect(),
+            meta: meta
+                .into_iter()
+                .filter_map(|(k, v)| v.map(|v| (k, v)))
+                .collect(),
         };
-        let i = self.store.create_incident(new).await.map_err(|e| not_found_as_field(e, Entity::Component, "component_id"))?;
+        let i = self
+            .store
+            .create_incident(new)
+            .await
+            .map_err(|e| not_found_as_field(e, Entity::Component, "component_id"))?;
         self.changed();
         Ok(i)
     }
@@ -979,7 +1331,12 @@ impl StatusPage {
     ///
     /// # Errors
     /// `NotFound(Incident)`, `Invalid`.
-    pub async fn update_incident(&self, actor: &Actor, id: IncidentId, input: IncidentInput) -> Result<Incident> {
+    pub async fn update_incident(
+        &self,
+        actor: &Actor,
+        id: IncidentId,
+        input: IncidentInput,
+    ) -> Result<Incident> {
         self.authorize(actor, Action::WriteIncident).await?;
         let mut errors = ValidationErrors::new();
         let mut ch = IncidentChanges::default();
@@ -990,10 +1347,16 @@ impl StatusPage {
         ch.status = enum_field(&mut errors, "status", input.status, 0, 4);
         ch.visible = enum_field(&mut errors, "visible", input.visible, 0, 1);
         ch.stickied = input.stickied;
-        let (component, impact) = Self::component_link(input.component_id, input.component_status, &mut errors);
+        let (component, impact) =
+            Self::component_link(input.component_id, input.component_status, &mut errors);
         ch.component_id = component;
         ch.impact = impact;
-        if let Some(s) = input.occurred_at.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        if let Some(s) = input
+            .occurred_at
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             match crate::time::parse_local(s, self.zone(input.time_zone)) {
                 Ok(t) => ch.occurred_at = Some(t),
                 Err(m) => errors.add("occurred_at", m),
@@ -1004,13 +1367,19 @@ impl StatusPage {
         }
         if input.message.is_some() || input.template.is_some() {
             match self.incident_message(&input, &mut errors).await? {
-                Some(s) if !s.trim().is_empty() => ch.message = render_message(&mut errors, "message", &s),
+                Some(s) if !s.trim().is_empty() => {
+                    ch.message = render_message(&mut errors, "message", &s)
+                }
                 Some(_) => errors.add("message", "The message may not be empty."),
                 None => {}
             }
         }
         errors.into_result(())?;
-        let i = self.store.update_incident(id, ch).await.map_err(|e| not_found_as_field(e, Entity::Component, "component_id"))?;
+        let i = self
+            .store
+            .update_incident(id, ch)
+            .await
+            .map_err(|e| not_found_as_field(e, Entity::Component, "component_id"))?;
         self.changed();
         Ok(i)
     }
@@ -1036,7 +1405,12 @@ impl StatusPage {
     ///
     /// # Errors
     /// `NotFound(Incident)`.
-    pub async fn list_updates(&self, actor: &Actor, incident: IncidentId, q: &ListQuery<UpdateSort, ()>) -> Result<Page<IncidentUpdate>> {
+    pub async fn list_updates(
+        &self,
+        actor: &Actor,
+        incident: IncidentId,
+        q: &ListQuery<UpdateSort, ()>,
+    ) -> Result<Page<IncidentUpdate>> {
         self.visible_incident(actor, incident).await?;
         Ok(self.store.list_updates(incident, q).await?)
     }
@@ -1045,14 +1419,27 @@ impl StatusPage {
     ///
     /// # Errors
     /// `NotFound(Incident)`, `NotFound(IncidentUpdate)`.
-    pub async fn get_update(&self, actor: &Actor, incident: IncidentId, id: UpdateId) -> Result<IncidentUpdate> {
+    pub async fn get_update(
+        &self,
+        actor: &Actor,
+        incident: IncidentId,
+        id: UpdateId,
+    ) -> Result<IncidentUpdate> {
         self.visible_incident(actor, incident).await?;
         Ok(self.store.get_update(incident, id).await?)
     }
 
-    fn update_fields(input: &IncidentUpdateInput, errors: &mut ValidationErrors, creating: bool) -> IncidentUpdateChanges {
+    fn update_fields(
+        input: &IncidentUpdateInput,
+        errors: &mut ValidationErrors,
+        creating: bool,
+    ) -> IncidentUpdateChanges {
         let mut ch = IncidentUpdateChanges::default();
-        let status = if creating { required(errors, "status", input.status) } else { input.status };
+        let status = if creating {
+            required(errors, "status", input.status)
+        } else {
+            input.status
+        };
         ch.status = enum_field(errors, "status", status, 1, 4);
         match input.message.as_deref() {
             Some(m) if !m.trim().is_empty() => ch.message = render_message(errors, "message", m),
@@ -1069,13 +1456,30 @@ impl StatusPage {
     ///
     /// # Errors
     /// `NotFound(Incident)`, `Invalid`.
-    pub async fn create_update(&self, actor: &Actor, incident: IncidentId, input: IncidentUpdateInput) -> Result<IncidentUpdate> {
+    pub async fn create_update(
+        &self,
+        actor: &Actor,
+        incident: IncidentId,
+        input: IncidentUpdateInput,
+    ) -> Result<IncidentUpdate> {
         self.authorize(actor, Action::WriteIncidentUpdate).await?;
         let mut errors = ValidationErrors::new();
         let ch = Self::update_fields(&input, &mut errors, true);
         errors.into_result(())?;
-        let (Some(status), Some(message)) = (ch.status, ch.message) else { return Err(Error::Rejected("incomplete input".into())) };
-        let u = self.store.create_update(incident, NewIncidentUpdate { status, message, user_id: actor.user_id() }).await?;
+        let (Some(status), Some(message)) = (ch.status, ch.message) else {
+            return Err(Error::Rejected("incomplete input".into()));
+        };
+        let u = self
+            .store
+            .create_update(
+                incident,
+                NewIncidentUpdate {
+                    status,
+                    message,
+                    user_id: actor.user_id(),
+                },
+            )
+            .await?;
         self.changed();
         Ok(u)
     }
@@ -1084,7 +1488,13 @@ impl StatusPage {
     ///
     /// # Errors
     /// `NotFound(IncidentUpdate)`, `Invalid`.
-    pub async fn update_update(&self, actor: &Actor, incident: IncidentId, id: UpdateId, input: IncidentUpdateInput) -> Result<IncidentUpdate> {
+    pub async fn update_update(
+        &self,
+        actor: &Actor,
+        incident: IncidentId,
+        id: UpdateId,
+        input: IncidentUpdateInput,
+    ) -> Result<IncidentUpdate> {
         self.authorize(actor, Action::WriteIncidentUpdate).await?;
         let mut errors = ValidationErrors::new();
         let mut ch = Self::update_fields(&input, &mut errors, false);
@@ -1099,7 +1509,12 @@ impl StatusPage {
     ///
     /// # Errors
     /// `NotFound(IncidentUpdate)`.
-    pub async fn delete_update(&self, actor: &Actor, incident: IncidentId, id: UpdateId) -> Result<()> {
+    pub async fn delete_update(
+        &self,
+        actor: &Actor,
+        incident: IncidentId,
+        id: UpdateId,
+    ) -> Result<()> {
         self.authorize(actor, Action::DeleteIncidentUpdate).await?;
         self.store.delete_update(incident, id).await?;
         self.changed();
@@ -1112,7 +1527,11 @@ impl StatusPage {
     ///
     /// # Errors
     /// Store failures.
-    pub async fn list_templates(&self, actor: &Actor, q: &ListQuery<TemplateSort, ()>) -> Result<Page<IncidentTemplate>> {
+    pub async fn list_templates(
+        &self,
+        actor: &Actor,
+        q: &ListQuery<TemplateSort, ()>,
+    ) -> Result<Page<IncidentTemplate>> {
         self.read_gate(actor).await?;
         Ok(self.store.list_templates(q).await?)
     }
@@ -1126,7 +1545,11 @@ impl StatusPage {
         Ok(self.store.get_template(id).await?)
     }
 
-    fn template_fields(input: &TemplateInput, errors: &mut ValidationErrors, creating: bool) -> TemplateChanges {
+    fn template_fields(
+        input: &TemplateInput,
+        errors: &mut ValidationErrors,
+        creating: bool,
+    ) -> TemplateChanges {
         let mut ch = TemplateChanges::default();
         if let Some(n) = &input.name {
             validate::name(errors, "name", n);
@@ -1134,19 +1557,32 @@ impl StatusPage {
         } else if creating {
             errors.add("name", "The name field is required.");
         }
-        let slug = input.slug.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).or_else(|| {
-            creating.then(|| validate::slugify(input.name.as_deref().unwrap_or_default()))
-        });
+        let slug = input
+            .slug
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .or_else(|| {
+                creating.then(|| validate::slugify(input.name.as_deref().unwrap_or_default()))
+            });
         if let Some(s) = slug {
             if s.is_empty() || validate::slugify(&s) != s || s.len() > validate::MAX_NAME {
-                errors.add("slug", "The slug may only contain lowercase letters, digits and dashes.");
+                errors.add(
+                    "slug",
+                    "The slug may only contain lowercase letters, digits and dashes.",
+                );
             }
             ch.slug = Some(s);
         }
         match &input.template {
-            Some(t) if t.len() > validate::MAX_TEMPLATE_BYTES => {
-                errors.add("template", format!("The template may not be greater than {} bytes.", validate::MAX_TEMPLATE_BYTES))
-            }
+            Some(t) if t.len() > validate::MAX_TEMPLATE_BYTES => errors.add(
+                "template",
+                format!(
+                    "The template may not be greater than {} bytes.",
+                    validate::MAX_TEMPLATE_BYTES
+                ),
+            ),
             Some(t) => match Template::parse(t) {
                 Ok(_) => ch.template = Some(t.clone()),
                 Err(e) => errors.add("template", format!("The template is invalid: {e}.")),
@@ -1161,7 +1597,11 @@ impl StatusPage {
     ///
     /// # Errors
     /// `Invalid`, `Conflict` (slug taken).
-    pub async fn create_template(&self, actor: &Actor, input: TemplateInput) -> Result<IncidentTemplate> {
+    pub async fn create_template(
+        &self,
+        actor: &Actor,
+        input: TemplateInput,
+    ) -> Result<IncidentTemplate> {
         self.authorize(actor, Action::WriteTemplate).await?;
         let mut errors = ValidationErrors::new();
         let ch = Self::template_fields(&input, &mut errors, true);
@@ -1181,7 +1621,12 @@ impl StatusPage {
     ///
     /// # Errors
     /// `NotFound(Template)`, `Invalid`, `Conflict`.
-    pub async fn update_template(&self, actor: &Actor, id: TemplateId, input: TemplateInput) -> Result<IncidentTemplate> {
+    pub async fn update_template(
+        &self,
+        actor: &Actor,
+        id: TemplateId,
+        input: TemplateInput,
+    ) -> Result<IncidentTemplate> {
         self.authorize(actor, Action::WriteTemplate).await?;
         let mut errors = ValidationErrors::new();
         let ch = Self::template_fields(&input, &mut errors, false);
@@ -1204,7 +1649,11 @@ impl StatusPage {
     ///
     /// # Errors
     /// Store failures.
-    pub async fn list_schedules(&self, actor: &Actor, q: &ListQuery<ScheduleSort, ()>) -> Result<Page<Schedule>> {
+    pub async fn list_schedules(
+        &self,
+        actor: &Actor,
+        q: &ListQuery<ScheduleSort, ()>,
+    ) -> Result<Page<Schedule>> {
         self.read_gate(actor).await?;
         Ok(self.store.list_schedules(q).await?)
     }
@@ -1218,7 +1667,13 @@ impl StatusPage {
         Ok(self.store.get_schedule(id).await?)
     }
 
-    fn parse_time_field(&self, errors: &mut ValidationErrors, field: &str, value: Option<&str>, zone: Option<Tz>) -> Option<Option<DateTime<Utc>>> {
+    fn parse_time_field(
+        &self,
+        errors: &mut ValidationErrors,
+        field: &str,
+        value: Option<&str>,
+        zone: Option<Tz>,
+    ) -> Option<Option<DateTime<Utc>>> {
         let v = value?.trim();
         if v.is_empty() {
             return Some(None);
@@ -1232,7 +1687,12 @@ impl StatusPage {
         }
     }
 
-    fn schedule_fields(&self, input: &ScheduleInput, errors: &mut ValidationErrors, creating: bool) -> ScheduleChanges {
+    fn schedule_fields(
+        &self,
+        input: &ScheduleInput,
+        errors: &mut ValidationErrors,
+        creating: bool,
+    ) -> ScheduleChanges {
         let mut ch = ScheduleChanges::default();
         if let Some(n) = &input.name {
             validate::name(errors, "name", n);
@@ -1241,18 +1701,49 @@ impl StatusPage {
             errors.add("name", "The name field is required.");
         }
         if let Some(m) = &input.message {
-            ch.message = Some(if m.trim().is_empty() { None } else { render_message(errors, "message", m) });
+            ch.message = Some(if m.trim().is_empty() {
+                None
+            } else {
+                render_message(errors, "message", m)
+            });
         }
-        let status = if creating { required(errors, "status", input.status) } else { input.status };
+        let status = if creating {
+            required(errors, "status", input.status)
+        } else {
+            input.status
+        };
         ch.status = enum_field(errors, "status", status, 0, 2);
-        if creating && input.scheduled_at.as_deref().is_none_or(|s| s.trim().is_empty()) {
+        if creating
+            && input
+                .scheduled_at
+                .as_deref()
+                .is_none_or(|s| s.trim().is_empty())
+        {
             errors.add("scheduled_at", "The scheduled at field is required.");
         }
-        ch.scheduled_at = self.parse_time_field(errors, "scheduled_at", input.scheduled_at.as_deref(), input.time_zone).flatten();
-        ch.completed_at = self.parse_time_field(errors, "completed_at", input.completed_at.as_deref(), input.time_zone);
+        ch.scheduled_at = self
+            .parse_time_field(
+                errors,
+                "scheduled_at",
+                input.scheduled_at.as_deref(),
+                input.time_zone,
+            )
+            .flatten();
+        ch.completed_at = self.parse_time_field(
+            errors,
+            "completed_at",
+            input.completed_at.as_deref(),
+            input.time_zone,
+        );
         if let Some(list) = &input.components {
             if list.len() > validate::MAX_COMPONENT_REFS {
-                errors.add("components", format!("The components may not have more than {} items.", validate::MAX_COMPONENT_REFS));
+                errors.add(
+                    "components",
+                    format!(
+                        "The components may not have more than {} items.",
+                        validate::MAX_COMPONENT_REFS
+                    ),
+                );
             }
             let mut out: Vec<(ComponentId, ComponentStatus)> = Vec::new();
             for (id, st) in list {
@@ -1261,7 +1752,8 @@ impl StatusPage {
                     continue;
                 }
                 let status = match st {
-                    Some(v) => enum_field(errors, "components", Some(*v), 0, 4).unwrap_or(ComponentStatus::Unknown),
+                    Some(v) => enum_field(errors, "components", Some(*v), 0, 4)
+                        .unwrap_or(ComponentStatus::Unknown),
                     None => ComponentStatus::Unknown,
                 };
                 if !out.iter().any(|(c, _)| c.get() == *id) {
@@ -1273,10 +1765,17 @@ impl StatusPage {
         ch
     }
 
-    fn check_window(errors: &mut ValidationErrors, start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) {
+    fn check_window(
+        errors: &mut ValidationErrors,
+        start: Option<DateTime<Utc>>,
+        end: Option<DateTime<Utc>>,
+    ) {
         if let (Some(s), Some(e)) = (start, end) {
             if e < s {
-                errors.add("completed_at", "The completed at must be a date after scheduled at.");
+                errors.add(
+                    "completed_at",
+                    "The completed at must be a date after scheduled at.",
+                );
             }
         }
     }
@@ -1292,7 +1791,9 @@ impl StatusPage {
         let ch = self.schedule_fields(&input, &mut errors, true);
         Self::check_window(&mut errors, ch.scheduled_at, ch.completed_at.flatten());
         errors.into_result(())?;
-        let (Some(status), Some(scheduled_at)) = (ch.status, ch.scheduled_at) else { return Err(Error::Rejected("incomplete input".into())) };
+        let (Some(status), Some(scheduled_at)) = (ch.status, ch.scheduled_at) else {
+            return Err(Error::Rejected("incomplete input".into()));
+        };
         let s = self
             .store
             .create_schedule(NewSchedule {
@@ -1313,7 +1814,12 @@ impl StatusPage {
     ///
     /// # Errors
     /// `NotFound(Schedule)`, `Invalid`.
-    pub async fn update_schedule(&self, actor: &Actor, id: ScheduleId, input: ScheduleInput) -> Result<Schedule> {
+    pub async fn update_schedule(
+        &self,
+        actor: &Actor,
+        id: ScheduleId,
+        input: ScheduleInput,
+    ) -> Result<Schedule> {
         self.authorize(actor, Action::WriteSchedule).await?;
         let mut errors = ValidationErrors::new();
         let ch = self.schedule_fields(&input, &mut errors, false);
@@ -1322,7 +1828,11 @@ impl StatusPage {
         let end = ch.completed_at.unwrap_or(current.completed_at);
         Self::check_window(&mut errors, Some(start), end);
         errors.into_result(())?;
-        let s = self.store.update_schedule(id, ch).await.map_err(|e| not_found_as_field(e, Entity::Component, "components"))?;
+        let s = self
+            .store
+            .update_schedule(id, ch)
+            .await
+            .map_err(|e| not_found_as_field(e, Entity::Component, "components"))?;
         self.changed();
         Ok(s)
     }
@@ -1344,7 +1854,11 @@ impl StatusPage {
     ///
     /// # Errors
     /// Store failures.
-    pub async fn list_metrics(&self, actor: &Actor, mut q: ListQuery<MetricSort, MetricFilter>) -> Result<Page<Metric>> {
+    pub async fn list_metrics(
+        &self,
+        actor: &Actor,
+        mut q: ListQuery<MetricSort, MetricFilter>,
+    ) -> Result<Page<Metric>> {
         self.read_gate(actor).await?;
         q.filter.public_only = !actor.sees_private();
         Ok(self.store.list_metrics(&q).await?)
@@ -1363,9 +1877,16 @@ impl StatusPage {
         Ok(m)
     }
 
-    fn metric_fields(input: &MetricInput, errors: &mut ValidationErrors, creating: bool) -> MetricChanges {
+    fn metric_fields(
+        input: &MetricInput,
+        errors: &mut ValidationErrors,
+        creating: bool,
+    ) -> MetricChanges {
         let mut ch = MetricChanges::default();
-        for (field, value, slot) in [("name", &input.name, &mut ch.name), ("suffix", &input.suffix, &mut ch.suffix)] {
+        for (field, value, slot) in [
+            ("name", &input.name, &mut ch.name),
+            ("suffix", &input.suffix, &mut ch.suffix),
+        ] {
             match value {
                 Some(v) => {
                     if field == "name" {
@@ -1383,17 +1904,25 @@ impl StatusPage {
             validate::text(errors, "description", d, validate::MAX_TEXT, false);
             ch.description = Some(d.trim().to_string());
         }
-        let default_value = if creating { required(errors, "default_value", input.default_value) } else { input.default_value };
+        let default_value = if creating {
+            required(errors, "default_value", input.default_value)
+        } else {
+            input.default_value
+        };
         if let Some(v) = default_value {
             if !v.is_finite() || v.abs() > validate::MAX_METRIC_VALUE {
-                errors.add("default_value", "The default value must be a finite number.");
+                errors.add(
+                    "default_value",
+                    "The default value must be a finite number.",
+                );
             } else {
                 ch.default_value = Some(v);
             }
         }
         ch.calc_type = enum_field(errors, "calc_type", input.calc_type, 0, 1);
         ch.display_chart = input.display_chart;
-        ch.places = enum_field::<i64>(errors, "places", input.places, 0, 4).and_then(|p| u8::try_from(p).ok());
+        ch.places = enum_field::<i64>(errors, "places", input.places, 0, 4)
+            .and_then(|p| u8::try_from(p).ok());
         ch.default_view = enum_field(errors, "default_view", input.default_view, 0, 3);
         if let Some(t) = input.threshold {
             if t <= 0 || t > 60 || 60 % t != 0 {
@@ -1440,7 +1969,12 @@ impl StatusPage {
     ///
     /// # Errors
     /// `NotFound(Metric)`, `Invalid`.
-    pub async fn update_metric(&self, actor: &Actor, id: MetricId, input: MetricInput) -> Result<Metric> {
+    pub async fn update_metric(
+        &self,
+        actor: &Actor,
+        id: MetricId,
+        input: MetricInput,
+    ) -> Result<Metric> {
         self.authorize(actor, Action::WriteMetric).await?;
         let mut errors = ValidationErrors::new();
         let ch = Self::metric_fields(&input, &mut errors, false);
@@ -1465,7 +1999,12 @@ impl StatusPage {
     ///
     /// # Errors
     /// `NotFound(Metric)`.
-    pub async fn list_points(&self, actor: &Actor, metric: MetricId, q: &ListQuery<PointSort, ()>) -> Result<Page<MetricPoint>> {
+    pub async fn list_points(
+        &self,
+        actor: &Actor,
+        metric: MetricId,
+        q: &ListQuery<PointSort, ()>,
+    ) -> Result<Page<MetricPoint>> {
         self.get_metric(actor, metric).await?;
         Ok(self.store.list_points(metric, q).await?)
     }
@@ -1475,7 +2014,13 @@ impl StatusPage {
             errors.add("value", "The value must be a finite number.");
             None
         } else if v.abs() > validate::MAX_METRIC_VALUE {
-            errors.add("value", format!("The value must be between -{0} and {0}.", validate::MAX_METRIC_VALUE));
+            errors.add(
+                "value",
+                format!(
+                    "The value must be between -{0} and {0}.",
+                    validate::MAX_METRIC_VALUE
+                ),
+            );
             None
         } else {
             Some(v)
@@ -1486,7 +2031,10 @@ impl StatusPage {
         // Points far outside any chart window are almost certainly a unit mistake (ms).
         let now = now().timestamp();
         if ts < 0 || ts > now + 366 * 86_400 {
-            errors.add("timestamp", "The timestamp must be unix seconds between 1970 and one year from now.");
+            errors.add(
+                "timestamp",
+                "The timestamp must be unix seconds between 1970 and one year from now.",
+            );
             return None;
         }
         match crate::time::from_unix(ts) {
@@ -1503,20 +2051,34 @@ impl StatusPage {
     ///
     /// # Errors
     /// `NotFound(Metric)`, `Invalid` (NaN, infinity, missing value, bad timestamp).
-    pub async fn record_point(&self, actor: &Actor, metric: MetricId, input: PointInput) -> Result<MetricPoint> {
+    pub async fn record_point(
+        &self,
+        actor: &Actor,
+        metric: MetricId,
+        input: PointInput,
+    ) -> Result<MetricPoint> {
         self.authorize(actor, Action::WriteMetricPoint).await?;
         let mut errors = ValidationErrors::new();
         let value = required(&mut errors, "value", input.value);
         let value = value.and_then(|v| Self::point_value(&mut errors, v));
         let at = input.timestamp.map(|t| Self::point_time(&mut errors, t));
         errors.into_result(())?;
-        let Some(value) = value else { return Err(Error::Rejected("incomplete input".into())) };
+        let Some(value) = value else {
+            return Err(Error::Rejected("incomplete input".into()));
+        };
         let m = self.store.get_metric(metric).await?;
         let now = now();
         let created_at = chart::round_point_time(at.flatten().unwrap_or(now));
         let p = self
             .store
-            .record_point(metric, NewPoint { value, created_at, dedup_since: chart::dedup_since(m.threshold, now) })
+            .record_point(
+                metric,
+                NewPoint {
+                    value,
+                    created_at,
+                    dedup_since: chart::dedup_since(m.threshold, now),
+                },
+            )
             .await?;
         self.changed();
         Ok(p)
@@ -1526,15 +2088,30 @@ impl StatusPage {
     ///
     /// # Errors
     /// `NotFound(MetricPoint)`, `Invalid`.
-    pub async fn update_point(&self, actor: &Actor, metric: MetricId, id: PointId, input: PointInput) -> Result<MetricPoint> {
+    pub async fn update_point(
+        &self,
+        actor: &Actor,
+        metric: MetricId,
+        id: PointId,
+        input: PointInput,
+    ) -> Result<MetricPoint> {
         self.authorize(actor, Action::EditMetricPoint).await?;
         let mut errors = ValidationErrors::new();
         let value = input.value.and_then(|v| Self::point_value(&mut errors, v));
-        let at = input.timestamp.and_then(|t| Self::point_time(&mut errors, t));
+        let at = input
+            .timestamp
+            .and_then(|t| Self::point_time(&mut errors, t));
         errors.into_result(())?;
         let p = self
             .store
-            .update_point(metric, id, PointChanges { value, created_at: at.map(chart::round_point_time) })
+            .update_point(
+                metric,
+                id,
+                PointChanges {
+                    value,
+                    created_at: at.map(chart::round_point_time),
+                },
+            )
             .await?;
         self.changed();
         Ok(p)
@@ -1556,12 +2133,21 @@ impl StatusPage {
     ///
     /// # Errors
     /// `NotFound(Metric)`.
-    pub async fn metric_chart(&self, actor: &Actor, metric: MetricId, view: Option<MetricView>, zone: Option<Tz>) -> Result<(Metric, BTreeMap<String, f64>)> {
+    pub async fn metric_chart(
+        &self,
+        actor: &Actor,
+        metric: MetricId,
+        view: Option<MetricView>,
+        zone: Option<Tz>,
+    ) -> Result<(Metric, BTreeMap<String, f64>)> {
         let m = self.get_metric(actor, metric).await?;
         let view = view.unwrap_or(m.default_view);
         let zone = self.zone(zone);
         let now = now();
-        let sums = self.store.metric_sums(metric, chart::window(view, now, zone)).await?;
+        let sums = self
+            .store
+            .metric_sums(metric, chart::window(view, now, zone))
+            .await?;
         let items = chart::items(&m, view, now, zone, &sums);
         Ok((m, items))
     }
@@ -1572,7 +2158,11 @@ impl StatusPage {
     ///
     /// # Errors
     /// `Forbidden`/`Unauthenticated`.
-    pub async fn list_subscribers(&self, actor: &Actor, q: &ListQuery<SubscriberSort, ()>) -> Result<Page<Subscriber>> {
+    pub async fn list_subscribers(
+        &self,
+        actor: &Actor,
+        q: &ListQuery<SubscriberSort, ()>,
+    ) -> Result<Page<Subscriber>> {
         self.authorize(actor, Action::ReadSubscribers).await?;
         Ok(self.store.list_subscribers(q).await?)
     }
@@ -1582,7 +2172,11 @@ impl StatusPage {
     ///
     /// # Errors
     /// `Invalid` email or component ids.
-    pub async fn create_subscriber(&self, actor: &Actor, input: SubscriberInput) -> Result<(Subscriber, bool)> {
+    pub async fn create_subscriber(
+        &self,
+        actor: &Actor,
+        input: SubscriberInput,
+    ) -> Result<(Subscriber, bool)> {
         self.authorize(actor, Action::WriteSubscribers).await?;
         let mut errors = ValidationErrors::new();
         let email = match input.email.as_deref() {
@@ -1600,14 +2194,24 @@ impl StatusPage {
         };
         let components = input.components.unwrap_or_default();
         if components.len() > validate::MAX_COMPONENT_REFS {
-            errors.add("components", format!("The components may not have more than {} items.", validate::MAX_COMPONENT_REFS));
+            errors.add(
+                "components",
+                format!(
+                    "The components may not have more than {} items.",
+                    validate::MAX_COMPONENT_REFS
+                ),
+            );
         }
         if components.iter().any(|c| *c <= 0 || *c > validate::MAX_INT) {
             errors.add("components", "The selected components are invalid.");
         }
         errors.into_result(())?;
-        let Some(email) = email else { return Err(Error::Rejected("incomplete input".into())) };
-        let verify = input.verify.unwrap_or(self.settings().skip_subscriber_verification);
+        let Some(email) = email else {
+            return Err(Error::Rejected("incomplete input".into()));
+        };
+        let verify = input
+            .verify
+            .unwrap_or(self.settings().skip_subscriber_verification);
         let global = components.is_empty();
         let mut ids: Vec<ComponentId> = Vec::new();
         for c in components {
@@ -1620,11 +2224,20 @@ impl StatusPage {
             verify_code_hash: TokenHash::of(&random_code(VERIFY_CODE_LEN)),
             verified_at: verify.then(now),
             global,
-            subscribe_to: if global { SubscribeTo::AllComponents } else { SubscribeTo::Components(ids) },
+            subscribe_to: if global {
+                SubscribeTo::AllComponents
+            } else {
+                SubscribeTo::Components(ids)
+            },
         };
         let (s, created) = self.store.create_subscriber(new).await?;
         if created {
-            self.audit(actor, "subscriber.created", format!("subscriber {} created", s.id)).await?;
+            self.audit(
+                actor,
+                "subscriber.created",
+                format!("subscriber {} created", s.id),
+            )
+            .await?;
         }
         Ok((s, created))
     }
@@ -1636,7 +2249,12 @@ impl StatusPage {
     pub async fn delete_subscriber(&self, actor: &Actor, id: SubscriberId) -> Result<()> {
         self.authorize(actor, Action::WriteSubscribers).await?;
         self.store.delete_subscriber(id).await?;
-        self.audit(actor, "subscriber.deleted", format!("subscriber {id} deleted")).await?;
+        self.audit(
+            actor,
+            "subscriber.deleted",
+            format!("subscriber {id} deleted"),
+        )
+        .await?;
         Ok(())
     }
 

@@ -108,15 +108,24 @@ impl Settings {
                 Ok(n) if (1..=366).contains(&n) => self.app_incident_days = n,
                 _ => return bad("must be between 1 and 366"),
             },
-            "always_authenticate" | "skip_subscriber_verification" | "suppress_notifications_in_maintenance" => {
-                let Some(b) = parse_bool(value) else { return bad("must be true or false") };
+            "always_authenticate"
+            | "skip_subscriber_verification"
+            | "suppress_notifications_in_maintenance" => {
+                let Some(b) = parse_bool(value) else {
+                    return bad("must be true or false");
+                };
                 match key {
                     "always_authenticate" => self.always_authenticate = b,
                     "skip_subscriber_verification" => self.skip_subscriber_verification = b,
                     _ => self.suppress_notifications_in_maintenance = b,
                 }
             }
-            _ => return Err(ValidationErrors::single(key, format!("{key} is not a known setting."))),
+            _ => {
+                return Err(ValidationErrors::single(
+                    key,
+                    format!("{key} is not a known setting."),
+                ))
+            }
         }
         Ok(())
     }
@@ -129,8 +138,14 @@ impl Settings {
             ("app_timezone", self.app_timezone.name().to_string()),
             ("major_outage_rate", self.major_outage_rate.to_string()),
             ("always_authenticate", self.always_authenticate.to_string()),
-            ("skip_subscriber_verification", self.skip_subscriber_verification.to_string()),
-            ("suppress_notifications_in_maintenance", self.suppress_notifications_in_maintenance.to_string()),
+            (
+                "skip_subscriber_verification",
+                self.skip_subscriber_verification.to_string(),
+            ),
+            (
+                "suppress_notifications_in_maintenance",
+                self.suppress_notifications_in_maintenance.to_string(),
+            ),
             ("app_incident_days", self.app_incident_days.to_string()),
         ]
     }
@@ -149,7 +164,10 @@ mod tests {
         let pairs = s.to_pairs();
         let back = Settings::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())));
         assert_eq!(back, s);
-        assert!(s.apply("major_outage_rate", "101").unwrap_err().has("major_outage_rate"));
+        assert!(s
+            .apply("major_outage_rate", "101")
+            .unwrap_err()
+            .has("major_outage_rate"));
         assert!(s.apply("app_timezone", "Mars/Base").is_err());
         assert!(s.apply("app_url", "javascript:x").is_err());
         assert!(s.apply("nope", "1").unwrap_err().has("nope"));

@@ -56,14 +56,24 @@ pub struct ListQuery<S, F> {
 
 impl<S, F: Default> Default for ListQuery<S, F> {
     fn default() -> Self {
-        ListQuery { page: 1, per_page: 20, sort: None, filter: F::default() }
+        ListQuery {
+            page: 1,
+            per_page: 20,
+            sort: None,
+            filter: F::default(),
+        }
     }
 }
 
 impl<S, F> ListQuery<S, F> {
     /// A query for `page` of `per_page` rows (both clamped into range).
     pub fn new(page: u32, per_page: u32, filter: F) -> Self {
-        ListQuery { page: page.max(1), per_page: per_page.clamp(1, MAX_PER_PAGE), sort: None, filter }
+        ListQuery {
+            page: page.max(1),
+            per_page: per_page.clamp(1, MAX_PER_PAGE),
+            sort: None,
+            filter,
+        }
     }
 
     /// Rows to skip.
@@ -89,7 +99,10 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// Converts the rows, keeping the total.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), total: self.total }
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+        }
     }
 }
 
@@ -606,7 +619,10 @@ pub trait Store: Send + Sync + 'static {
     /// having ANY of the slugs; `public_only` keeps enabled components that are ungrouped or
     /// in a public group. Rows are sorted (default: id ascending; ties by id) and then paged;
     /// `total` counts every matching row. Each component carries its tags sorted by slug.
-    async fn list_components(&self, q: &ListQuery<ComponentSort, ComponentFilter>) -> Result<Page<Component>, StoreError>;
+    async fn list_components(
+        &self,
+        q: &ListQuery<ComponentSort, ComponentFilter>,
+    ) -> Result<Page<Component>, StoreError>;
 
     /// Gets one component.
     ///
@@ -626,7 +642,11 @@ pub trait Store: Send + Sync + 'static {
     /// # Contract
     /// Only fields that are `Some` change; `tags` replaces the whole set; `updated_at` is
     /// refreshed. `NotFound(Component)` when missing or deleted, and then nothing changes.
-    async fn update_component(&self, id: ComponentId, changes: ComponentChanges) -> Result<Component, StoreError>;
+    async fn update_component(
+        &self,
+        id: ComponentId,
+        changes: ComponentChanges,
+    ) -> Result<Component, StoreError>;
 
     /// Deletes a component and every subscription to it, atomically.
     ///
@@ -641,7 +661,10 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// # Contract
     /// Filters AND-ed; `public_only` keeps public groups; sorted (default id) then paged.
-    async fn list_groups(&self, q: &ListQuery<GroupSort, GroupFilter>) -> Result<Page<ComponentGroup>, StoreError>;
+    async fn list_groups(
+        &self,
+        q: &ListQuery<GroupSort, GroupFilter>,
+    ) -> Result<Page<ComponentGroup>, StoreError>;
 
     /// Gets one group.
     ///
@@ -659,7 +682,11 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// # Contract
     /// Only `Some` fields change. `NotFound(Group)` when missing.
-    async fn update_group(&self, id: GroupId, changes: GroupChanges) -> Result<ComponentGroup, StoreError>;
+    async fn update_group(
+        &self,
+        id: GroupId,
+        changes: GroupChanges,
+    ) -> Result<ComponentGroup, StoreError>;
 
     /// Deletes a group and ungroups its members, atomically.
     ///
@@ -674,7 +701,10 @@ pub trait Store: Send + Sync + 'static {
     /// # Contract
     /// Deleted incidents are never listed; filters AND-ed; `public_only` keeps public ones;
     /// sorted (default id) then paged. Updates are newest first.
-    async fn list_incidents(&self, q: &ListQuery<IncidentSort, IncidentFilter>) -> Result<Page<Incident>, StoreError>;
+    async fn list_incidents(
+        &self,
+        q: &ListQuery<IncidentSort, IncidentFilter>,
+    ) -> Result<Page<Incident>, StoreError>;
 
     /// Gets one incident with its updates (newest first).
     ///
@@ -696,7 +726,11 @@ pub trait Store: Send + Sync + 'static {
     /// # Contract
     /// Only `Some` fields change; `meta` keys are upserted or deleted one by one.
     /// `NotFound(Incident)` or `NotFound(Component)` leave nothing changed.
-    async fn update_incident(&self, id: IncidentId, changes: IncidentChanges) -> Result<Incident, StoreError>;
+    async fn update_incident(
+        &self,
+        id: IncidentId,
+        changes: IncidentChanges,
+    ) -> Result<Incident, StoreError>;
 
     /// Deletes an incident (soft).
     ///
@@ -711,27 +745,44 @@ pub trait Store: Send + Sync + 'static {
     /// # Contract
     /// `NotFound(Incident)` when the incident is missing. Default order newest first
     /// (`created_at` then id, descending).
-    async fn list_updates(&self, incident: IncidentId, q: &ListQuery<UpdateSort, ()>) -> Result<Page<IncidentUpdate>, StoreError>;
+    async fn list_updates(
+        &self,
+        incident: IncidentId,
+        q: &ListQuery<UpdateSort, ()>,
+    ) -> Result<Page<IncidentUpdate>, StoreError>;
 
     /// Gets one update of an incident.
     ///
     /// # Contract
     /// `NotFound(IncidentUpdate)` when missing or belonging to another incident;
     /// `NotFound(Incident)` when the incident is missing.
-    async fn get_update(&self, incident: IncidentId, id: UpdateId) -> Result<IncidentUpdate, StoreError>;
+    async fn get_update(
+        &self,
+        incident: IncidentId,
+        id: UpdateId,
+    ) -> Result<IncidentUpdate, StoreError>;
 
     /// Posts an update and sets the incident's status to the update's, atomically.
     ///
     /// # Contract
     /// `NotFound(Incident)` when the incident is missing, and then nothing is written.
-    async fn create_update(&self, incident: IncidentId, new: NewIncidentUpdate) -> Result<IncidentUpdate, StoreError>;
+    async fn create_update(
+        &self,
+        incident: IncidentId,
+        new: NewIncidentUpdate,
+    ) -> Result<IncidentUpdate, StoreError>;
 
     /// Changes an update.
     ///
     /// # Contract
     /// Only `Some` fields change. `NotFound(IncidentUpdate)` when missing or belonging to
     /// another incident.
-    async fn update_update(&self, incident: IncidentId, id: UpdateId, changes: IncidentUpdateChanges) -> Result<IncidentUpdate, StoreError>;
+    async fn update_update(
+        &self,
+        incident: IncidentId,
+        id: UpdateId,
+        changes: IncidentUpdateChanges,
+    ) -> Result<IncidentUpdate, StoreError>;
 
     /// Deletes an update.
     ///
@@ -745,7 +796,10 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// # Contract
     /// Sorted (default id) then paged.
-    async fn list_templates(&self, q: &ListQuery<TemplateSort, ()>) -> Result<Page<IncidentTemplate>, StoreError>;
+    async fn list_templates(
+        &self,
+        q: &ListQuery<TemplateSort, ()>,
+    ) -> Result<Page<IncidentTemplate>, StoreError>;
 
     /// Gets a template by id.
     ///
@@ -769,7 +823,11 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// # Contract
     /// `Conflict` when the new slug is taken; `NotFound(Template)` when missing.
-    async fn update_template(&self, id: TemplateId, changes: TemplateChanges) -> Result<IncidentTemplate, StoreError>;
+    async fn update_template(
+        &self,
+        id: TemplateId,
+        changes: TemplateChanges,
+    ) -> Result<IncidentTemplate, StoreError>;
 
     /// Deletes a template.
     ///
@@ -783,7 +841,10 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// # Contract
     /// Deleted schedules are never listed; sorted (default id) then paged.
-    async fn list_schedules(&self, q: &ListQuery<ScheduleSort, ()>) -> Result<Page<Schedule>, StoreError>;
+    async fn list_schedules(
+        &self,
+        q: &ListQuery<ScheduleSort, ()>,
+    ) -> Result<Page<Schedule>, StoreError>;
 
     /// Gets one schedule.
     ///
@@ -801,7 +862,11 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// # Contract
     /// `NotFound(Schedule)` / `NotFound(Component)` leave nothing changed.
-    async fn update_schedule(&self, id: ScheduleId, changes: ScheduleChanges) -> Result<Schedule, StoreError>;
+    async fn update_schedule(
+        &self,
+        id: ScheduleId,
+        changes: ScheduleChanges,
+    ) -> Result<Schedule, StoreError>;
 
     /// Deletes a schedule (soft).
     ///
@@ -815,7 +880,10 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// # Contract
     /// `public_only` keeps visibility Public; sorted (default id) then paged.
-    async fn list_metrics(&self, q: &ListQuery<MetricSort, MetricFilter>) -> Result<Page<Metric>, StoreError>;
+    async fn list_metrics(
+        &self,
+        q: &ListQuery<MetricSort, MetricFilter>,
+    ) -> Result<Page<Metric>, StoreError>;
 
     /// Gets one metric.
     ///
@@ -833,7 +901,11 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// # Contract
     /// Only `Some` fields change. `NotFound(Metric)` when missing.
-    async fn update_metric(&self, id: MetricId, changes: MetricChanges) -> Result<Metric, StoreError>;
+    async fn update_metric(
+        &self,
+        id: MetricId,
+        changes: MetricChanges,
+    ) -> Result<Metric, StoreError>;
 
     /// Deletes a metric and all its points, atomically.
     ///
@@ -846,7 +918,11 @@ pub trait Store: Send + Sync + 'static {
     /// # Contract
     /// `NotFound(Metric)` when missing. Default order newest first (`created_at`, then id,
     /// descending).
-    async fn list_points(&self, metric: MetricId, q: &ListQuery<PointSort, ()>) -> Result<Page<MetricPoint>, StoreError>;
+    async fn list_points(
+        &self,
+        metric: MetricId,
+        q: &ListQuery<PointSort, ()>,
+    ) -> Result<Page<MetricPoint>, StoreError>;
 
     /// Gets one point of a metric.
     ///
@@ -859,13 +935,22 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// # Contract
     /// Decimals are kept exactly as given. `NotFound(Metric)` when missing.
-    async fn record_point(&self, metric: MetricId, new: NewPoint) -> Result<MetricPoint, StoreError>;
+    async fn record_point(
+        &self,
+        metric: MetricId,
+        new: NewPoint,
+    ) -> Result<MetricPoint, StoreError>;
 
     /// Changes a point.
     ///
     /// # Contract
     /// `NotFound(MetricPoint)` when missing or belonging to another metric.
-    async fn update_point(&self, metric: MetricId, id: PointId, changes: PointChanges) -> Result<MetricPoint, StoreError>;
+    async fn update_point(
+        &self,
+        metric: MetricId,
+        id: PointId,
+        changes: PointChanges,
+    ) -> Result<MetricPoint, StoreError>;
 
     /// Deletes a point.
     ///
@@ -880,7 +965,11 @@ pub trait Store: Send + Sync + 'static {
     /// `floor((unix_seconds(created_at) + offset_secs) / bucket_secs)`: the sum of
     /// `value * counter`, the sum of `value` and the number of points. Buckets without points
     /// are absent; order is ascending by bucket.
-    async fn metric_sums(&self, metric: MetricId, window: Window) -> Result<Vec<BucketSums>, StoreError>;
+    async fn metric_sums(
+        &self,
+        metric: MetricId,
+        window: Window,
+    ) -> Result<Vec<BucketSums>, StoreError>;
 
     // ---- subscribers
 
@@ -888,7 +977,10 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// # Contract
     /// Sorted (default id) then paged; subscriptions in creation order.
-    async fn list_subscribers(&self, q: &ListQuery<SubscriberSort, ()>) -> Result<Page<Subscriber>, StoreError>;
+    async fn list_subscribers(
+        &self,
+        q: &ListQuery<SubscriberSort, ()>,
+    ) -> Result<Page<Subscriber>, StoreError>;
 
     /// Gets one subscriber.
     ///
@@ -903,7 +995,8 @@ pub trait Store: Send + Sync + 'static {
     /// subscriber unchanged with `false`; concurrent creations of one email yield exactly one
     /// subscriber and never an error. Otherwise creates it with its subscriptions (unknown
     /// component ids skipped, creation order kept) and returns `true`.
-    async fn create_subscriber(&self, new: NewSubscriber) -> Result<(Subscriber, bool), StoreError>;
+    async fn create_subscriber(&self, new: NewSubscriber)
+        -> Result<(Subscriber, bool), StoreError>;
 
     /// Deletes a subscriber and its subscriptions, atomically.
     ///
@@ -924,7 +1017,11 @@ pub trait Store: Send + Sync + 'static {
     /// # Contract
     /// Returns `None` (and writes nothing) when any user exists; concurrent calls create at
     /// most one admin.
-    async fn bootstrap_admin(&self, user: NewUser, token: NewApiToken) -> Result<Option<(User, ApiToken)>, StoreError>;
+    async fn bootstrap_admin(
+        &self,
+        user: NewUser,
+        token: NewApiToken,
+    ) -> Result<Option<(User, ApiToken)>, StoreError>;
 
     /// Creates a user.
     ///
@@ -1011,7 +1108,10 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// # Contract
     /// Filters AND-ed; default order newest first (id descending); paged.
-    async fn list_audit(&self, q: &ListQuery<AuditSort, AuditFilter>) -> Result<Page<AuditEntry>, StoreError>;
+    async fn list_audit(
+        &self,
+        q: &ListQuery<AuditSort, AuditFilter>,
+    ) -> Result<Page<AuditEntry>, StoreError>;
 
     // ---- status page
 

@@ -22,7 +22,10 @@ pub struct TemplateError {
 }
 
 fn err<T>(at: usize, message: impl Into<String>) -> Result<T, TemplateError> {
-    Err(TemplateError { at, message: message.into() })
+    Err(TemplateError {
+        at,
+        message: message.into(),
+    })
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +34,10 @@ enum Cond {
     Not(Vec<String>),
     Eq(Vec<String>, String, bool),
 }
+
+/// An open `if` while parsing: condition, then-branch, else-branch, in the else branch,
+/// byte offset of the tag.
+type OpenIf = (Cond, Vec<Node>, Vec<Node>, bool, usize);
 
 #[derive(Debug, Clone, PartialEq)]
 enum Node {
@@ -52,7 +59,12 @@ fn parse_path(expr: &str, at: usize) -> Result<Vec<String>, TemplateError> {
             && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             && !p.starts_with(|c: char| c.is_ascii_digit());
         if !ok {
-            return err(at, format!("`{expr}` is not a variable name (only names and dotted lookups are allowed)"));
+            return err(
+                at,
+                format!(
+                    "`{expr}` is not a variable name (only names and dotted lookups are allowed)"
+                ),
+            );
         }
     }
     Ok(parts)
@@ -65,7 +77,12 @@ fn parse_var(inner: &str, at: usize) -> Result<Vec<String>, TemplateError> {
         match filter.trim() {
             // Output is always escaped; the filters are accepted for Twig compatibility.
             "e" | "escape" | "e('html')" | "escape('html')" => {}
-            other => return err(at, format!("filter `{other}` is not allowed (only `escape`)")),
+            other => {
+                return err(
+                    at,
+                    format!("filter `{other}` is not allowed (only `escape`)"),
+                )
+            }
         }
     }
     Ok(path)
@@ -77,7 +94,10 @@ fn parse_literal(s: &str, at: usize) -> Result<String, TemplateError> {
         && ((s.starts_with('"') && s.ends_with('"')) || (s.starts_with('\'') && s.ends_with('\'')));
     if quoted {
         Ok(s[1..s.len() - 1].to_string())
-    } else if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c == '-' || c == '.') {
+    } else if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || c == '-' || c == '.')
+    {
         Ok(s.to_string())
     } else {
         err(at, format!("`{s}` is not a string or number literal"))
@@ -87,10 +107,18 @@ fn parse_literal(s: &str, at: usize) -> Result<String, TemplateError> {
 fn parse_cond(expr: &str, at: usize) -> Result<Cond, TemplateError> {
     let expr = expr.trim();
     if let Some((l, r)) = expr.split_once("!=") {
-        return Ok(Cond::Eq(parse_path(l.trim(), at)?, parse_literal(r, at)?, false));
+        return Ok(Cond::Eq(
+            parse_path(l.trim(), at)?,
+            parse_literal(r, at)?,
+            false,
+        ));
     }
     if let Some((l, r)) = expr.split_once("==") {
-        return Ok(Cond::Eq(parse_path(l.trim(), at)?, parse_literal(r, at)?, true));
+        return Ok(Cond::Eq(
+            parse_path(l.trim(), at)?,
+            parse_literal(r, at)?,
+            true,
+        ));
     }
     if let Some(rest) = expr.strip_prefix("not ") {
         return Ok(Cond::Not(parse_path(rest.trim(), at)?));
@@ -111,12 +139,12 @@ impl Template {
     /// A [`TemplateError`] naming the position of anything outside the supported subset.
     pub fn parse(source: &str) -> Result<Template, TemplateError> {
         // Stack of (condition, then-branch, else-branch, in_else, position).
-        let mut stack: Vec<(Cond, Vec<Node>, Vec<Node>, bool, usize)> = Vec::new();
+        let mut stack: Vec<OpenIf> = Vec::new();
         let mut top: Vec<Node> = Vec::new();
         let mut rest = source;
         let mut offset = 0usize;
 
-        fn push(stack: &mut [(Cond, Vec<Node>, Vec<Node>, bool, usize)], top: &mut Vec<Node>, node: Node) {
+        fn push(stack: &mut [OpenIf], top: &mut Vec<Node>, node: Node) {
             match stack.last_mut() {
                 Some((_, then, els, in_else, _)) => {
                     if *in_else {
@@ -161,12 +189,18 @@ impl Template {
                         Tag::EndIf
                     } else {
                         let word = inner.split_whitespace().next().unwrap_or("");
-                        return err(at, format!("tag `{word}` is not allowed (only if/else/endif)"));
+                        return err(
+                            at,
+                            format!("tag `{word}` is not allowed (only if/else/endif)"),
+                        );
                     };
                     match tag {
                         Tag::If(cond) => {
                             if stack.len() >= MAX_DEPTH {
-                                return err(at, format!("`if` nested deeper than {MAX_DEPTH} levels"));
+                                return err(
+                                    at,
+                                    format!("`if` nested deeper than {MAX_DEPTH} levels"),
+                                );
                             }
                             stack.push((cond, Vec::new(), Vec::new(), false, at));
                         }
@@ -175,7 +209,9 @@ impl Template {
                             _ => return err(at, "`else` without a matching `if`"),
                         },
                         Tag::EndIf => match stack.pop() {
-                            Some((cond, then, els, _, _)) => push(&mut stack, &mut top, Node::If(cond, then, els)),
+                            Some((cond, then, els, _, _)) => {
+                                push(&mut stack, &mut top, Node::If(cond, then, els))
+                            }
                             None => return err(at, "`endif` without a matching `if`"),
                         },
                     }
@@ -201,7 +237,8 @@ impl Template {
 }
 
 fn lookup<'v>(context: &'v Value, path: &[String]) -> Option<&'v Value> {
-    path.iter().try_fold(context, |v, key| v.as_object()?.get(key))
+    path.iter()
+        .try_fold(context, |v, key| v.as_object()?.get(key))
 }
 
 fn truthy(v: Option<&Value>) -> bool {
@@ -255,7 +292,9 @@ fn render_nodes(nodes: &[Node], ctx: &Value, out: &mut String) {
                 let yes = match cond {
                     Cond::Truthy(p) => truthy(lookup(ctx, p)),
                     Cond::Not(p) => !truthy(lookup(ctx, p)),
-                    Cond::Eq(p, lit, want) => (lookup(ctx, p).map(scalar_text).as_deref() == Some(lit.as_str())) == *want,
+                    Cond::Eq(p, lit, want) => {
+                        (lookup(ctx, p).map(scalar_text).as_deref() == Some(lit.as_str())) == *want
+                    }
                 };
                 render_nodes(if yes { then } else { els }, ctx, out);
             }
@@ -275,15 +314,23 @@ mod tests {
         let out = t.render(&json!({"name": "Foo", "message": "Hello there this is a foo!"}));
         assert_eq!(out, "Name: Foo,\nMessage: Hello there this is a foo!");
         let t = Template::parse("...in my {{ incident.name }}!").unwrap();
-        assert_eq!(t.render(&json!({"incident": {"name": "Foo"}})), "...in my Foo!");
+        assert_eq!(
+            t.render(&json!({"incident": {"name": "Foo"}})),
+            "...in my Foo!"
+        );
     }
 
     #[test]
     fn escapes_and_branches() {
-        let t = Template::parse("{% if down %}<b>{{ who|e }}</b>{% else %}ok{% endif %}{# c #}").unwrap();
-        assert_eq!(t.render(&json!({"down": 1, "who": "<x y='1'>&"})), "<b>&lt;x y=&#039;1&#039;&gt;&amp;</b>");
+        let t = Template::parse("{% if down %}<b>{{ who|e }}</b>{% else %}ok{% endif %}{# c #}")
+            .unwrap();
+        assert_eq!(
+            t.render(&json!({"down": 1, "who": "<x y='1'>&"})),
+            "<b>&lt;x y=&#039;1&#039;&gt;&amp;</b>"
+        );
         assert_eq!(t.render(&json!({"down": 0})), "ok");
-        let t = Template::parse("{% if s == \"a\" %}A{% endif %}{% if not s %}none{% endif %}").unwrap();
+        let t = Template::parse("{% if s == \"a\" %}A{% endif %}{% if not s %}none{% endif %}")
+            .unwrap();
         assert_eq!(t.render(&json!({"s": "a"})), "A");
         assert_eq!(t.render(&json!({})), "none");
     }

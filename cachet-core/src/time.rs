@@ -19,11 +19,19 @@ pub fn parse_local(input: &str, zone: Tz) -> Result<DateTime<Utc>, String> {
     let s = input.trim();
     let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M")
         .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S"))
-        .map_err(|_| format!("Unable to pass timestamp \"{}\": expected the format Y-m-d H:i", truncate(s)))?;
+        .map_err(|_| {
+            format!(
+                "Unable to pass timestamp \"{}\": expected the format Y-m-d H:i",
+                truncate(s)
+            )
+        })?;
     match zone.from_local_datetime(&naive) {
         LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
         LocalResult::Ambiguous(early, _) => Ok(early.with_timezone(&Utc)),
-        LocalResult::None => Err(format!("The time \"{}\" does not exist in the time zone {zone}", truncate(s))),
+        LocalResult::None => Err(format!(
+            "The time \"{}\" does not exist in the time zone {zone}",
+            truncate(s)
+        )),
     }
 }
 
@@ -61,19 +69,33 @@ mod tests {
         assert_eq!(t.to_rfc3339(), "2024-05-01T19:45:00+00:00");
         assert_eq!(format_in(t, mx), "2024-05-01 13:45:00");
         assert_eq!(format_in(t, Tz::UTC), "2024-05-01 19:45:00");
-        assert_eq!(parse_local("2024-05-01 13:45:30", Tz::UTC).unwrap().to_rfc3339(), "2024-05-01T13:45:30+00:00");
+        assert_eq!(
+            parse_local("2024-05-01 13:45:30", Tz::UTC)
+                .unwrap()
+                .to_rfc3339(),
+            "2024-05-01T13:45:30+00:00"
+        );
     }
 
     #[test]
     fn bad_and_nonexistent_times_are_errors() {
-        assert!(parse_local("2024-05-01T13:45:00Z", Tz::UTC).unwrap_err().contains("Y-m-d H:i"));
+        assert!(parse_local("2024-05-01T13:45:00Z", Tz::UTC)
+            .unwrap_err()
+            .contains("Y-m-d H:i"));
         assert!(parse_local("yesterday", Tz::UTC).is_err());
         assert!(parse_local("2024-13-01 10:00", Tz::UTC).is_err());
         // Spring-forward gap in Berlin.
         let berlin: Tz = "Europe/Berlin".parse().unwrap();
-        assert!(parse_local("2024-03-31 02:30", berlin).unwrap_err().contains("does not exist"));
+        assert!(parse_local("2024-03-31 02:30", berlin)
+            .unwrap_err()
+            .contains("does not exist"));
         // Fall-back overlap: the earlier instant.
-        assert_eq!(parse_local("2024-10-27 02:30", berlin).unwrap().to_rfc3339(), "2024-10-27T00:30:00+00:00");
+        assert_eq!(
+            parse_local("2024-10-27 02:30", berlin)
+                .unwrap()
+                .to_rfc3339(),
+            "2024-10-27T00:30:00+00:00"
+        );
         assert!(from_unix(i64::MAX).is_err());
         assert!(parse_zone("Not/AZone").is_none());
     }

@@ -39,10 +39,22 @@ pub fn text(errors: &mut ValidationErrors, field: &str, value: &str, max: usize,
         return;
     }
     if value.chars().count() > max {
-        errors.add(field, format!("The {} may not be greater than {max} characters.", human(field)));
+        errors.add(
+            field,
+            format!(
+                "The {} may not be greater than {max} characters.",
+                human(field)
+            ),
+        );
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
-        errors.add(field, format!("The {} may not contain control characters.", human(field)));
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
+        errors.add(
+            field,
+            format!("The {} may not contain control characters.", human(field)),
+        );
     }
 }
 
@@ -50,14 +62,20 @@ pub fn text(errors: &mut ValidationErrors, field: &str, value: &str, max: usize,
 pub fn name(errors: &mut ValidationErrors, field: &str, value: &str) {
     text(errors, field, value, MAX_NAME, true);
     if value.contains('\n') || value.contains('\r') {
-        errors.add(field, format!("The {} must be a single line.", human(field)));
+        errors.add(
+            field,
+            format!("The {} must be a single line.", human(field)),
+        );
     }
 }
 
 /// Checks an integer range.
 pub fn int_range(errors: &mut ValidationErrors, field: &str, value: i64, min: i64, max: i64) {
     if value < min || value > max {
-        errors.add(field, format!("The {} must be between {min} and {max}.", human(field)));
+        errors.add(
+            field,
+            format!("The {} must be between {min} and {max}.", human(field)),
+        );
     }
 }
 
@@ -83,7 +101,13 @@ pub fn meta(errors: &mut ValidationErrors, field: &str, value: &serde_json::Valu
     if !(value.is_object() || value.is_array()) {
         errors.add(field, format!("The {} must be an array.", human(field)));
     } else if value.to_string().len() > MAX_META_BYTES {
-        errors.add(field, format!("The {} may not be greater than {MAX_META_BYTES} bytes.", human(field)));
+        errors.add(
+            field,
+            format!(
+                "The {} may not be greater than {MAX_META_BYTES} bytes.",
+                human(field)
+            ),
+        );
     }
 }
 
@@ -134,7 +158,9 @@ impl Email {
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..")
-            && local.chars().all(|c| c.is_ascii_graphic() && !"@<>()[]\\,;:\"".contains(c));
+            && local
+                .chars()
+                .all(|c| c.is_ascii_graphic() && !"@<>()[]\\,;:\"".contains(c));
         let labels: Vec<&str> = domain.split('.').collect();
         let domain_ok = labels.len() >= 2
             && labels.iter().all(|l| {
@@ -180,8 +206,14 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(Email::parse(" Ann@Example.COM ").unwrap().as_str(), "Ann@example.com");
-        for bad in ["", "a", "a@b", "@b.c", "a@.c", "a@b..c", "a b@c.d", "a@-b.c", "<a>@b.c", "a@b.c\nx", "a@b.c d"] {
+        assert_eq!(
+            Email::parse(" Ann@Example.COM ").unwrap().as_str(),
+            "Ann@example.com"
+        );
+        for bad in [
+            "", "a", "a@b", "@b.c", "a@.c", "a@b..c", "a b@c.d", "a@-b.c", "<a>@b.c", "a@b.c\nx",
+            "a@b.c d",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
         }
     }

@@ -1,0 +1,2089 @@
+//! The `Store` conformance suite: one public async function per contract sentence group,
+//! and [`conformance_tests!`](crate::conformance_tests) to expand them into one
+//! `#[tokio::test]` each. `MemoryStore` runs it first; every backend runs the same list.
+//!
+//! ```ignore
+//! async fn store() -> MyStore { MyStore::open_fresh().await }
+//! cachet_core::conformance_tests!(store);
+//! ```
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+
+use crate::chart::Window;
+use crate::enums::*;
+use crate::error::{Entity, StoreError};
+use crate::ids::*;
+use crate::markdown;
+use crate::model::*;
+use crate::secret::{NewToken, PasswordHash, TokenHash};
+use crate::store::*;
+use crate::validate::Email;
+
+/// Expands to one `#[tokio::test]` per conformance case. The argument is a path to an
+/// `async fn() -> impl Store` that returns a fresh, empty, migrated store.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($factory:path) => {
+        $crate::conformance_tests!(@cases $factory;
+            component_roundtrip, component_tags_found_by_slug, component_update_partial,
+            component_missing_is_not_found, component_delete_removes_subscriptions,
+            component_filters, component_sort_then_page, group_crud_and_ungroup, group_filters,
+            incident_create_sets_component_status, incident_create_unknown_component_writes_nothing,
+            incident_update_partial_meta_and_impact, incident_update_unknown_component_changes_nothing,
+            incident_delete_is_soft, incident_list_filters_sort_page, update_create_sets_incident_status,
+            update_children_belong_to_parent, update_default_order_newest_first, template_crud_and_slug_conflict,
+            schedule_crud_components_atomic, metric_crud_keeps_decimals, metric_delete_removes_points,
+            point_record_dedups_within_window, point_children_belong_to_parent, point_default_order_newest_first,
+            metric_sums_are_bucketed, subscriber_create_idempotent_with_subscriptions,
+            subscriber_concurrent_same_email, subscriber_delete_and_subscription_delete,
+            users_unique_and_updates, tokens_find_revoke_touch, bootstrap_admin_only_once,
+            settings_roundtrip, audit_append_and_filter, overview_contents,
+            concurrent_incidents_keep_state_consistent, list_pages_and_clamps,
+            failed_multi_row_write_leaves_nothing
+        );
+    };
+    (@cases $factory:path; $($case:ident),* $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let store = $factory().await;
+                $crate::testing::$case(::std::sync::Arc::new(store)).await;
+            }
+        )*
+    };
+}
+
+/// A store handle as the cases take it.
+pub type Shared = Arc<dyn Store>;
+
+fn t(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).expect("test timestamps are in range")
+}
+
+fn msg(s: &str) -> Message {
+    Message {
+        source: s.into(),
+        html: markdown::render(s).expect("test messages render"),
+    }
+}
+
+fn q<S, F: Default>() -> ListQuery<S, F> {
+    ListQuery::new(1, 100, F::default())
+}
+
+fn filtered<S, F>(filter: F) -> ListQuery<S, F> {
+    ListQuery::new(1, 100, filter)
+}
+
+fn new_component(name: &str) -> NewComponent {
+    NewComponent {
+        name: name.into(),
+        description: "d".into(),
+        link: String::new(),
+        status: ComponentStatus::Operational,
+        order: 0,
+        group_id: None,
+        enabled: true,
+        meta: None,
+        tags: vec![],
+    }
+}
+
+fn tag(name: &str) -> Tag {
+    Tag {
+        slug: crate::validate::slugify(name),
+        name: name.into(),
+    }
+}
+
+fn new_incident(
+    name: &str,
+    component: Option<ComponentId>,
+    impact: Option<ComponentStatus>,
+) -> NewIncident {
+    NewIncident {
+        user_id: None,
+        component_id: component,
+        impact,
+        name: name.into(),
+        status: IncidentStatus::Investigating,
+        visible: Visibility::Public,
+        stickied: false,
+        message: msg("It is **down**."),
+        occurred_at: t(1_700_000_000),
+        meta: BTreeMap::new(),
+    }
+}
+
+fn new_metric(name: &str) -> NewMetric {
+    NewMetric {
+        name: name.into(),
+        suffix: "ms".into(),
+        description: String::new(),
+        default_value: 0.0,
+        calc_type: CalcType::Sum,
+        display_chart: true,
+        places: 2,
+        default_view: MetricView::Today,
+        threshold: 5,
+        order: 0,
+        visible: MetricVisibility::Public,
+    }
+}
+
+fn new_subscriber(email: &str, to: SubscribeTo) -> NewSubscriber {
+    NewSubscriber {
+        email: Email::parse(email).expect("test emails are valid"),
+        verify_code_hash: TokenHash::of(email),
+        verified_at: None,
+        global: matches!(to, SubscribeTo::AllComponents),
+        subscribe_to: to,
+    }
+}
+
+fn new_user(name: &str, role: Role) -> NewUser {
+    NewUser {
+        username: name.into(),
+        email: Email::parse(&format!("{name}@example.com")).expect("valid"),
+        // A fixed PHC string: hashing is not what the store is tested for.
+        password_hash: PasswordHash::from_phc(format!(
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ${name}"
+        )),
+        role,
+    }
+}
+
+fn assert_not_found<T: std::fmt::Debug>(r: Result<T, StoreError>, entity: Entity) {
+    match r {
+        Err(StoreError::NotFound(e)) => assert_eq!(e, entity, "wrong entity in NotFound"),
+        other => panic!("expected NotFound({entity:?}), got {other:?}"),
+    }
+}
+
+fn ids<T>(page: &Page<T>, id: impl Fn(&T) -> i64) -> Vec<i64> {
+    page.items.iter().map(id).collect()
+}
+
+/// Create returns every field as given, a new id, tags sorted by slug, created == updated.
+pub async fn component_roundtrip(s: Shared) {
+    let mut n = new_component("API");
+    n.description = "Public API".into();
+    n.link = "https://example.com/api".into();
+    n.status = ComponentStatus::PartialOutage;
+    n.order = 3;
+    n.group_id = Some(GroupId(12345));
+    n.enabled = false;
+    n.meta = Some(json!({"uuid": "abc", "n": [1, 2]}));
+    n.tags = vec![tag("Zeta"), tag("Alpha")];
+    let c = s.create_component(n).await.unwrap();
+    assert_eq!(c.name, "API");
+    assert_eq!(c.description, "Public API");
+    assert_eq!(c.link, "https://example.com/api");
+    assert_eq!(c.status, ComponentStatus::PartialOutage);
+    assert_eq!(c.order, 3);
+    assert_eq!(c.group_id, Some(GroupId(12345)));
+    assert!(!c.enabled);
+    assert_eq!(c.meta, Some(json!({"uuid": "abc", "n": [1, 2]})));
+    assert_eq!(c.tags, vec![tag("Alpha"), tag("Zeta")]);
+    assert_eq!(c.created_at, c.updated_at);
+    assert!((Utc::now() - c.created_at).num_seconds().abs() < 60);
+    let got = s.get_component(c.id).await.unwrap();
+    assert_eq!(got, c);
+    let other = s.create_component(new_component("Web")).await.unwrap();
+    assert_ne!(other.id, c.id);
+    assert_eq!(other.meta, None);
+}
+
+/// Each tag is found by slug or created: a second spelling reuses the first name.
+pub async fn component_tags_found_by_slug(s: Shared) {
+    let mut a = new_component("a");
+    a.tags = vec![tag("Foo Bar")];
+    s.create_component(a).await.unwrap();
+    let mut b = new_component("b");
+    b.tags = vec![
+        Tag {
+            slug: "foo-bar".into(),
+            name: "foo bar".into(),
+        },
+        tag("Baz"),
+    ];
+    let b = s.create_component(b).await.unwrap();
+    assert_eq!(
+        b.tags,
+        vec![
+            tag("Baz"),
+            Tag {
+                slug: "foo-bar".into(),
+                name: "Foo Bar".into()
+            }
+        ]
+    );
+}
+
+/// Only `Some` fields change; tags replace the set; updated_at refreshed.
+pub async fn component_update_partial(s: Shared) {
+    let mut n = new_component("API");
+    n.tags = vec![tag("one"), tag("two")];
+    n.meta = Some(json!({"a": 1}));
+    let c = s.create_component(n).await.unwrap();
+    let u = s
+        .update_component(
+            c.id,
+            ComponentChanges {
+                status: Some(ComponentStatus::MajorOutage),
+                tags: Some(vec![tag("three")]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(u.status, ComponentStatus::MajorOutage);
+    assert_eq!(u.name, "API");
+    assert_eq!(u.description, "d");
+    assert_eq!(u.meta, Some(json!({"a": 1})));
+    assert_eq!(u.tags, vec![tag("three")]);
+    assert!(u.updated_at >= c.updated_at);
+    assert_eq!(u.created_at, c.created_at);
+    let u2 = s
+        .update_component(
+            c.id,
+            ComponentChanges {
+                group_id: Some(Some(GroupId(4))),
+                meta: Some(None),
+                enabled: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (u2.group_id, u2.meta.clone(), u2.enabled),
+        (Some(GroupId(4)), None, false)
+    );
+    assert_eq!(u2.tags, vec![tag("three")]);
+    let u3 = s
+        .update_component(
+            c.id,
+            ComponentChanges {
+                group_id: Some(None),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(u3.group_id, None);
+    assert_eq!(s.get_component(c.id).await.unwrap(), u3);
+}
+
+/// Missing or deleted components are NotFound, and an update of one changes nothing.
+pub async fn component_missing_is_not_found(s: Shared) {
+    assert_not_found(
+        s.get_component(ComponentId(999_999)).await,
+        Entity::Component,
+    );
+    assert_not_found(
+        s.update_component(ComponentId(999_999), ComponentChanges::default())
+            .await,
+        Entity::Component,
+    );
+    assert_not_found(
+        s.delete_component(ComponentId(999_999)).await,
+        Entity::Component,
+    );
+    let c = s.create_component(new_component("x")).await.unwrap();
+    s.delete_component(c.id).await.unwrap();
+    assert_not_found(s.get_component(c.id).await, Entity::Component);
+    assert_not_found(
+        s.update_component(
+            c.id,
+            ComponentChanges {
+                name: Some("y".into()),
+                ..Default::default()
+            },
+        )
+        .await,
+        Entity::Component,
+    );
+    assert_not_found(s.delete_component(c.id).await, Entity::Component);
+}
+
+/// Deleting a component removes every subscription to it (and only those).
+pub async fn component_delete_removes_subscriptions(s: Shared) {
+    let a = s.create_component(new_component("a")).await.unwrap();
+    let b = s.create_component(new_component("b")).await.unwrap();
+    let (sub, _) = s
+        .create_subscriber(new_subscriber(
+            "x@example.com",
+            SubscribeTo::Components(vec![a.id, b.id]),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(sub.subscriptions.len(), 2);
+    s.delete_component(a.id).await.unwrap();
+    let sub = s.get_subscriber(sub.id).await.unwrap();
+    assert_eq!(
+        sub.subscriptions
+            .iter()
+            .map(|x| x.component_id)
+            .collect::<Vec<_>>(),
+        vec![b.id]
+    );
+    let listed = s.list_components(&q()).await.unwrap();
+    assert_eq!(ids(&listed, |c| c.id.get()), vec![b.id.get()]);
+    assert_eq!(listed.total, 1);
+}
+
+/// Filters are AND-ed; tags match ANY slug; public_only keeps enabled components outside
+/// private groups.
+pub async fn component_filters(s: Shared) {
+    let public = s
+        .create_group(NewGroup {
+            name: "pub".into(),
+            order: 0,
+            collapsed: GroupCollapsed::Expanded,
+            visible: Visibility::Public,
+        })
+        .await
+        .unwrap();
+    let private = s
+        .create_group(NewGroup {
+            name: "priv".into(),
+            order: 0,
+            collapsed: GroupCollapsed::Expanded,
+            visible: Visibility::Private,
+        })
+        .await
+        .unwrap();
+    let mk = |name: &str,
+              group: Option<GroupId>,
+              status: ComponentStatus,
+              enabled: bool,
+              tags: Vec<Tag>| {
+        let mut n = new_component(name);
+        n.group_id = group;
+        n.status = status;
+        n.enabled = enabled;
+        n.tags = tags;
+        n.order = i64::from(u8::try_from(name.len()).unwrap_or(0));
+        n
+    };
+    let a = s
+        .create_component(mk(
+            "a",
+            Some(public.id),
+            ComponentStatus::Operational,
+            true,
+            vec![tag("x")],
+        ))
+        .await
+        .unwrap();
+    let b = s
+        .create_component(mk(
+            "bb",
+            Some(private.id),
+            ComponentStatus::MajorOutage,
+            true,
+            vec![tag("y")],
+        ))
+        .await
+        .unwrap();
+    let c = s
+        .create_component(mk(
+            "ccc",
+            None,
+            ComponentStatus::MajorOutage,
+            false,
+            vec![tag("x"), tag("z")],
+        ))
+        .await
+        .unwrap();
+    let d = s
+        .create_component(mk("dddd", None, ComponentStatus::Operational, true, vec![]))
+        .await
+        .unwrap();
+    let list = |f: ComponentFilter| {
+        let s = s.clone();
+        async move {
+            ids(&s.list_components(&filtered(f)).await.unwrap(), |c| {
+                c.id.get()
+            })
+        }
+    };
+    assert_eq!(
+        list(ComponentFilter::default()).await,
+        vec![a.id.get(), b.id.get(), c.id.get(), d.id.get()]
+    );
+    assert_eq!(
+        list(ComponentFilter {
+            status: Some(ComponentStatus::MajorOutage),
+            ..Default::default()
+        })
+        .await,
+        vec![b.id.get(), c.id.get()]
+    );
+    assert_eq!(
+        list(ComponentFilter {
+            status: Some(ComponentStatus::MajorOutage),
+            enabled: Some(true),
+            ..Default::default()
+        })
+        .await,
+        vec![b.id.get()]
+    );
+    assert_eq!(
+        list(ComponentFilter {
+            name: Some("ccc".into()),
+            ..Default::default()
+        })
+        .await,
+        vec![c.id.get()]
+    );
+    assert_eq!(
+        list(ComponentFilter {
+            id: Some(d.id),
+            ..Default::default()
+        })
+        .await,
+        vec![d.id.get()]
+    );
+    assert_eq!(
+        list(ComponentFilter {
+            order: Some(2),
+            ..Default::default()
+        })
+        .await,
+        vec![b.id.get()]
+    );
+    assert_eq!(
+        list(ComponentFilter {
+            group_id: Some(Some(public.id)),
+            ..Default::default()
+        })
+        .await,
+        vec![a.id.get()]
+    );
+    assert_eq!(
+        list(ComponentFilter {
+            group_id: Some(None),
+            ..Default::default()
+        })
+        .await,
+        vec![c.id.get(), d.id.get()]
+    );
+    assert_eq!(
+        list(ComponentFilter {
+            tags: vec!["x".into(), "y".into()],
+            ..Default::default()
+        })
+        .await,
+        vec![a.id.get(), b.id.get(), c.id.get()]
+    );
+    assert_eq!(
+        list(ComponentFilter {
+            tags: vec!["nope".into()],
+            ..Default::default()
+        })
+        .await,
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        list(ComponentFilter {
+            public_only: true,
+            ..Default::default()
+        })
+        .await,
+        vec![a.id.get(), d.id.get()]
+    );
+    let page = s
+        .list_components(&filtered(ComponentFilter {
+            public_only: true,
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    assert_eq!(page.total, 2);
+}
+
+/// Sorting happens before paging, ties are broken by id, and total counts every match.
+pub async fn component_sort_then_page(s: Shared) {
+    let mut created = Vec::new();
+    for (name, order) in [("d", 2), ("b", 1), ("a", 2), ("c", 1), ("e", 0)] {
+        let mut n = new_component(name);
+        n.order = order;
+        created.push(s.create_component(n).await.unwrap().id.get());
+    }
+    let mut qq: ListQuery<ComponentSort, ComponentFilter> =
+        ListQuery::new(1, 2, ComponentFilter::default());
+    qq.sort = Some((ComponentSort::Name, Order::Asc));
+    let p1 = s.list_components(&qq).await.unwrap();
+    assert_eq!(
+        p1.items.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        vec!["a", "b"]
+    );
+    assert_eq!(p1.total, 5);
+    qq.page = 3;
+    let p3 = s.list_components(&qq).await.unwrap();
+    assert_eq!(
+        p3.items.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        vec!["e"]
+    );
+    qq.page = 4;
+    assert!(s.list_components(&qq).await.unwrap().items.is_empty());
+    let mut by_order: ListQuery<ComponentSort, ComponentFilter> =
+        ListQuery::new(1, 10, ComponentFilter::default());
+    by_order.sort = Some((ComponentSort::Order, Order::Desc));
+    let names: Vec<String> = s
+        .list_components(&by_order)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    // order 2: d (created first), a; desc ties by id desc -> a, d; then order 1: c, b; then e.
+    assert_eq!(names, vec!["a", "d", "c", "b", "e"]);
+    let default = s.list_components(&q()).await.unwrap();
+    assert_eq!(ids(&default, |c| c.id.get()), created);
+}
+
+/// Groups: create, get, partial update, delete ungroups members; missing is NotFound.
+pub async fn group_crud_and_ungroup(s: Shared) {
+    let g = s
+        .create_group(NewGroup {
+            name: "Infra".into(),
+            order: 2,
+            collapsed: GroupCollapsed::CollapsedUnlessIssue,
+            visible: Visibility::Public,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (g.name.as_str(), g.order, g.collapsed, g.visible),
+        (
+            "Infra",
+            2,
+            GroupCollapsed::CollapsedUnlessIssue,
+            Visibility::Public
+        )
+    );
+    assert_eq!(s.get_group(g.id).await.unwrap(), g);
+    let u = s
+        .update_group(
+            g.id,
+            GroupChanges {
+                name: Some("Core".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (u.name.as_str(), u.order, u.visible),
+        ("Core", 2, Visibility::Public)
+    );
+    let mut n = new_component("member");
+    n.group_id = Some(g.id);
+    let c = s.create_component(n).await.unwrap();
+    s.delete_group(g.id).await.unwrap();
+    assert_not_found(s.get_group(g.id).await, Entity::Group);
+    assert_eq!(s.get_component(c.id).await.unwrap().group_id, None);
+    assert_not_found(s.delete_group(g.id).await, Entity::Group);
+    assert_not_found(
+        s.update_group(g.id, GroupChanges::default()).await,
+        Entity::Group,
+    );
+}
+
+/// Group filters are AND-ed; public_only keeps public groups; sort honours direction.
+pub async fn group_filters(s: Shared) {
+    let a = s
+        .create_group(NewGroup {
+            name: "a".into(),
+            order: 1,
+            collapsed: GroupCollapsed::Expanded,
+            visible: Visibility::Public,
+        })
+        .await
+        .unwrap();
+    let b = s
+        .create_group(NewGroup {
+            name: "b".into(),
+            order: 2,
+            collapsed: GroupCollapsed::Collapsed,
+            visible: Visibility::Private,
+        })
+        .await
+        .unwrap();
+    let list = |f: GroupFilter| {
+        let s = s.clone();
+        async move { ids(&s.list_groups(&filtered(f)).await.unwrap(), |g| g.id.get()) }
+    };
+    assert_eq!(
+        list(GroupFilter::default()).await,
+        vec![a.id.get(), b.id.get()]
+    );
+    assert_eq!(
+        list(GroupFilter {
+            public_only: true,
+            ..Default::default()
+        })
+        .await,
+        vec![a.id.get()]
+    );
+    assert_eq!(
+        list(GroupFilter {
+            collapsed: Some(GroupCollapsed::Collapsed),
+            ..Default::default()
+        })
+        .await,
+        vec![b.id.get()]
+    );
+    assert_eq!(
+        list(GroupFilter {
+            name: Some("a".into()),
+            order: Some(2),
+            ..Default::default()
+        })
+        .await,
+        Vec::<i64>::new()
+    );
+    let mut qq: ListQuery<GroupSort, GroupFilter> = q();
+    qq.sort = Some((GroupSort::Order, Order::Desc));
+    assert_eq!(
+        ids(&s.list_groups(&qq).await.unwrap(), |g| g.id.get()),
+        vec![b.id.get(), a.id.get()]
+    );
+}
+
+/// Creating an incident with a component and impact sets the component's status.
+pub async fn incident_create_sets_component_status(s: Shared) {
+    let c = s.create_component(new_component("db")).await.unwrap();
+    let mut n = new_incident("outage", Some(c.id), Some(ComponentStatus::MajorOutage));
+    n.meta.insert("ticket".into(), json!("T-1"));
+    n.stickied = true;
+    n.visible = Visibility::Private;
+    n.user_id = None;
+    let i = s.create_incident(n).await.unwrap();
+    assert_eq!(i.component_id, Some(c.id));
+    assert_eq!(i.impact, Some(ComponentStatus::MajorOutage));
+    assert_eq!(i.name, "outage");
+    assert_eq!(i.message, "It is **down**.");
+    assert_eq!(
+        i.message_html.as_str(),
+        "<p>It is <strong>down</strong>.</p>\n"
+    );
+    assert_eq!(i.occurred_at, t(1_700_000_000));
+    assert_eq!(i.meta.get("ticket"), Some(&json!("T-1")));
+    assert!(i.stickied);
+    assert_eq!(i.visible, Visibility::Private);
+    assert!(i.updates.is_empty());
+    assert_eq!(
+        s.get_component(c.id).await.unwrap().status,
+        ComponentStatus::MajorOutage
+    );
+    assert_eq!(s.get_incident(i.id).await.unwrap(), i);
+    // Without an impact the component is untouched.
+    s.create_incident(new_incident("note", Some(c.id), None))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_component(c.id).await.unwrap().status,
+        ComponentStatus::MajorOutage
+    );
+}
+
+/// An unknown component fails with NotFound(Component) and writes nothing.
+pub async fn incident_create_unknown_component_writes_nothing(s: Shared) {
+    let r = s
+        .create_incident(new_incident(
+            "x",
+            Some(ComponentId(424_242)),
+            Some(ComponentStatus::MajorOutage),
+        ))
+        .await;
+    assert_not_found(r, Entity::Component);
+    assert_eq!(s.list_incidents(&q()).await.unwrap().total, 0);
+    let c = s.create_component(new_component("gone")).await.unwrap();
+    s.delete_component(c.id).await.unwrap();
+    assert_not_found(
+        s.create_incident(new_incident("x", Some(c.id), None)).await,
+        Entity::Component,
+    );
+    assert_eq!(s.list_incidents(&q()).await.unwrap().total, 0);
+}
+
+/// Only `Some` fields change; meta keys are upserted or deleted one by one; impact sets the
+/// linked component's status.
+pub async fn incident_update_partial_meta_and_impact(s: Shared) {
+    let c = s.create_component(new_component("api")).await.unwrap();
+    let c2 = s.create_component(new_component("web")).await.unwrap();
+    let mut n = new_incident("slow", Some(c.id), Some(ComponentStatus::PerformanceIssues));
+    n.meta.insert("a".into(), json!("1"));
+    n.meta.insert("b".into(), json!(2));
+    let i = s.create_incident(n).await.unwrap();
+    let mut meta = BTreeMap::new();
+    meta.insert("a".to_string(), None);
+    meta.insert("c".to_string(), Some(json!({"k": true})));
+    let u = s
+        .update_incident(
+            i.id,
+            IncidentChanges {
+                status: Some(IncidentStatus::Identified),
+                meta,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(u.status, IncidentStatus::Identified);
+    assert_eq!(u.name, "slow");
+    assert_eq!(u.message, i.message);
+    assert_eq!(
+        u.meta.keys().cloned().collect::<Vec<_>>(),
+        vec!["b".to_string(), "c".to_string()]
+    );
+    assert_eq!(u.meta["c"], json!({"k": true}));
+    let u = s
+        .update_incident(
+            i.id,
+            IncidentChanges {
+                component_id: Some(Some(c2.id)),
+                impact: Some(ComponentStatus::PartialOutage),
+                message: Some(msg("new")),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(u.component_id, Some(c2.id));
+    assert_eq!(u.message, "new");
+    assert_eq!(
+        s.get_component(c2.id).await.unwrap().status,
+        ComponentStatus::PartialOutage
+    );
+    assert_eq!(
+        s.get_component(c.id).await.unwrap().status,
+        ComponentStatus::PerformanceIssues
+    );
+    assert_eq!(s.get_incident(i.id).await.unwrap(), u);
+    assert_not_found(
+        s.update_incident(IncidentId(999_999), IncidentChanges::default())
+            .await,
+        Entity::Incident,
+    );
+}
+
+/// An update naming a missing component fails and changes nothing.
+pub async fn incident_update_unknown_component_changes_nothing(s: Shared) {
+    let i = s
+        .create_incident(new_incident("x", None, None))
+        .await
+        .unwrap();
+    let r = s
+        .update_incident(
+            i.id,
+            IncidentChanges {
+                name: Some("changed".into()),
+                component_id: Some(Some(ComponentId(777_777))),
+                impact: Some(ComponentStatus::MajorOutage),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_not_found(r, Entity::Component);
+    assert_eq!(s.get_incident(i.id).await.unwrap(), i);
+}
+
+/// Deleted incidents are not found or listed.
+pub async fn incident_delete_is_soft(s: Shared) {
+    let i = s
+        .create_incident(new_incident("x", None, None))
+        .await
+        .unwrap();
+    let keep = s
+        .create_incident(new_incident("y", None, None))
+        .await
+        .unwrap();
+    s.delete_incident(i.id).await.unwrap();
+    assert_not_found(s.get_incident(i.id).await, Entity::Incident);
+    assert_not_found(s.delete_incident(i.id).await, Entity::Incident);
+    let listed = s.list_incidents(&q()).await.unwrap();
+    assert_eq!(ids(&listed, |i| i.id.get()), vec![keep.id.get()]);
+    assert_not_found(s.list_updates(i.id, &q()).await, Entity::Incident);
+}
+
+/// Incident filters AND-ed; public_only; sort then page; updates embedded newest first.
+pub async fn incident_list_filters_sort_page(s: Shared) {
+    let c = s.create_component(new_component("c")).await.unwrap();
+    let mut a = new_incident("b-first", Some(c.id), None);
+    a.user_id = None;
+    let a = s.create_incident(a).await.unwrap();
+    let mut b = new_incident("a-second", None, None);
+    b.visible = Visibility::Private;
+    b.status = IncidentStatus::Fixed;
+    b.occurred_at = t(1_600_000_000);
+    let b = s.create_incident(b).await.unwrap();
+    let u1 = s
+        .create_update(
+            a.id,
+            NewIncidentUpdate {
+                status: IncidentStatus::Identified,
+                message: msg("one"),
+                user_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    let u2 = s
+        .create_update(
+            a.id,
+            NewIncidentUpdate {
+                status: IncidentStatus::Watching,
+                message: msg("two"),
+                user_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    let list = |f: IncidentFilter| {
+        let s = s.clone();
+        async move {
+            ids(&s.list_incidents(&filtered(f)).await.unwrap(), |i| {
+                i.id.get()
+            })
+        }
+    };
+    assert_eq!(
+        list(IncidentFilter {
+            public_only: true,
+            ..Default::default()
+        })
+        .await,
+        vec![a.id.get()]
+    );
+    assert_eq!(
+        list(IncidentFilter {
+            component_id: Some(Some(c.id)),
+            ..Default::default()
+        })
+        .await,
+        vec![a.id.get()]
+    );
+    assert_eq!(
+        list(IncidentFilter {
+            component_id: Some(None),
+            ..Default::default()
+        })
+        .await,
+        vec![b.id.get()]
+    );
+    assert_eq!(
+        list(IncidentFilter {
+            status: Some(IncidentStatus::Fixed),
+            ..Default::default()
+        })
+        .await,
+        vec![b.id.get()]
+    );
+    assert_eq!(
+        list(IncidentFilter {
+            status: Some(IncidentStatus::Fixed),
+            visible: Some(Visibility::Public),
+            ..Default::default()
+        })
+        .await,
+        Vec::<i64>::new()
+    );
+    let mut qq: ListQuery<IncidentSort, IncidentFilter> =
+        ListQuery::new(1, 1, IncidentFilter::default());
+    qq.sort = Some((IncidentSort::Name, Order::Asc));
+    let page = s.list_incidents(&qq).await.unwrap();
+    assert_eq!(
+        (ids(&page, |i| i.id.get()), page.total),
+        (vec![b.id.get()], 2)
+    );
+    qq.sort = Some((IncidentSort::OccurredAt, Order::Desc));
+    assert_eq!(
+        ids(&s.list_incidents(&qq).await.unwrap(), |i| i.id.get()),
+        vec![a.id.get()]
+    );
+    let full = s.get_incident(a.id).await.unwrap();
+    assert_eq!(
+        full.updates.iter().map(|u| u.id).collect::<Vec<_>>(),
+        vec![u2.id, u1.id]
+    );
+    assert_eq!(full.status, IncidentStatus::Watching);
+    let listed = s
+        .list_incidents(&filtered(IncidentFilter {
+            id: Some(a.id),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    assert_eq!(listed.items[0].updates.len(), 2);
+}
+
+/// Posting an update sets the incident's status; a missing incident writes nothing.
+pub async fn update_create_sets_incident_status(s: Shared) {
+    let i = s
+        .create_incident(new_incident("x", None, None))
+        .await
+        .unwrap();
+    let u = s
+        .create_update(
+            i.id,
+            NewIncidentUpdate {
+                status: IncidentStatus::Fixed,
+                message: msg("done"),
+                user_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (u.incident_id, u.status, u.message.as_str()),
+        (i.id, IncidentStatus::Fixed, "done")
+    );
+    assert_eq!(u.message_html.as_str(), "<p>done</p>\n");
+    assert_eq!(
+        s.get_incident(i.id).await.unwrap().status,
+        IncidentStatus::Fixed
+    );
+    assert_eq!(s.get_update(i.id, u.id).await.unwrap(), u);
+    assert_not_found(
+        s.create_update(
+            IncidentId(999_999),
+            NewIncidentUpdate {
+                status: IncidentStatus::Fixed,
+                message: msg("x"),
+                user_id: None,
+            },
+        )
+        .await,
+        Entity::Incident,
+    );
+    assert_eq!(s.list_updates(i.id, &q()).await.unwrap().total, 1);
+}
+
+/// An update of another incident is NotFound for get, update and delete.
+pub async fn update_children_belong_to_parent(s: Shared) {
+    let a = s
+        .create_incident(new_incident("a", None, None))
+        .await
+        .unwrap();
+    let b = s
+        .create_incident(new_incident("b", None, None))
+        .await
+        .unwrap();
+    let u = s
+        .create_update(
+            a.id,
+            NewIncidentUpdate {
+                status: IncidentStatus::Identified,
+                message: msg("m"),
+                user_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_not_found(s.get_update(b.id, u.id).await, Entity::IncidentUpdate);
+    assert_not_found(
+        s.update_update(
+            b.id,
+            u.id,
+            IncidentUpdateChanges {
+                status: Some(IncidentStatus::Fixed),
+                ..Default::default()
+            },
+        )
+        .await,
+        Entity::IncidentUpdate,
+    );
+    assert_not_found(s.delete_update(b.id, u.id).await, Entity::IncidentUpdate);
+    assert_not_found(
+        s.get_update(IncidentId(999_999), u.id).await,
+        Entity::Incident,
+    );
+    assert_eq!(s.get_update(a.id, u.id).await.unwrap(), u);
+    let changed = s
+        .update_update(
+            a.id,
+            u.id,
+            IncidentUpdateChanges {
+                message: Some(msg("edited")),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (changed.message.as_str(), changed.status),
+        ("edited", IncidentStatus::Identified)
+    );
+    s.delete_update(a.id, u.id).await.unwrap();
+    assert_not_found(s.get_update(a.id, u.id).await, Entity::IncidentUpdate);
+}
+
+/// Updates list newest first by default, and by a whitelisted column when asked.
+pub async fn update_default_order_newest_first(s: Shared) {
+    let i = s
+        .create_incident(new_incident("x", None, None))
+        .await
+        .unwrap();
+    let mut made = Vec::new();
+    for st in [
+        IncidentStatus::Watching,
+        IncidentStatus::Identified,
+        IncidentStatus::Fixed,
+    ] {
+        made.push(
+            s.create_update(
+                i.id,
+                NewIncidentUpdate {
+                    status: st,
+                    message: msg("m"),
+                    user_id: None,
+                },
+            )
+            .await
+            .unwrap()
+            .id
+            .get(),
+        );
+    }
+    let page = s.list_updates(i.id, &q()).await.unwrap();
+    assert_eq!(
+        ids(&page, |u| u.id.get()),
+        made.iter().rev().copied().collect::<Vec<_>>()
+    );
+    let mut qq: ListQuery<UpdateSort, ()> = q();
+    qq.sort = Some((UpdateSort::Status, Order::Asc));
+    let statuses: Vec<IncidentStatus> = s
+        .list_updates(i.id, &qq)
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|u| u.status)
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            IncidentStatus::Identified,
+            IncidentStatus::Watching,
+            IncidentStatus::Fixed
+        ]
+    );
+}
+
+/// Templates: slug lookups, a taken slug is a Conflict, missing is NotFound.
+pub async fn template_crud_and_slug_conflict(s: Shared) {
+    let tpl = s
+        .create_template(NewTemplate {
+            name: "Outage".into(),
+            slug: "outage".into(),
+            template: "{{ name }}".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(s.get_template(tpl.id).await.unwrap(), tpl);
+    assert_eq!(s.get_template_by_slug("outage").await.unwrap(), tpl);
+    assert_not_found(s.get_template_by_slug("nope").await, Entity::Template);
+    let dup = s
+        .create_template(NewTemplate {
+            name: "Other".into(),
+            slug: "outage".into(),
+            template: String::new(),
+        })
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+    let other = s
+        .create_template(NewTemplate {
+            name: "Other".into(),
+            slug: "other".into(),
+            template: String::new(),
+        })
+        .await
+        .unwrap();
+    let clash = s
+        .update_template(
+            other.id,
+            TemplateChanges {
+                slug: Some("outage".into()),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(matches!(clash, Err(StoreError::Conflict(_))), "{clash:?}");
+    let u = s
+        .update_template(
+            other.id,
+            TemplateChanges {
+                template: Some("x".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((u.slug.as_str(), u.template.as_str()), ("other", "x"));
+    assert_eq!(s.list_templates(&q()).await.unwrap().total, 2);
+    s.delete_template(tpl.id).await.unwrap();
+    assert_not_found(s.get_template(tpl.id).await, Entity::Template);
+    assert_not_found(s.delete_template(tpl.id).await, Entity::Template);
+}
+
+/// Schedules keep their components; a missing component writes nothing; update replaces
+/// the set; delete is soft.
+pub async fn schedule_crud_components_atomic(s: Shared) {
+    let c = s.create_component(new_component("db")).await.unwrap();
+    let c2 = s.create_component(new_component("web")).await.unwrap();
+    let n = NewSchedule {
+        name: "Upgrade".into(),
+        message: Some(msg("Upgrading *db*")),
+        status: ScheduleStatus::Upcoming,
+        scheduled_at: t(1_800_000_000),
+        completed_at: Some(t(1_800_003_600)),
+        components: vec![(c.id, ComponentStatus::PartialOutage)],
+    };
+    let sc = s.create_schedule(n.clone()).await.unwrap();
+    assert_eq!(
+        (sc.name.as_str(), sc.message.as_deref(), sc.status),
+        ("Upgrade", Some("Upgrading *db*"), ScheduleStatus::Upcoming)
+    );
+    assert_eq!(
+        sc.message_html.as_ref().map(|h| h.as_str()),
+        Some("<p>Upgrading <em>db</em></p>\n")
+    );
+    assert_eq!(
+        (sc.scheduled_at, sc.completed_at),
+        (t(1_800_000_000), Some(t(1_800_003_600)))
+    );
+    assert_eq!(
+        sc.components
+            .iter()
+            .map(|r| (r.component_id, r.component_status, r.schedule_id))
+            .collect::<Vec<_>>(),
+        vec![(c.id, ComponentStatus::PartialOutage, sc.id)]
+    );
+    assert_eq!(s.get_schedule(sc.id).await.unwrap(), sc);
+    let mut bad = n.clone();
+    bad.components
+        .push((ComponentId(999_999), ComponentStatus::Unknown));
+    assert_not_found(s.create_schedule(bad).await, Entity::Component);
+    assert_eq!(s.list_schedules(&q()).await.unwrap().total, 1);
+    let bad_update = s
+        .update_schedule(
+            sc.id,
+            ScheduleChanges {
+                name: Some("zzz".into()),
+                components: Some(vec![(ComponentId(999_999), ComponentStatus::Unknown)]),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_not_found(bad_update, Entity::Component);
+    assert_eq!(s.get_schedule(sc.id).await.unwrap().name, "Upgrade");
+    let u = s
+        .update_schedule(
+            sc.id,
+            ScheduleChanges {
+                status: Some(ScheduleStatus::InProgress),
+                completed_at: Some(None),
+                message: Some(None),
+                components: Some(vec![(c2.id, ComponentStatus::MajorOutage)]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (u.status, u.completed_at, u.message.clone(), u.name.as_str()),
+        (ScheduleStatus::InProgress, None, None, "Upgrade")
+    );
+    assert_eq!(
+        u.components
+            .iter()
+            .map(|r| r.component_id)
+            .collect::<Vec<_>>(),
+        vec![c2.id]
+    );
+    s.delete_schedule(sc.id).await.unwrap();
+    assert_not_found(s.get_schedule(sc.id).await, Entity::Schedule);
+    assert_eq!(s.list_schedules(&q()).await.unwrap().total, 0);
+    assert_not_found(s.delete_schedule(sc.id).await, Entity::Schedule);
+}
+
+/// Metrics keep decimals; partial updates; visibility filter.
+pub async fn metric_crud_keeps_decimals(s: Shared) {
+    let mut n = new_metric("latency");
+    n.default_value = 1.125;
+    n.visible = MetricVisibility::Hidden;
+    n.calc_type = CalcType::Average;
+    let m = s.create_metric(n).await.unwrap();
+    assert_eq!(
+        (
+            m.default_value,
+            m.calc_type,
+            m.visible,
+            m.places,
+            m.threshold
+        ),
+        (1.125, CalcType::Average, MetricVisibility::Hidden, 2, 5)
+    );
+    assert_eq!(s.get_metric(m.id).await.unwrap(), m);
+    let u = s
+        .update_metric(
+            m.id,
+            MetricChanges {
+                default_view: Some(MetricView::Week),
+                threshold: Some(10),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            u.default_view,
+            u.threshold,
+            u.name.as_str(),
+            u.default_value
+        ),
+        (MetricView::Week, 10, "latency", 1.125)
+    );
+    let public = s.create_metric(new_metric("rps")).await.unwrap();
+    let listed = s
+        .list_metrics(&filtered(MetricFilter { public_only: true }))
+        .await
+        .unwrap();
+    assert_eq!(ids(&listed, |m| m.id.get()), vec![public.id.get()]);
+    assert_eq!(s.list_metrics(&q()).await.unwrap().total, 2);
+    assert_not_found(
+        s.update_metric(MetricId(999_999), MetricChanges::default())
+            .await,
+        Entity::Metric,
+    );
+}
+
+/// Deleting a metric deletes its points.
+pub async fn metric_delete_removes_points(s: Shared) {
+    let m = s.create_metric(new_metric("m")).await.unwrap();
+    let p = s
+        .record_point(
+            m.id,
+            NewPoint {
+                value: 1.5,
+                created_at: t(1_700_000_000),
+                dedup_since: t(1_700_000_000),
+            },
+        )
+        .await
+        .unwrap();
+    s.delete_metric(m.id).await.unwrap();
+    assert_not_found(s.get_metric(m.id).await, Entity::Metric);
+    assert!(s.get_point(m.id, p.id).await.is_err());
+    assert_not_found(s.list_points(m.id, &q()).await, Entity::Metric);
+    assert_not_found(s.delete_metric(m.id).await, Entity::Metric);
+}
+
+/// Equal values since dedup_since bump the counter; others add points; decimals exact.
+pub async fn point_record_dedups_within_window(s: Shared) {
+    let m = s.create_metric(new_metric("m")).await.unwrap();
+    let base = t(1_700_000_000);
+    let p1 = s
+        .record_point(
+            m.id,
+            NewPoint {
+                value: 0.1 + 0.2,
+                created_at: base,
+                dedup_since: base - Duration::minutes(4),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((p1.value, p1.counter, p1.created_at), (0.1 + 0.2, 1, base));
+    let again = s
+        .record_point(
+            m.id,
+            NewPoint {
+                value: 0.1 + 0.2,
+                created_at: base + Duration::seconds(30),
+                dedup_since: base - Duration::minutes(4),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((again.id, again.counter), (p1.id, 2));
+    let other = s
+        .record_point(
+            m.id,
+            NewPoint {
+                value: 7.0,
+                created_at: base,
+                dedup_since: base,
+            },
+        )
+        .await
+        .unwrap();
+    assert_ne!(other.id, p1.id);
+    let later = s
+        .record_point(
+            m.id,
+            NewPoint {
+                value: 0.1 + 0.2,
+                created_at: base + Duration::minutes(10),
+                dedup_since: base + Duration::minutes(6),
+            },
+        )
+        .await
+        .unwrap();
+    assert_ne!(later.id, p1.id);
+    assert_eq!(later.counter, 1);
+    assert_eq!(s.list_points(m.id, &q()).await.unwrap().total, 3);
+    assert_not_found(
+        s.record_point(
+            MetricId(999_999),
+            NewPoint {
+                value: 1.0,
+                created_at: base,
+                dedup_since: base,
+            },
+        )
+        .await,
+        Entity::Metric,
+    );
+}
+
+/// A point of another metric is NotFound for get, update and delete.
+pub async fn point_children_belong_to_parent(s: Shared) {
+    let a = s.create_metric(new_metric("a")).await.unwrap();
+    let b = s.create_metric(new_metric("b")).await.unwrap();
+    let p = s
+        .record_point(
+            a.id,
+            NewPoint {
+                value: 2.0,
+                created_at: t(1_700_000_000),
+                dedup_since: t(1_700_000_000),
+            },
+        )
+        .await
+        .unwrap();
+    assert_not_found(s.get_point(b.id, p.id).await, Entity::MetricPoint);
+    assert_not_found(
+        s.update_point(
+            b.id,
+            p.id,
+            PointChanges {
+                value: Some(9.0),
+                created_at: None,
+            },
+        )
+        .await,
+        Entity::MetricPoint,
+    );
+    assert_not_found(s.delete_point(b.id, p.id).await, Entity::MetricPoint);
+    assert_eq!(s.get_point(a.id, p.id).await.unwrap().value, 2.0);
+    let u = s
+        .update_point(
+            a.id,
+            p.id,
+            PointChanges {
+                value: Some(999.0),
+                created_at: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (u.value, u.created_at, u.metric_id),
+        (999.0, t(1_700_000_000), a.id)
+    );
+    s.delete_point(a.id, p.id).await.unwrap();
+    assert_not_found(s.get_point(a.id, p.id).await, Entity::MetricPoint);
+}
+
+/// Points list newest first by default.
+pub async fn point_default_order_newest_first(s: Shared) {
+    let m = s.create_metric(new_metric("m")).await.unwrap();
+    let mut made = Vec::new();
+    for (v, at) in [(1.0, 13), (2.0, 16), (3.0, 14)] {
+        let at = t(1_700_000_000 + at * 3600);
+        made.push((
+            at,
+            s.record_point(
+                m.id,
+                NewPoint {
+                    value: v,
+                    created_at: at,
+                    dedup_since: at,
+                },
+            )
+            .await
+            .unwrap()
+            .id
+            .get(),
+        ));
+    }
+    let page = s.list_points(m.id, &q()).await.unwrap();
+    assert_eq!(
+        page.items.iter().map(|p| p.value).collect::<Vec<_>>(),
+        vec![2.0, 3.0, 1.0]
+    );
+}
+
+/// metric_sums groups points into floor((t + offset) / bucket) with sums and counts.
+pub async fn metric_sums_are_bucketed(s: Shared) {
+    let m = s.create_metric(new_metric("m")).await.unwrap();
+    let other = s.create_metric(new_metric("other")).await.unwrap();
+    let base = 1_700_002_800; // a multiple of 3600 minus 1800
+    for (v, off) in [(1.5, 0), (2.5, 60), (4.0, 1800), (10.0, 7200)] {
+        let at = t(base + off);
+        s.record_point(
+            m.id,
+            NewPoint {
+                value: v,
+                created_at: at,
+                dedup_since: at,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    // Bump the counter of the 1.5 point.
+    s.record_point(
+        m.id,
+        NewPoint {
+            value: 1.5,
+            created_at: t(base),
+            dedup_since: t(base),
+        },
+    )
+    .await
+    .unwrap();
+    s.record_point(
+        other.id,
+        NewPoint {
+            value: 100.0,
+            created_at: t(base),
+            dedup_since: t(base),
+        },
+    )
+    .await
+    .unwrap();
+    let w = Window {
+        from: t(base),
+        to: t(base + 7200),
+        bucket_secs: 3600,
+        offset_secs: 1800,
+    };
+    let sums = s.metric_sums(m.id, w).await.unwrap();
+    let b0 = (base + 1800).div_euclid(3600);
+    assert_eq!(
+        sums,
+        vec![
+            BucketSums {
+                bucket: b0,
+                sum_product: 1.5 * 2.0 + 2.5,
+                sum_value: 4.0,
+                points: 2
+            },
+            BucketSums {
+                bucket: b0 + 1,
+                sum_product: 4.0,
+                sum_value: 4.0,
+                points: 1
+            },
+        ]
+    );
+    let none = s
+        .metric_sums(
+            m.id,
+            Window {
+                from: t(0),
+                to: t(10),
+                bucket_secs: 60,
+                offset_secs: 0,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+}
+
+/// Creating an existing email returns it unchanged; subscriptions follow SubscribeTo.
+pub async fn subscriber_create_idempotent_with_subscriptions(s: Shared) {
+    let a = s.create_component(new_component("a")).await.unwrap();
+    let mut disabled = new_component("b");
+    disabled.enabled = false;
+    let b = s.create_component(disabled).await.unwrap();
+    let c = s.create_component(new_component("c")).await.unwrap();
+    let (sub, created) = s
+        .create_subscriber(new_subscriber(
+            "Ann@Example.com",
+            SubscribeTo::Components(vec![c.id, ComponentId(999_999), a.id]),
+        ))
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(sub.email.as_str(), "Ann@example.com");
+    assert_eq!(
+        sub.subscriptions
+            .iter()
+            .map(|x| x.component_id)
+            .collect::<Vec<_>>(),
+        vec![c.id, a.id]
+    );
+    assert!(sub.subscriptions.iter().all(|x| x.subscriber_id == sub.id));
+    assert!(!sub.global);
+    assert_eq!(sub.verified_at, None);
+    let (again, created) = s
+        .create_subscriber(new_subscriber(
+            "Ann@example.com",
+            SubscribeTo::AllComponents,
+        ))
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(again, sub);
+    let mut verified = new_subscriber("bob@example.com", SubscribeTo::AllComponents);
+    verified.verified_at = Some(t(1_700_000_000));
+    let (all, _) = s.create_subscriber(verified).await.unwrap();
+    assert!(all.global);
+    assert_eq!(all.verified_at, Some(t(1_700_000_000)));
+    let mut subs: Vec<ComponentId> = all.subscriptions.iter().map(|x| x.component_id).collect();
+    subs.sort();
+    assert_eq!(subs, vec![a.id, b.id, c.id]);
+    assert_eq!(s.get_subscriber(all.id).await.unwrap(), all);
+    assert_eq!(s.list_subscribers(&q()).await.unwrap().total, 2);
+}
+
+/// 20 concurrent creations of one email give exactly one subscriber and no error.
+pub async fn subscriber_concurrent_same_email(s: Shared) {
+    let c = s.create_component(new_component("a")).await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.create_subscriber(new_subscriber(
+                "race@example.com",
+                SubscribeTo::Components(vec![c.id]),
+            ))
+            .await
+        }));
+    }
+    let mut created = 0;
+    let mut seen = Vec::new();
+    for task in tasks {
+        let (sub, was_created) = task
+            .await
+            .expect("task")
+            .expect("no error under concurrency");
+        created += usize::from(was_created);
+        seen.push(sub.id);
+    }
+    assert_eq!(created, 1);
+    assert!(seen.iter().all(|id| *id == seen[0]));
+    let all = s.list_subscribers(&q()).await.unwrap();
+    assert_eq!(all.total, 1);
+    assert_eq!(all.items[0].subscriptions.len(), 1);
+}
+
+/// Deleting a subscriber removes it with its subscriptions; one subscription can go alone.
+pub async fn subscriber_delete_and_subscription_delete(s: Shared) {
+    let a = s.create_component(new_component("a")).await.unwrap();
+    let b = s.create_component(new_component("b")).await.unwrap();
+    let (sub, _) = s
+        .create_subscriber(new_subscriber(
+            "x@example.com",
+            SubscribeTo::Components(vec![a.id, b.id]),
+        ))
+        .await
+        .unwrap();
+    s.delete_subscription(sub.subscriptions[0].id)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_subscriber(sub.id)
+            .await
+            .unwrap()
+            .subscriptions
+            .iter()
+            .map(|x| x.component_id)
+            .collect::<Vec<_>>(),
+        vec![b.id]
+    );
+    assert_not_found(
+        s.delete_subscription(sub.subscriptions[0].id).await,
+        Entity::Subscription,
+    );
+    s.delete_subscriber(sub.id).await.unwrap();
+    assert_not_found(s.get_subscriber(sub.id).await, Entity::Subscriber);
+    assert_not_found(s.delete_subscriber(sub.id).await, Entity::Subscriber);
+    assert_not_found(
+        s.delete_subscription(sub.subscriptions[1].id).await,
+        Entity::Subscription,
+    );
+    // The email is free again.
+    let (_, created) = s
+        .create_subscriber(new_subscriber("x@example.com", SubscribeTo::AllComponents))
+        .await
+        .unwrap();
+    assert!(created);
+}
+
+/// Usernames and emails are unique (Conflict); find by either; partial updates.
+pub async fn users_unique_and_updates(s: Shared) {
+    let u = s.create_user(new_user("ann", Role::Manager)).await.unwrap();
+    assert_eq!(
+        (u.username.as_str(), u.role, u.active),
+        ("ann", Role::Manager, true)
+    );
+    assert_eq!(
+        u.password_hash,
+        new_user("ann", Role::Manager).password_hash
+    );
+    assert!(matches!(
+        s.create_user(new_user("ann", Role::Viewer)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let mut same_email = new_user("other", Role::Viewer);
+    same_email.email = u.email.clone();
+    assert!(matches!(
+        s.create_user(same_email).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(s.find_user("ann").await.unwrap(), u);
+    assert_eq!(s.find_user("ann@example.com").await.unwrap(), u);
+    assert_not_found(s.find_user("nobody").await, Entity::User);
+    assert_eq!(s.get_user(u.id).await.unwrap(), u);
+    let bob = s.create_user(new_user("bob", Role::Viewer)).await.unwrap();
+    let changed = s
+        .update_user(
+            u.id,
+            UserChanges {
+                role: Some(Role::Admin),
+                active: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (changed.role, changed.active, changed.username.as_str()),
+        (Role::Admin, false, "ann")
+    );
+    let clash = s
+        .update_user(
+            u.id,
+            UserChanges {
+                email: Some(bob.email.clone()),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(matches!(clash, Err(StoreError::Conflict(_))), "{clash:?}");
+    assert_not_found(
+        s.update_user(UserId(999_999), UserChanges::default()).await,
+        Entity::User,
+    );
+    assert_eq!(s.list_users(&q()).await.unwrap().total, 2);
+}
+
+/// Tokens are found by digest with their owner, revoked, touched.
+pub async fn tokens_find_revoke_touch(s: Shared) {
+    let u = s
+        .create_user(new_user("ann", Role::Reporter))
+        .await
+        .unwrap();
+    let nt = NewToken::generate();
+    let tok = s
+        .create_token(NewApiToken {
+            user_id: u.id,
+            name: "bot".into(),
+            prefix: nt.prefix.clone(),
+            hash: nt.hash,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            tok.user_id,
+            tok.name.as_str(),
+            tok.prefix.as_str(),
+            tok.last_used_at,
+            tok.revoked_at
+        ),
+        (u.id, "bot", nt.prefix.as_str(), None, None)
+    );
+    let (found, owner) = s.find_token(&TokenHash::of(&nt.secret)).await.unwrap();
+    assert_eq!((found.id, owner.id), (tok.id, u.id));
+    assert_not_found(s.find_token(&TokenHash::of("wrong")).await, Entity::Token);
+    s.touch_token(tok.id, t(1_700_000_000)).await.unwrap();
+    assert_eq!(
+        s.find_token(&nt.hash).await.unwrap().0.last_used_at,
+        Some(t(1_700_000_000))
+    );
+    let revoked = s.revoke_token(tok.id).await.unwrap();
+    let first = revoked.revoked_at.expect("revoked");
+    assert_eq!(
+        s.revoke_token(tok.id).await.unwrap().revoked_at,
+        Some(first)
+    );
+    assert_eq!(
+        s.find_token(&nt.hash).await.unwrap().0.revoked_at,
+        Some(first)
+    );
+    assert_not_found(s.revoke_token(TokenId(999_999)).await, Entity::Token);
+    assert_not_found(s.touch_token(TokenId(999_999), t(0)).await, Entity::Token);
+    let other = NewToken::generate();
+    assert_not_found(
+        s.create_token(NewApiToken {
+            user_id: UserId(999_999),
+            name: "x".into(),
+            prefix: other.prefix,
+            hash: other.hash,
+        })
+        .await,
+        Entity::User,
+    );
+    assert_eq!(s.list_tokens(Some(u.id)).await.unwrap().len(), 1);
+    assert_eq!(s.list_tokens(Some(UserId(999_999))).await.unwrap().len(), 0);
+}
+
+/// bootstrap_admin creates the first admin and token only once, even concurrently.
+pub async fn bootstrap_admin_only_once(s: Shared) {
+    let mut tasks = Vec::new();
+    for n in 0..8 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let nt = NewToken::generate();
+            s.bootstrap_admin(
+                new_user(&format!("admin{n}"), Role::Admin),
+                NewApiToken {
+                    user_id: UserId(0),
+                    name: "setup".into(),
+                    prefix: nt.prefix,
+                    hash: nt.hash,
+                },
+            )
+            .await
+        }));
+    }
+    let mut made = Vec::new();
+    for task in tasks {
+        if let Some(pair) = task.await.expect("task").expect("no error") {
+            made.push(pair);
+        }
+    }
+    assert_eq!(made.len(), 1);
+    let (user, token) = &made[0];
+    assert_eq!(user.role, Role::Admin);
+    assert_eq!(token.user_id, user.id);
+    assert_eq!(s.list_users(&q()).await.unwrap().total, 1);
+    assert_eq!(s.find_token(&token.hash).await.unwrap().1.id, user.id);
+}
+
+/// Settings round-trip sorted by key; saving upserts and keeps other keys.
+pub async fn settings_roundtrip(s: Shared) {
+    assert!(s.load_settings().await.unwrap().is_empty());
+    s.save_settings(vec![("b".into(), "2".into()), ("a".into(), "1".into())])
+        .await
+        .unwrap();
+    s.save_settings(vec![("b".into(), "3".into())])
+        .await
+        .unwrap();
+    assert_eq!(
+        s.load_settings().await.unwrap(),
+        vec![
+            ("a".to_string(), "1".to_string()),
+            ("b".to_string(), "3".to_string())
+        ]
+    );
+}
+
+/// Audit entries get ids and times; filters AND-ed; newest first.
+pub async fn audit_append_and_filter(s: Shared) {
+    let a = s
+        .append_audit(NewAuditEntry {
+            user_id: None,
+            kind: "login.failed".into(),
+            detail: "x".into(),
+        })
+        .await
+        .unwrap();
+    let b = s
+        .append_audit(NewAuditEntry {
+            user_id: Some(UserId(3)),
+            kind: "token.created".into(),
+            detail: "y".into(),
+        })
+        .await
+        .unwrap();
+    assert!((Utc::now() - a.at).num_seconds().abs() < 60);
+    assert_eq!(
+        (b.user_id, b.kind.as_str(), b.detail.as_str()),
+        (Some(UserId(3)), "token.created", "y")
+    );
+    let all = s.list_audit(&q()).await.unwrap();
+    assert_eq!(ids(&all, |e| e.id.get()), vec![b.id.get(), a.id.get()]);
+    let kind = s
+        .list_audit(&filtered(AuditFilter {
+            kind: Some("login.failed".into()),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    assert_eq!(ids(&kind, |e| e.id.get()), vec![a.id.get()]);
+    let future = s
+        .list_audit(&filtered(AuditFilter {
+            since: Some(Utc::now() + Duration::days(1)),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    assert_eq!(future.total, 0);
+    let past = s
+        .list_audit(&filtered(AuditFilter {
+            until: Some(t(0)),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    assert_eq!(past.total, 0);
+}
+
+/// overview returns live components/groups by order, the incidents and schedules documented.
+pub async fn overview_contents(s: Shared) {
+    let mut late = new_component("late");
+    late.order = 5;
+    let late = s.create_component(late).await.unwrap();
+    let early = s.create_component(new_component("early")).await.unwrap();
+    let gone = s.create_component(new_component("gone")).await.unwrap();
+    s.delete_component(gone.id).await.unwrap();
+    let g = s
+        .create_group(NewGroup {
+            name: "g".into(),
+            order: 0,
+            collapsed: GroupCollapsed::Expanded,
+            visible: Visibility::Public,
+        })
+        .await
+        .unwrap();
+    let since = t(1_700_000_000);
+    let mut old_open = new_incident("old open", None, None);
+    old_open.occurred_at = t(1_000_000_000);
+    let old_open = s.create_incident(old_open).await.unwrap();
+    let mut old_fixed = new_incident("old fixed", None, None);
+    old_fixed.occurred_at = t(1_000_000_000);
+    let old_fixed = s.create_incident(old_fixed).await.unwrap();
+    s.create_update(
+        old_fixed.id,
+        NewIncidentUpdate {
+            status: IncidentStatus::Fixed,
+            message: msg("ok"),
+            user_id: None,
+        },
+    )
+    .await
+    .unwrap();
+    let mut old_sticky = new_incident("old sticky", None, None);
+    old_sticky.occurred_at = t(1_000_000_000);
+    old_sticky.status = IncidentStatus::Fixed;
+    old_sticky.stickied = true;
+    let old_sticky = s.create_incident(old_sticky).await.unwrap();
+    // Fixed row status but the newest update reopened it: unresolved.
+    let mut reopened = new_incident("reopened", None, None);
+    reopened.occurred_at = t(1_000_000_000);
+    let reopened = s.create_incident(reopened).await.unwrap();
+    s.create_update(
+        reopened.id,
+        NewIncidentUpdate {
+            status: IncidentStatus::Watching,
+            message: msg("w"),
+            user_id: None,
+        },
+    )
+    .await
+    .unwrap();
+    s.update_incident(
+        reopened.id,
+        IncidentChanges {
+            status: Some(IncidentStatus::Fixed),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut recent_fixed = new_incident("recent", None, None);
+    recent_fixed.status = IncidentStatus::Fixed;
+    recent_fixed.occurred_at = t(1_750_000_000);
+    let recent_fixed = s.create_incident(recent_fixed).await.unwrap();
+    let deleted = s
+        .create_incident(new_incident("deleted", None, None))
+        .await
+        .unwrap();
+    s.delete_incident(deleted.id).await.unwrap();
+    let sched = |name: &str, status, at: i64| NewSchedule {
+        name: name.into(),
+        message: None,
+        status,
+        scheduled_at: t(at),
+        completed_at: None,
+        components: vec![],
+    };
+    let upcoming = s
+        .create_schedule(sched("upcoming", ScheduleStatus::Upcoming, 1_900_000_000))
+        .await
+        .unwrap();
+    s.create_schedule(sched("old done", ScheduleStatus::Complete, 1_000_000_000))
+        .await
+        .unwrap();
+    let recent_done = s
+        .create_schedule(sched(
+            "recent done",
+            ScheduleStatus::Complete,
+            1_750_000_000,
+        ))
+        .await
+        .unwrap();
+    let ov = s.overview(since).await.unwrap();
+    assert_eq!(
+        ov.components.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![early.id, late.id]
+    );
+    assert_eq!(
+        ov.groups.iter().map(|g| g.id).collect::<Vec<_>>(),
+        vec![g.id]
+    );
+    let mut got: Vec<IncidentId> = ov.incidents.iter().map(|i| i.id).collect();
+    got.sort();
+    let mut want = vec![old_open.id, old_sticky.id, reopened.id, recent_fixed.id];
+    want.sort();
+    assert_eq!(got, want);
+    assert_eq!(
+        ov.incidents[0].id, recent_fixed.id,
+        "newest occurred_at first"
+    );
+    let r = ov
+        .incidents
+        .iter()
+        .find(|i| i.id == reopened.id)
+        .expect("reopened");
+    assert_eq!(r.updates.len(), 1);
+    assert_eq!(
+        ov.schedules.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![recent_done.id, upcoming.id]
+    );
+}
+
+/// 50 concurrent incident creations that each set a component status leave a consistent
+/// state: every incident exists and the component has the impact of one of them.
+pub async fn concurrent_incidents_keep_state_consistent(s: Shared) {
+    let c = s.create_component(new_component("db")).await.unwrap();
+    let mut tasks = Vec::new();
+    for n in 0..50u8 {
+        let s = s.clone();
+        let impact = ComponentStatus::try_from(i64::from(n % 4 + 1)).expect("1..=4");
+        tasks.push(tokio::spawn(async move {
+            s.create_incident(new_incident(&format!("i{n}"), Some(c.id), Some(impact)))
+                .await
+        }));
+    }
+    let mut made = Vec::new();
+    for task in tasks {
+        made.push(
+            task.await
+                .expect("task")
+                .expect("no error under concurrency"),
+        );
+    }
+    let page = s
+        .list_incidents(&ListQuery::new(1, 100, IncidentFilter::default()))
+        .await
+        .unwrap();
+    assert_eq!(page.total, 50);
+    let mut ids: Vec<i64> = made.iter().map(|i| i.id.get()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 50);
+    // The last writer wins: the component's status is the impact of the incident with the
+    // latest write, which is one of the 50.
+    let status = s.get_component(c.id).await.unwrap().status;
+    assert!(made.iter().any(|i| i.impact == Some(status)));
+}
+
+/// Pages past the end are empty; page and per_page are clamped.
+pub async fn list_pages_and_clamps(s: Shared) {
+    for n in 0..3 {
+        s.create_group(NewGroup {
+            name: format!("g{n}"),
+            order: 0,
+            collapsed: GroupCollapsed::Expanded,
+            visible: Visibility::Public,
+        })
+        .await
+        .unwrap();
+    }
+    let qq: ListQuery<GroupSort, GroupFilter> = ListQuery::new(0, 0, GroupFilter::default());
+    assert_eq!((qq.page, qq.per_page), (1, 1));
+    let p = s.list_groups(&qq).await.unwrap();
+    assert_eq!((p.items.len(), p.total), (1, 3));
+    let big: ListQuery<GroupSort, GroupFilter> =
+        ListQuery::new(1, u32::MAX, GroupFilter::default());
+    assert_eq!(big.per_page, MAX_PER_PAGE);
+    assert_eq!(s.list_groups(&big).await.unwrap().items.len(), 3);
+    let far: ListQuery<GroupSort, GroupFilter> =
+        ListQuery::new(u32::MAX, 2, GroupFilter::default());
+    let p = s.list_groups(&far).await.unwrap();
+    assert_eq!((p.items.len(), p.total), (0, 3));
+}
+
+/// A multi-row write that fails part-way leaves nothing half-written: a schedule whose
+/// second component is missing, a subscriber after a concurrent component delete.
+pub async fn failed_multi_row_write_leaves_nothing(s: Shared) {
+    let a = s.create_component(new_component("a")).await.unwrap();
+    let before = s.list_schedules(&q()).await.unwrap().total;
+    let r = s
+        .create_schedule(NewSchedule {
+            name: "half".into(),
+            message: None,
+            status: ScheduleStatus::Upcoming,
+            scheduled_at: t(1_800_000_000),
+            completed_at: None,
+            components: vec![
+                (a.id, ComponentStatus::MajorOutage),
+                (ComponentId(999_999), ComponentStatus::MajorOutage),
+            ],
+        })
+        .await;
+    assert_not_found(r, Entity::Component);
+    assert_eq!(s.list_schedules(&q()).await.unwrap().total, before);
+    let i = s
+        .create_incident(new_incident(
+            "x",
+            Some(a.id),
+            Some(ComponentStatus::PartialOutage),
+        ))
+        .await
+        .unwrap();
+    let r = s
+        .update_incident(
+            i.id,
+            IncidentChanges {
+                impact: Some(ComponentStatus::MajorOutage),
+                component_id: Some(Some(ComponentId(999_999))),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_not_found(r, Entity::Component);
+    assert_eq!(
+        s.get_component(a.id).await.unwrap().status,
+        ComponentStatus::PartialOutage
+    );
+}

@@ -1,0 +1,5 @@
+//! Integration tests of cachet-core: the conformance suite on `MemoryStore`, and the
+//! service's rules end to end.
+
+mod conformance;
+mod service;
