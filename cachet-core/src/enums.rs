@@ -225,6 +225,8 @@ closed_enum!(
     }
 );
 
+// The enum comes from a macro that derives a fixed list, so the default is written out.
+#[allow(clippy::derivable_impls)]
 impl Default for Role {
     fn default() -> Self {
         Role::Viewer
