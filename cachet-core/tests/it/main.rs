@@ -2,4 +2,5 @@
 //! service's rules end to end.
 
 mod conformance;
+mod sanitizer;
 mod service;

@@ -1,1 +1,924 @@
+//! The service's rules, each with the value it must produce (DESIGN.md "Rules that bugs in
+//! the peers taught", the role matrix through the service, validation collecting fields).
 
+use std::sync::Arc;
+
+use cachet_core::enums::*;
+use cachet_core::error::{Entity, Error};
+use cachet_core::input::*;
+use cachet_core::memory::MemoryStore;
+use cachet_core::policy::{Actor, Principal};
+use cachet_core::rollup::OverallLevel;
+use cachet_core::store::*;
+use cachet_core::StatusPage;
+use chrono::{TimeZone, Utc};
+
+async fn service() -> StatusPage {
+    StatusPage::new(Arc::new(MemoryStore::new())).await.unwrap()
+}
+
+const SYS: Actor = Actor::System;
+
+async fn user(s: &StatusPage, name: &str, role: Role) -> Actor {
+    let u = s
+        .create_user(
+            &SYS,
+            UserInput {
+                username: name.into(),
+                email: format!("{name}@example.com"),
+                password: "correct horse battery".into(),
+                role,
+            },
+        )
+        .await
+        .unwrap();
+    Actor::User(Principal {
+        user_id: u.id,
+        role,
+    })
+}
+
+fn component(name: &str, status: i64) -> ComponentInput {
+    ComponentInput {
+        name: Some(name.into()),
+        status: Some(status),
+        ..Default::default()
+    }
+}
+
+fn incident(name: &str) -> IncidentInput {
+    IncidentInput {
+        name: Some(name.into()),
+        status: Some(1),
+        message: Some("Looking into it".into()),
+        ..Default::default()
+    }
+}
+
+fn fields(e: Error) -> Vec<String> {
+    match e {
+        Error::Invalid(v) => v.errors().iter().map(|f| f.field.clone()).collect(),
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn local_times_are_read_in_the_requested_or_configured_zone() {
+    let s = service().await;
+    let mx = cachet_core::time::parse_zone("America/Mexico_City").unwrap();
+    let i = s
+        .create_incident(
+            &SYS,
+            IncidentInput {
+                occurred_at: Some("2024-05-01 13:45".into()),
+                time_zone: Some(mx),
+                ..incident("a")
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        i.occurred_at,
+        Utc.with_ymd_and_hms(2024, 5, 1, 19, 45, 0).unwrap()
+    );
+    s.update_settings(&SYS, &[("app_timezone".into(), "Europe/Paris".into())])
+        .await
+        .unwrap();
+    let i = s
+        .create_incident(
+            &SYS,
+            IncidentInput {
+                occurred_at: Some("2024-05-01 13:45".into()),
+                ..incident("b")
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        i.occurred_at,
+        Utc.with_ymd_and_hms(2024, 5, 1, 11, 45, 0).unwrap()
+    );
+    let e = s
+        .create_incident(
+            &SYS,
+            IncidentInput {
+                occurred_at: Some("2024-05-01T13:45:00Z".into()),
+                ..incident("c")
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(fields(e), vec!["occurred_at"]);
+}
+
+#[tokio::test]
+async fn group_status_is_the_worst_enabled_member_whatever_the_order() {
+    let s = service().await;
+    let g = s
+        .create_group(
+            &SYS,
+            GroupInput {
+                name: Some("g".into()),
+                visible: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let gid = Some(g.group.id.get());
+    s.create_component(
+        &SYS,
+        ComponentInput {
+            group_id: gid,
+            order: Some(1),
+            ..component("a", 1)
+        },
+    )
+    .await
+    .unwrap();
+    s.create_component(
+        &SYS,
+        ComponentInput {
+            group_id: gid,
+            order: Some(2),
+            enabled: Some(false),
+            ..component("b", 4)
+        },
+    )
+    .await
+    .unwrap();
+    s.create_component(
+        &SYS,
+        ComponentInput {
+            group_id: gid,
+            order: Some(0),
+            ..component("c", 3)
+        },
+    )
+    .await
+    .unwrap();
+    let snap = s.snapshot(&Actor::Guest).await.unwrap();
+    assert_eq!(snap.groups[0].status, Some(ComponentStatus::PartialOutage));
+    assert_eq!(snap.groups[0].components.len(), 2);
+    let detail = s.get_group(&Actor::Guest, g.group.id).await.unwrap();
+    assert_eq!(detail.lowest_status, Some(ComponentStatus::PartialOutage));
+    assert_eq!(
+        detail
+            .enabled_components
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["c", "a"]
+    );
+}
+
+#[tokio::test]
+async fn effective_status_follows_unresolved_incidents_and_maintenance() {
+    let s = service().await;
+    let c = s.create_component(&SYS, component("db", 1)).await.unwrap();
+    let i = s
+        .create_incident(
+            &SYS,
+            IncidentInput {
+                component_id: Some(c.id.get()),
+                component_status: Some(3),
+                ..incident("slow")
+            },
+        )
+        .await
+        .unwrap();
+    // The incident set the component's status; put it back by hand: the open incident's
+    // impact still shows.
+    s.update_component(
+        &SYS,
+        c.id,
+        ComponentInput {
+            status: Some(1),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let snap = s.snapshot(&Actor::Guest).await.unwrap();
+    assert_eq!(
+        snap.ungrouped[0].component.status,
+        ComponentStatus::Operational
+    );
+    assert_eq!(snap.ungrouped[0].effective, ComponentStatus::PartialOutage);
+    assert_eq!(snap.overall.level, OverallLevel::Info);
+    s.create_update(
+        &SYS,
+        i.id,
+        IncidentUpdateInput {
+            status: Some(4),
+            message: Some("Fixed".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let snap = s.snapshot(&Actor::Guest).await.unwrap();
+    assert_eq!(snap.ungrouped[0].effective, ComponentStatus::Operational);
+    assert_eq!(snap.overall.level, OverallLevel::Success);
+    assert_eq!(snap.overall.message, "System operational");
+    // In-progress maintenance worsens it too.
+    s.create_schedule(
+        &SYS,
+        ScheduleInput {
+            name: Some("upgrade".into()),
+            status: Some(1),
+            scheduled_at: Some("2020-01-01 00:00".into()),
+            components: Some(vec![(c.id.get(), Some(2))]),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let snap = s.snapshot(&Actor::Guest).await.unwrap();
+    assert_eq!(
+        snap.ungrouped[0].effective,
+        ComponentStatus::PerformanceIssues
+    );
+    assert_eq!(snap.maintenance_now.len(), 1);
+}
+
+#[tokio::test]
+async fn an_incident_is_resolved_by_its_newest_update() {
+    let s = service().await;
+    let i = s.create_incident(&SYS, incident("x")).await.unwrap();
+    s.create_update(
+        &SYS,
+        i.id,
+        IncidentUpdateInput {
+            status: Some(4),
+            message: Some("ok".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(cachet_core::rollup::is_resolved(
+        &s.get_incident(&SYS, i.id).await.unwrap()
+    ));
+    s.create_update(
+        &SYS,
+        i.id,
+        IncidentUpdateInput {
+            status: Some(2),
+            message: Some("back".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let got = s.get_incident(&SYS, i.id).await.unwrap();
+    assert!(!cachet_core::rollup::is_resolved(&got));
+    assert_eq!(got.status, IncidentStatus::Identified);
+    assert_eq!(
+        s.overall_status(&Actor::Guest).await.unwrap().level,
+        OverallLevel::Info
+    );
+}
+
+#[tokio::test]
+async fn guests_never_see_non_public_items() {
+    let s = service().await;
+    let private = s
+        .create_group(
+            &SYS,
+            GroupInput {
+                name: Some("internal".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let hidden = s
+        .create_component(
+            &SYS,
+            ComponentInput {
+                group_id: Some(private.group.id.get()),
+                ..component("hidden", 4)
+            },
+        )
+        .await
+        .unwrap();
+    let disabled = s
+        .create_component(
+            &SYS,
+            ComponentInput {
+                enabled: Some(false),
+                ..component("off", 4)
+            },
+        )
+        .await
+        .unwrap();
+    let public = s.create_component(&SYS, component("web", 1)).await.unwrap();
+    let secret = s
+        .create_incident(
+            &SYS,
+            IncidentInput {
+                visible: Some(0),
+                ..incident("secret")
+            },
+        )
+        .await
+        .unwrap();
+    let guest = Actor::Guest;
+    // Lists.
+    let comps = s
+        .list_components(&guest, ListQuery::new(1, 50, ComponentFilter::default()))
+        .await
+        .unwrap();
+    assert_eq!(
+        comps.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![public.id]
+    );
+    assert_eq!(comps.total, 1);
+    assert_eq!(
+        s.list_groups(&guest, ListQuery::new(1, 50, GroupFilter::default()))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    assert_eq!(
+        s.list_incidents(&guest, ListQuery::new(1, 50, IncidentFilter::default()))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    // By id.
+    assert!(matches!(
+        s.get_component(&guest, hidden.id).await,
+        Err(Error::NotFound(Entity::Component))
+    ));
+    assert!(matches!(
+        s.get_component(&guest, disabled.id).await,
+        Err(Error::NotFound(Entity::Component))
+    ));
+    assert!(matches!(
+        s.get_group(&guest, private.group.id).await,
+        Err(Error::NotFound(Entity::Group))
+    ));
+    assert!(matches!(
+        s.get_incident(&guest, secret.id).await,
+        Err(Error::NotFound(Entity::Incident))
+    ));
+    assert!(matches!(
+        s.list_updates(&guest, secret.id, &ListQuery::new(1, 10, ()))
+            .await,
+        Err(Error::NotFound(Entity::Incident))
+    ));
+    // Aggregates: the hidden major outage and the secret open incident do not count.
+    let o = s.overall_status(&guest).await.unwrap();
+    assert_eq!(
+        (o.level, o.message),
+        (OverallLevel::Success, "System operational")
+    );
+    let viewer = user(&s, "viewer", Role::Viewer).await;
+    let o = s.overall_status(&viewer).await.unwrap();
+    assert_eq!(o.level, OverallLevel::Danger);
+    assert_eq!(
+        s.list_components(&viewer, ListQuery::new(1, 50, ComponentFilter::default()))
+            .await
+            .unwrap()
+            .total,
+        3
+    );
+    assert_eq!(
+        s.get_incident(&viewer, secret.id).await.unwrap().id,
+        secret.id
+    );
+    // Metrics.
+    let m = s
+        .create_metric(
+            &SYS,
+            MetricInput {
+                name: Some("m".into()),
+                suffix: Some("ms".into()),
+                default_value: Some(0.0),
+                visible: Some(0),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        s.list_metrics(&guest, ListQuery::new(1, 10, MetricFilter::default()))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    assert!(matches!(
+        s.get_metric(&guest, m.id).await,
+        Err(Error::NotFound(Entity::Metric))
+    ));
+    assert!(s.metric_chart(&guest, m.id, None, None).await.is_err());
+}
+
+#[tokio::test]
+async fn a_window_that_ends_before_it_starts_names_the_field() {
+    let s = service().await;
+    let e = s
+        .create_schedule(
+            &SYS,
+            ScheduleInput {
+                name: Some("m".into()),
+                status: Some(0),
+                scheduled_at: Some("2030-01-02 10:00".into()),
+                completed_at: Some("2030-01-02 09:00".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(fields(e), vec!["completed_at"]);
+    let ok = s
+        .create_schedule(
+            &SYS,
+            ScheduleInput {
+                name: Some("m".into()),
+                status: Some(0),
+                scheduled_at: Some("2030-01-02 10:00".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    // Moving only the end before the stored start is caught on update too.
+    let e = s
+        .update_schedule(
+            &SYS,
+            ok.id,
+            ScheduleInput {
+                completed_at: Some("2030-01-01 00:00".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(fields(e), vec!["completed_at"]);
+    assert_eq!(
+        s.get_schedule(&SYS, ok.id).await.unwrap().completed_at,
+        None
+    );
+}
+
+#[tokio::test]
+async fn metric_points_keep_decimals_and_reject_non_finite_values() {
+    let s = service().await;
+    let m = s
+        .create_metric(
+            &SYS,
+            MetricInput {
+                name: Some("m".into()),
+                suffix: Some("ms".into()),
+                default_value: Some(0.5),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(m.default_value, 0.5);
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e300] {
+        let e = s
+            .record_point(
+                &SYS,
+                m.id,
+                PointInput {
+                    value: Some(bad),
+                    timestamp: None,
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(fields(e), vec!["value"]);
+    }
+    let ts = Utc
+        .with_ymd_and_hms(2024, 5, 1, 13, 0, 44)
+        .unwrap()
+        .timestamp();
+    let p = s
+        .record_point(
+            &SYS,
+            m.id,
+            PointInput {
+                value: Some(12.345),
+                timestamp: Some(ts),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(p.value, 12.345);
+    assert_eq!(
+        p.created_at,
+        Utc.with_ymd_and_hms(2024, 5, 1, 13, 0, 30).unwrap()
+    );
+    // The same value within the threshold (measured from now, as in Cachet) bumps the
+    // counter; the old point above is outside that window.
+    let now1 = s
+        .record_point(
+            &SYS,
+            m.id,
+            PointInput {
+                value: Some(12.345),
+                timestamp: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_ne!(now1.id, p.id);
+    let again = s
+        .record_point(
+            &SYS,
+            m.id,
+            PointInput {
+                value: Some(12.345),
+                timestamp: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((again.id, again.counter), (now1.id, 2));
+    assert_eq!(
+        s.list_points(&SYS, m.id, &ListQuery::new(1, 10, ()))
+            .await
+            .unwrap()
+            .total,
+        2
+    );
+    let e = s
+        .create_metric(
+            &SYS,
+            MetricInput {
+                name: Some("m".into()),
+                suffix: Some("x".into()),
+                default_value: Some(0.0),
+                threshold: Some(7),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    match e {
+        Error::Invalid(v) => assert_eq!(v.errors()[0].message, "Threshold must divide by 60."),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn duplicate_subscriber_email_returns_the_existing_one() {
+    let s = service().await;
+    let (a, created) = s
+        .create_subscriber(
+            &SYS,
+            SubscriberInput {
+                email: Some("ann@example.com".into()),
+                verify: Some(true),
+                components: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(created && a.global && a.verified_at.is_some());
+    let (b, created) = s
+        .create_subscriber(
+            &SYS,
+            SubscriberInput {
+                email: Some("ann@EXAMPLE.com".into()),
+                verify: None,
+                components: Some(vec![1]),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(a.id, b.id);
+    let e = s
+        .create_subscriber(
+            &SYS,
+            SubscriberInput {
+                email: Some("not-an-email".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(fields(e), vec!["email"]);
+}
+
+#[tokio::test]
+async fn validation_collects_every_field_and_writes_nothing() {
+    let s = service().await;
+    let e = s
+        .create_component(
+            &SYS,
+            ComponentInput {
+                name: None,
+                status: Some(9),
+                link: Some("javascript:alert(1)".into()),
+                group_id: Some(-1),
+                meta: Some(serde_json::json!(3)),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        fields(e),
+        vec!["name", "link", "status", "group_id", "meta"]
+    );
+    let e = s
+        .create_incident(
+            &SYS,
+            IncidentInput {
+                component_id: Some(1),
+                message: Some(" ".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        fields(e),
+        vec!["name", "status", "component_status", "message"]
+    );
+    let e = s
+        .create_incident(
+            &SYS,
+            IncidentInput {
+                component_id: Some(999),
+                component_status: Some(2),
+                ..incident("x")
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(fields(e), vec!["component_id"]);
+    let e = s
+        .create_incident(
+            &SYS,
+            IncidentInput {
+                message: Some(">".repeat(100)),
+                ..incident("x")
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(fields(e), vec!["message"]);
+    assert_eq!(
+        s.list_components(&SYS, ListQuery::new(1, 10, ComponentFilter::default()))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    assert_eq!(
+        s.list_incidents(&SYS, ListQuery::new(1, 10, IncidentFilter::default()))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+}
+
+#[tokio::test]
+async fn roles_are_enforced_by_the_service() {
+    let s = service().await;
+    let c = s.create_component(&SYS, component("api", 1)).await.unwrap();
+    let reporter = user(&s, "bot", Role::Reporter).await;
+    let viewer = user(&s, "view", Role::Viewer).await;
+    let manager = user(&s, "boss", Role::Manager).await;
+    // A reporter may set a status, not rename or delete.
+    let changed = s
+        .update_component(
+            &reporter,
+            c.id,
+            ComponentInput {
+                status: Some(3),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.status, ComponentStatus::PartialOutage);
+    assert!(matches!(
+        s.update_component(
+            &reporter,
+            c.id,
+            ComponentInput {
+                name: Some("x".into()),
+                ..Default::default()
+            }
+        )
+        .await,
+        Err(Error::Forbidden)
+    ));
+    assert!(matches!(
+        s.delete_component(&reporter, c.id).await,
+        Err(Error::Forbidden)
+    ));
+    let i = s
+        .create_incident(&reporter, incident("bot incident"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.delete_incident(&reporter, i.id).await,
+        Err(Error::Forbidden)
+    ));
+    assert!(matches!(
+        s.create_incident(&viewer, incident("no")).await,
+        Err(Error::Forbidden)
+    ));
+    assert!(matches!(
+        s.create_incident(&Actor::Guest, incident("no")).await,
+        Err(Error::Unauthenticated)
+    ));
+    assert!(matches!(
+        s.list_subscribers(&manager, &ListQuery::new(1, 10, ()))
+            .await,
+        Err(Error::Forbidden)
+    ));
+    assert!(matches!(
+        s.update_settings(&manager, &[("app_name".into(), "x".into())])
+            .await,
+        Err(Error::Forbidden)
+    ));
+    s.delete_incident(&manager, i.id).await.unwrap();
+    // Denials are audited.
+    let audit = s
+        .list_audit(
+            &SYS,
+            &ListQuery::new(
+                1,
+                50,
+                AuditFilter {
+                    kind: Some("authz.denied".into()),
+                    ..Default::default()
+                },
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(audit.total, 6);
+}
+
+#[tokio::test]
+async fn tokens_authenticate_with_their_users_role_until_revoked_or_disabled() {
+    let s = service().await;
+    let (admin, _password, secret) = s
+        .bootstrap("admin", "admin@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(s
+        .bootstrap("admin2", "admin2@example.com")
+        .await
+        .unwrap()
+        .is_none());
+    let actor = s.authenticate_token(&secret).await.unwrap();
+    assert_eq!(
+        actor,
+        Actor::User(Principal {
+            user_id: admin.id,
+            role: Role::Admin
+        })
+    );
+    assert!(matches!(
+        s.authenticate_token("cct_wrong").await,
+        Err(Error::Unauthenticated)
+    ));
+    assert!(matches!(
+        s.authenticate_token("").await,
+        Err(Error::Unauthenticated)
+    ));
+    let bot = s
+        .create_user(
+            &SYS,
+            UserInput {
+                username: "bot".into(),
+                email: "bot@example.com".into(),
+                password: "long enough password".into(),
+                role: Role::Reporter,
+            },
+        )
+        .await
+        .unwrap();
+    let (tok, bot_secret) = s.create_token(&actor, bot.id, "monitor").await.unwrap();
+    assert!(bot_secret.starts_with(&tok.prefix));
+    assert_eq!(
+        s.authenticate_token(&bot_secret).await.unwrap().role(),
+        Some(Role::Reporter)
+    );
+    s.update_user(&actor, bot.id, None, Some(false))
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.authenticate_token(&bot_secret).await,
+        Err(Error::Unauthenticated)
+    ));
+    s.update_user(&actor, bot.id, None, Some(true))
+        .await
+        .unwrap();
+    s.revoke_token_by_secret_or_prefix(&actor, &tok.prefix)
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.authenticate_token(&bot_secret).await,
+        Err(Error::Unauthenticated)
+    ));
+    let failed = s
+        .list_audit(
+            &SYS,
+            &ListQuery::new(
+                1,
+                50,
+                AuditFilter {
+                    kind: Some("token.failed".into()),
+                    ..Default::default()
+                },
+            ),
+        )
+        .await
+        .unwrap();
+    // Unknown, inactive user, revoked (an empty token is refused before any lookup).
+    assert_eq!(failed.total, 3);
+    assert!(failed.items.iter().all(|e| !e.detail.contains(&bot_secret)));
+    let short = s
+        .create_user(
+            &SYS,
+            UserInput {
+                username: "x".into(),
+                email: "x@example.com".into(),
+                password: "short".into(),
+                role: Role::Viewer,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(fields(short), vec!["password"]);
+}
+
+#[tokio::test]
+async fn templates_render_sandboxed_and_are_checked_on_save() {
+    let s = service().await;
+    let e = s
+        .create_template(
+            &SYS,
+            TemplateInput {
+                name: Some("bad".into()),
+                template: Some("{{ _self.env.registerUndefinedFilterCallback('exec') }}".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(fields(e), vec!["template"]);
+    let t = s
+        .create_template(
+            &SYS,
+            TemplateInput {
+                name: Some("Outage Notice".into()),
+                template: Some(
+                    "Name: {{ name }},\nMessage: {{ message }} in {{ incident.name }}".into(),
+                ),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(t.slug, "outage-notice");
+    let i = s
+        .create_incident(
+            &SYS,
+            IncidentInput {
+                template: Some("outage-notice".into()),
+                vars: Some(serde_json::json!({"name": "Foo", "message": "<b>Hello</b>"})),
+                message: None,
+                ..incident("API")
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        i.message,
+        "Name: Foo,\nMessage: &lt;b&gt;Hello&lt;/b&gt; in API"
+    );
+    assert!(!i.message_html.as_str().contains("<b>"));
+}
+
+#[tokio::test]
+async fn guest_snapshot_is_shared_until_a_write() {
+    let s = service().await;
+    let a = s.snapshot(&Actor::Guest).await.unwrap();
+    let b = s.snapshot(&Actor::Guest).await.unwrap();
+    assert!(Arc::ptr_eq(&a, &b));
+    s.create_component(&SYS, component("new", 1)).await.unwrap();
+    let c = s.snapshot(&Actor::Guest).await.unwrap();
+    assert!(!Arc::ptr_eq(&a, &c));
+    assert_eq!(c.ungrouped.len(), 1);
+    assert_ne!(a.etag, c.etag);
+}
