@@ -445,6 +445,10 @@ impl StatusPage {
         self.authorize(actor, Action::WriteUsers).await?;
         let mut errors = ValidationErrors::new();
         validate::name(&mut errors, "username", &input.username);
+        if input.username.contains('@') {
+            // Sign-in accepts a username or an email: keep the two spaces apart.
+            errors.add("username", "The username may not contain @.");
+        }
         let email = Email::parse(&input.email);
         if let Err(m) = &email {
             errors.add("email", format!("The email {m}."));

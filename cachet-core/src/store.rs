@@ -2,8 +2,8 @@
 //!
 //! Every method that changes two things is ONE call, atomic in every backend. Lists take a
 //! [`ListQuery`]: the backend filters, sorts (whitelisted columns only, ties broken by id)
-//! and then pages, and returns the total. Timestamps a backend sets itself come from
-//! [`now`], so every backend stores whole seconds.
+//! and then pages, and returns the total. Instants are whole seconds: the service only
+//! passes whole-second instants, and timestamps a backend sets itself come from [`now`].
 //!
 //! Each method's contract is written under `# Contract`; every sentence has a case in the
 //! conformance suite (`cachet_core::testing`, feature `testing`).
@@ -616,8 +616,8 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// # Contract
     /// Deleted components are never listed. Filters are AND-ed; `tags` matches components
-    /// having ANY of the slugs; `public_only` keeps enabled components that are ungrouped or
-    /// in a public group. Rows are sorted (default: id ascending; ties by id) and then paged;
+    /// having ANY of the slugs; `public_only` keeps enabled components that are ungrouped,
+    /// in a public group, or whose group no longer exists. Rows are sorted (default: id ascending; ties by id) and then paged;
     /// `total` counts every matching row. Each component carries its tags sorted by slug.
     async fn list_components(
         &self,
@@ -775,8 +775,8 @@ pub trait Store: Send + Sync + 'static {
     /// Changes an update.
     ///
     /// # Contract
-    /// Only `Some` fields change. `NotFound(IncidentUpdate)` when missing or belonging to
-    /// another incident.
+    /// Only `Some` fields change. `NotFound(Incident)` when the incident is missing;
+    /// `NotFound(IncidentUpdate)` when the update is missing or belongs to another incident.
     async fn update_update(
         &self,
         incident: IncidentId,
@@ -787,7 +787,8 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes an update.
     ///
     /// # Contract
-    /// `NotFound(IncidentUpdate)` when missing or belonging to another incident.
+    /// `NotFound(Incident)` when the incident is missing; `NotFound(IncidentUpdate)` when the
+    /// update is missing or belongs to another incident.
     async fn delete_update(&self, incident: IncidentId, id: UpdateId) -> Result<(), StoreError>;
 
     // ---- templates
@@ -910,7 +911,8 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes a metric and all its points, atomically.
     ///
     /// # Contract
-    /// Afterwards neither the metric nor any of its points is found.
+    /// Afterwards neither the metric nor any of its points is found. `NotFound(Metric)` when
+    /// missing.
     async fn delete_metric(&self, id: MetricId) -> Result<(), StoreError>;
 
     /// Lists the points of a metric.
@@ -930,8 +932,9 @@ pub trait Store: Send + Sync + 'static {
     /// `NotFound(MetricPoint)` when missing or belonging to another metric.
     async fn get_point(&self, metric: MetricId, id: PointId) -> Result<MetricPoint, StoreError>;
 
-    /// Records an observation, atomically: bumps the counter of an existing point with the
-    /// same value since `dedup_since`, else adds a point with counter 1.
+    /// Records an observation, atomically: bumps the counter of the oldest (lowest id) point
+    /// with exactly the same value and `created_at >= dedup_since`, else adds a point with
+    /// counter 1.
     ///
     /// # Contract
     /// Decimals are kept exactly as given. `NotFound(Metric)` when missing.
@@ -964,7 +967,7 @@ pub trait Store: Send + Sync + 'static {
     /// For points with `window.from <= created_at < window.to`, grouped by
     /// `floor((unix_seconds(created_at) + offset_secs) / bucket_secs)`: the sum of
     /// `value * counter`, the sum of `value` and the number of points. Buckets without points
-    /// are absent; order is ascending by bucket.
+    /// are absent; order is ascending by bucket. A missing metric has no points (empty list).
     async fn metric_sums(
         &self,
         metric: MetricId,

@@ -77,7 +77,9 @@ impl SqliteStore {
         let journal: String = writer
             .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
             .map_err(classify)?;
-        writer.pragma_update(None, "synchronous", "NORMAL").map_err(classify)?;
+        writer
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(classify)?;
         // Separate readers only see the writer's data when both share one WAL file; for
         // anything else (`:memory:`, a file system without WAL) the writer serves reads too.
         let mut readers = Vec::new();
@@ -85,11 +87,17 @@ impl SqliteStore {
             for _ in 0..READERS {
                 let reader = Connection::open(path).map_err(classify)?;
                 configure(&reader)?;
-                reader.pragma_update(None, "query_only", true).map_err(classify)?;
+                reader
+                    .pragma_update(None, "query_only", true)
+                    .map_err(classify)?;
                 readers.push(Mutex::new(reader));
             }
         }
-        Ok(Self::from_parts(writer, readers, path.display().to_string()))
+        Ok(Self::from_parts(
+            writer,
+            readers,
+            path.display().to_string(),
+        ))
     }
 
     /// Opens a private in-memory database (one connection), for tests and demos.
@@ -181,7 +189,8 @@ impl Inner {
                 Err(TryLockError::WouldBlock) => {}
             }
         }
-        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        let turn = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        let i = turn.checked_rem(self.readers.len()).unwrap_or(0);
         self.readers.get(i).map_or_else(|| lock(&self.writer), lock)
     }
 }
@@ -206,7 +215,8 @@ fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
 
 fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.busy_timeout(BUSY_TIMEOUT).map_err(classify)?;
-    conn.pragma_update(None, "foreign_keys", true).map_err(classify)?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(classify)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(())
 }
@@ -217,7 +227,8 @@ where
     T: Send + 'static,
     F: FnOnce() -> Result<T, StoreError> + Send + 'static,
 {
-    let handle = tokio::runtime::Handle::try_current().map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+    let handle =
+        tokio::runtime::Handle::try_current().map_err(|e| StoreError::Unavailable(Box::new(e)))?;
     match handle.spawn_blocking(f).await {
         Ok(out) => out,
         Err(e) if e.is_cancelled() => Err(StoreError::Unavailable(Box::new(e))),

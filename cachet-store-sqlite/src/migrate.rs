@@ -26,7 +26,11 @@ pub(crate) struct TooNew {
 
 impl fmt::Display for TooNew {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "database schema version {} is newer than this build's {}", self.found, self.known)
+        write!(
+            f,
+            "database schema version {} is newer than this build's {}",
+            self.found, self.known
+        )
     }
 }
 
@@ -35,18 +39,26 @@ impl std::error::Error for TooNew {}
 /// Applies every migration not yet applied, each with its version bump, in one
 /// `BEGIN IMMEDIATE` transaction (so two processes migrating at once do not collide).
 pub(crate) fn run(conn: &mut Connection) -> Result<(), StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
-    let current: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(classify)?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(classify)?;
+    let current: i64 = tx
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(classify)?;
     let known = latest();
     if current > known {
-        return Err(StoreError::Backend(Box::new(TooNew { found: current, known })));
+        return Err(StoreError::Backend(Box::new(TooNew {
+            found: current,
+            known,
+        })));
     }
     for (version, sql) in (1..).zip(MIGRATIONS.iter()) {
         if version <= current {
             continue;
         }
         tx.execute_batch(sql).map_err(classify)?;
-        tx.pragma_update(None, "user_version", version).map_err(classify)?;
+        tx.pragma_update(None, "user_version", version)
+            .map_err(classify)?;
     }
     tx.commit().map_err(classify)
 }

@@ -31,7 +31,11 @@ impl Where {
         if self.clauses.is_empty() {
             "1".to_owned()
         } else {
-            self.clauses.iter().map(|c| format!("({c})")).collect::<Vec<_>>().join(" AND ")
+            self.clauses
+                .iter()
+                .map(|c| format!("({c})"))
+                .collect::<Vec<_>>()
+                .join(" AND ")
         }
     }
 }
@@ -62,11 +66,18 @@ impl Set {
         if self.columns.is_empty() {
             return Ok(0);
         }
-        let assignments = self.columns.iter().map(|c| format!("{c} = ?")).collect::<Vec<_>>().join(", ");
+        let assignments = self
+            .columns
+            .iter()
+            .map(|c| format!("{c} = ?"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let sql = format!("UPDATE {table} SET {assignments} WHERE id = ?");
         let mut params = self.params;
         params.push(Value::Integer(id));
-        Ok(conn.prepare_cached(&sql)?.execute(params_from_iter(params.iter()))?)
+        Ok(conn
+            .prepare_cached(&sql)?
+            .execute(params_from_iter(params.iter()))?)
     }
 }
 
@@ -79,7 +90,11 @@ pub(crate) fn dir(order: Order) -> &'static str {
 }
 
 /// `ORDER BY` text: the requested column then `id` in the same direction, or `default`.
-pub(crate) fn order_by(sort: Option<(&'static str, Order)>, id: &'static str, default: &'static str) -> String {
+pub(crate) fn order_by(
+    sort: Option<(&'static str, Order)>,
+    id: &'static str,
+    default: &'static str,
+) -> String {
     match sort {
         Some((col, order)) if col == id => format!("{id} {}", dir(order)),
         Some((col, order)) => format!("{col} {d}, {id} {d}", d = dir(order)),
@@ -145,8 +160,14 @@ mod tests {
 
     #[test]
     fn order_breaks_ties_by_id_in_the_same_direction() {
-        assert_eq!(order_by(Some(("c.name", Order::Desc)), "c.id", "c.id ASC"), "c.name DESC, c.id DESC");
-        assert_eq!(order_by(Some(("c.id", Order::Desc)), "c.id", "c.id ASC"), "c.id DESC");
+        assert_eq!(
+            order_by(Some(("c.name", Order::Desc)), "c.id", "c.id ASC"),
+            "c.name DESC, c.id DESC"
+        );
+        assert_eq!(
+            order_by(Some(("c.id", Order::Desc)), "c.id", "c.id ASC"),
+            "c.id DESC"
+        );
         assert_eq!(order_by(None, "c.id", "c.id ASC"), "c.id ASC");
     }
 }

@@ -1,0 +1,188 @@
+//! Subscribers and their per-component subscriptions.
+
+use std::collections::HashMap;
+
+use cachet_core::error::Entity;
+use cachet_core::ids::{ComponentId, SubscriberId, SubscriptionId};
+use cachet_core::model::{Subscriber, Subscription};
+use cachet_core::store::{now, ListQuery, NewSubscriber, Page, SubscribeTo, SubscriberSort};
+use cachet_core::validate::Email;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use crate::components;
+use crate::conv::{id_array, opt_ts, secs, Hash, Ts};
+use crate::error::{is_unique_violation, not_found, Res};
+use crate::query::{fetch_page, order_by, PageSpec, Where};
+
+const COLUMNS: &str = "s.id, s.email, s.verify_code_hash, s.phone_number, s.slack_webhook_url, s.verified_at, s.global, \
+                       s.created_at, s.updated_at";
+
+fn row(r: &Row<'_>) -> rusqlite::Result<Subscriber> {
+    Ok(Subscriber {
+        id: SubscriberId(r.get("id")?),
+        email: Email::from_stored(r.get("email")?),
+        verify_code_hash: r.get::<_, Hash>("verify_code_hash")?.0,
+        phone_number: r.get("phone_number")?,
+        slack_webhook_url: r.get("slack_webhook_url")?,
+        verified_at: opt_ts(r.get("verified_at")?),
+        global: r.get("global")?,
+        subscriptions: Vec::new(),
+        created_at: r.get::<_, Ts>("created_at")?.0,
+        updated_at: r.get::<_, Ts>("updated_at")?.0,
+    })
+}
+
+fn sort_column(s: SubscriberSort) -> &'static str {
+    match s {
+        SubscriberSort::Id => "s.id",
+        SubscriberSort::CreatedAt => "s.created_at",
+    }
+}
+
+/// Fills the subscriptions (creation order) of `subscribers` with one query.
+fn fill_subscriptions(conn: &Connection, subscribers: &mut [Subscriber]) -> Res<()> {
+    if subscribers.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, subscriber_id, component_id, created_at, updated_at FROM subscriptions \
+         WHERE subscriber_id IN (SELECT value FROM json_each(?1)) ORDER BY id",
+    )?;
+    let mut by_subscriber: HashMap<i64, Vec<Subscription>> = HashMap::new();
+    let rows = stmt.query_map([id_array(subscribers.iter().map(|s| s.id.get()))], |r| {
+        Ok(Subscription {
+            id: SubscriptionId(r.get("id")?),
+            subscriber_id: SubscriberId(r.get("subscriber_id")?),
+            component_id: ComponentId(r.get("component_id")?),
+            created_at: r.get::<_, Ts>("created_at")?.0,
+            updated_at: r.get::<_, Ts>("updated_at")?.0,
+        })
+    })?;
+    for s in rows {
+        let s = s?;
+        by_subscriber
+            .entry(s.subscriber_id.get())
+            .or_default()
+            .push(s);
+    }
+    for s in subscribers {
+        s.subscriptions = by_subscriber.remove(&s.id.get()).unwrap_or_default();
+    }
+    Ok(())
+}
+
+fn with_subscriptions(conn: &Connection, s: Subscriber) -> Res<Subscriber> {
+    let mut one = [s];
+    fill_subscriptions(conn, &mut one)?;
+    let [s] = one;
+    Ok(s)
+}
+
+fn find_by_email(conn: &Connection, email: &Email) -> Res<Option<Subscriber>> {
+    let sql = format!("SELECT {COLUMNS} FROM subscribers s WHERE s.email = ?1");
+    match conn
+        .prepare_cached(&sql)?
+        .query_row([email.as_str()], row)
+        .optional()?
+    {
+        Some(s) => Ok(Some(with_subscriptions(conn, s)?)),
+        None => Ok(None),
+    }
+}
+
+pub(crate) fn list(conn: &Connection, q: &ListQuery<SubscriberSort, ()>) -> Res<Page<Subscriber>> {
+    let w = Where::default();
+    let spec = PageSpec {
+        columns: COLUMNS,
+        from: "subscribers s",
+        filter: &w,
+        order: order_by(q.sort.map(|(s, o)| (sort_column(s), o)), "s.id", "s.id ASC"),
+    };
+    let (mut items, total) = fetch_page(conn, &spec, q, row)?;
+    fill_subscriptions(conn, &mut items)?;
+    Ok(Page { items, total })
+}
+
+pub(crate) fn get(conn: &Connection, id: SubscriberId) -> Res<Subscriber> {
+    let sql = format!("SELECT {COLUMNS} FROM subscribers s WHERE s.id = ?1");
+    match conn
+        .prepare_cached(&sql)?
+        .query_row([id.get()], row)
+        .optional()?
+    {
+        Some(s) => with_subscriptions(conn, s),
+        None => not_found(Entity::Subscriber),
+    }
+}
+
+/// Runs inside one `BEGIN IMMEDIATE` transaction: the look-up and the insert cannot be
+/// separated by another writer, so concurrent calls for one email create one subscriber.
+pub(crate) fn create(conn: &Connection, new: NewSubscriber) -> Res<(Subscriber, bool)> {
+    if let Some(existing) = find_by_email(conn, &new.email)? {
+        return Ok((existing, false));
+    }
+    let at = secs(now());
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO subscribers (email, verify_code_hash, verified_at, global, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        )?
+        .execute(params![new.email.as_str(), new.verify_code_hash.to_hex(), new.verified_at.map(secs), new.global, at]);
+    match inserted {
+        Ok(_) => {}
+        // Not reachable through this store (the transaction holds the write lock), but a
+        // unique email is the rule whoever inserted it: answer with the existing row.
+        Err(e) if is_unique_violation(&e) => {
+            return match find_by_email(conn, &new.email)? {
+                Some(existing) => Ok((existing, false)),
+                None => Err(e.into()),
+            };
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let id = SubscriberId(conn.last_insert_rowid());
+    let targets: Vec<ComponentId> = match new.subscribe_to {
+        SubscribeTo::AllComponents => {
+            let mut stmt = conn
+                .prepare_cached("SELECT id FROM components WHERE deleted_at IS NULL ORDER BY id")?;
+            let ids = stmt
+                .query_map([], |r| r.get(0).map(ComponentId))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            ids
+        }
+        SubscribeTo::Components(ids) => ids,
+    };
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO subscriptions (subscriber_id, component_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
+    )?;
+    for component in targets {
+        if components::is_live(conn, component)? {
+            insert.execute([id.get(), component.get(), at])?;
+        }
+    }
+    Ok((get(conn, id)?, true))
+}
+
+pub(crate) fn delete(conn: &Connection, id: SubscriberId) -> Res<()> {
+    conn.prepare_cached("DELETE FROM subscriptions WHERE subscriber_id = ?1")?
+        .execute([id.get()])?;
+    if conn
+        .prepare_cached("DELETE FROM subscribers WHERE id = ?1")?
+        .execute([id.get()])?
+        == 0
+    {
+        return not_found(Entity::Subscriber);
+    }
+    Ok(())
+}
+
+pub(crate) fn delete_subscription(conn: &Connection, id: SubscriptionId) -> Res<()> {
+    if conn
+        .prepare_cached("DELETE FROM subscriptions WHERE id = ?1")?
+        .execute([id.get()])?
+        == 0
+    {
+        return not_found(Entity::Subscription);
+    }
+    Ok(())
+}
