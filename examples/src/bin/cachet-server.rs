@@ -1,1 +1,235 @@
-fn main(){}
+//! `cachet-server`: the standalone status page.
+//!
+//! Runs the Cachet v1 API and the public page on an embedded SQLite file by default.
+//! On first start with an empty database it creates an admin and prints that admin's
+//! password and API token once; it never re-runs setup once a user exists.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use cachet_core::enums::Role;
+use cachet_core::input::UserInput;
+use cachet_core::{Actor, StatusPage, Store};
+use cachet_http::HttpConfig;
+use cachet_store_sqlite::SqliteStore;
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "cachet-server", version, about = "A Cachet-compatible status page server")]
+struct Cli {
+    /// Database URL: `sqlite://PATH`, `sqlite::memory:`, or a plain file path.
+    #[arg(long, env = "CACHET_DATABASE_URL", default_value = "sqlite://cachet.db", global = true)]
+    database_url: String,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CACHET_LISTEN", default_value = "127.0.0.1:8000")]
+    listen: SocketAddr,
+    /// Username of the admin created on first start.
+    #[arg(long, env = "CACHET_ADMIN_USERNAME", default_value = "admin")]
+    admin_username: String,
+    /// Email of the admin created on first start.
+    #[arg(long, env = "CACHET_ADMIN_EMAIL", default_value = "admin@example.com")]
+    admin_email: String,
+    /// Send Strict-Transport-Security (when served over TLS, directly or behind a proxy).
+    #[arg(long, env = "CACHET_HSTS", default_value_t = false)]
+    hsts: bool,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "CACHET_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    max_body_bytes: usize,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve(ServeArgs),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user with a role; prints a generated password unless one is read from stdin.
+    Add {
+        /// Unique user name.
+        #[arg(long)]
+        username: String,
+        /// Unique email.
+        #[arg(long)]
+        email: String,
+        /// admin, manager, reporter or viewer.
+        #[arg(long, default_value = "viewer")]
+        role: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token for a user (by username or email); the token is printed once.
+    Create {
+        /// The token's owner.
+        #[arg(long)]
+        user: String,
+        /// A label for the token.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+    /// Revoke a token, given the token itself or its visible prefix.
+    Revoke {
+        /// Token or prefix.
+        token: String,
+    },
+    /// List tokens (prefixes only; secrets are never stored).
+    List,
+}
+
+fn sqlite_path(url: &str) -> Result<String, String> {
+    if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        return Ok(rest.to_string());
+    }
+    if url.contains("://") {
+        let scheme = url.split("://").next().unwrap_or_default();
+        return Err(format!("database URL scheme \"{scheme}\" is not supported by this build (use sqlite://PATH)"));
+    }
+    Ok(url.to_string())
+}
+
+async fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
+    let path = sqlite_path(url)?;
+    let store = if path == ":memory:" {
+        let s = SqliteStore::open_in_memory().map_err(|e| format!("cannot open the in-memory database: {e}"))?;
+        s.migrate().await.map_err(|e| format!("cannot migrate the database: {e}"))?;
+        s
+    } else {
+        SqliteStore::open_and_migrate(&path).await.map_err(|e| format!("cannot open the database {path}: {e}"))?
+    };
+    Ok(Arc::new(store))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+async fn serve(service: Arc<StatusPage>, args: ServeArgs) -> Result<(), String> {
+    if let Some((user, password, token)) = service
+        .bootstrap(&args.admin_username, &args.admin_email)
+        .await
+        .map_err(|e| format!("first-run setup failed: {e}"))?
+    {
+        println!("Created the first admin user \"{}\" <{}>.", user.username, user.email);
+        println!("  Password:  {password}");
+        println!("  API token: {token}");
+        println!("Both are shown once and never stored in clear; keep them safe.");
+    }
+    let config = HttpConfig { max_body_bytes: args.max_body_bytes, hsts: args.hsts, ..HttpConfig::default() };
+    let app = cachet_http::router(service, config);
+    let listener = tokio::net::TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("Listening on http://{addr}");
+    tracing::info!(%addr, "listening");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let store = open_store(&cli.database_url).await?;
+    let service = Arc::new(StatusPage::new(store).await.map_err(|e| format!("cannot load settings: {e}"))?);
+    let admin = Actor::System;
+    match cli.command {
+        None => serve(service, ServeArgs::parse_from(["serve"])).await,
+        Some(Command::Serve(args)) => serve(service, args).await,
+        Some(Command::User(UserCommand::Add { username, email, role, password_stdin })) => {
+            let role = Role::from_name(&role).ok_or_else(|| format!("unknown role \"{role}\" (admin, manager, reporter, viewer)"))?;
+            let (password, generated) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).map_err(|e| e.to_string())?;
+                (line.trim_end_matches(['\r', '\n']).to_string(), false)
+            } else {
+                (cachet_core::secret::random_code(24), true)
+            };
+            let user = service
+                .create_user(&admin, UserInput { username, email, password: password.clone(), role })
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("Created user \"{}\" with role {}.", user.username, user.role.name());
+            if generated {
+                println!("  Password: {password}");
+            }
+            Ok(())
+        }
+        Some(Command::Token(TokenCommand::Create { user, name })) => {
+            let u = service.find_user(&admin, &user).await.map_err(|e| format!("user \"{user}\": {e}"))?;
+            let (t, secret) = service.create_token(&admin, u.id, &name).await.map_err(|e| e.to_string())?;
+            println!("Created token {} for \"{}\" ({}):", t.prefix, u.username, u.role.name());
+            println!("{secret}");
+            Ok(())
+        }
+        Some(Command::Token(TokenCommand::Revoke { token })) => {
+            let t = service.revoke_token_by_secret_or_prefix(&admin, &token).await.map_err(|e| e.to_string())?;
+            println!("Revoked token {}.", t.prefix);
+            Ok(())
+        }
+        Some(Command::Token(TokenCommand::List)) => {
+            for t in service.list_tokens(&admin, None).await.map_err(|e| e.to_string())? {
+                let state = if t.revoked_at.is_some() { "revoked" } else { "active" };
+                println!("{}\t{}\tuser {}\t{}", t.prefix, t.name, t.user_id, state);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cachet-server: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cachet-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

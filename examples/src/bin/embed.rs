@@ -1,1 +1,34 @@
-fn main(){}
+//! `embed`: a host axum application that mounts the status page under `/status`.
+//!
+//! Run it with `cargo run -p cachet-examples --bin embed`, then open
+//! <http://127.0.0.1:8080/> (the host's own page) and <http://127.0.0.1:8080/status/>.
+
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+use cachet_core::StatusPage;
+use cachet_http::HttpConfig;
+use cachet_store_sqlite::SqliteStore;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Any `Store` works; an in-memory SQLite database keeps the example self-contained.
+    let store = SqliteStore::open_in_memory()?;
+    store.migrate().await?;
+    let service = Arc::new(StatusPage::new(Arc::new(store)).await?);
+
+    // The host application can call the service directly, with the same rules as the API.
+    if let Some((_, _, token)) = service.bootstrap("admin", "admin@example.com").await? {
+        println!("admin API token (shown once): {token}");
+    }
+
+    let app = Router::new()
+        .route("/", get(|| async { "The host application. The status page is at /status/" }))
+        .nest("/status", cachet_http::router(service, HttpConfig { base_path: "/status".into(), ..HttpConfig::default() }));
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app).await?;
+    Ok(())
+}
