@@ -1,0 +1,152 @@
+//! End to end: the `cachet-server` binary over a real socket.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Server {
+    child: Child,
+    base: String,
+    token: Option<String>,
+    lines: Vec<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_cachet-server")
+}
+
+/// Starts the server on a free port and reads stdout until it says where it listens.
+fn start(db: &str) -> Server {
+    let mut child = Command::new(bin())
+        .args(["--database-url", db, "serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cachet-server starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut reader = BufReader::new(stdout);
+    let mut lines = Vec::new();
+    let mut token = None;
+    let base = loop {
+        let mut line = String::new();
+        let n = reader.read_line(&mut line).expect("read stdout");
+        assert!(n > 0, "server exited before listening; output: {lines:?}");
+        let line = line.trim_end().to_string();
+        if let Some(t) = line.strip_prefix("  API token: ") {
+            token = Some(t.to_string());
+        }
+        if let Some(addr) = line.strip_prefix("Listening on ") {
+            break addr.to_string();
+        }
+        lines.push(line);
+    };
+    Server { child, base, token, lines }
+}
+
+fn cli(db: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new(bin()).args(["--database-url", db]).args(args).output().expect("cli runs");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+}
+
+#[cfg(unix)]
+fn terminate(server: &mut Server) -> std::process::ExitStatus {
+    let pid = server.child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+    for _ in 0..100 {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("server did not stop on SIGTERM within 5 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_sets_up_once_serves_the_api_and_page_and_stops_gracefully() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}", dir.path().join("cachet.db").display());
+    let mut server = start(&db);
+    let token = server.token.clone().expect("first start prints an API token");
+    assert!(token.starts_with("cct_"), "{token}");
+    assert!(server.lines.iter().any(|l| l.starts_with("  Password: ")));
+    let http = reqwest::Client::new();
+    let base = server.base.clone();
+
+    let ping: serde_json::Value = http.get(format!("{base}/api/v1/ping")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ping, serde_json::json!({"data": "Pong!"}));
+
+    let res = http
+        .post(format!("{base}/api/v1/components"))
+        .header("X-Cachet-Token", &token)
+        .json(&serde_json::json!({"name": "API", "status": 4}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    let created: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(created["data"]["name"], "API");
+    assert_eq!(created["data"]["status"], 4);
+
+    let bad = http.post(format!("{base}/api/v1/components")).header("X-Cachet-Token", "cct_nope").json(&serde_json::json!({"name": "x"})).send().await.unwrap();
+    assert_eq!(bad.status(), 401);
+
+    let status: serde_json::Value = http.get(format!("{base}/api/v1/status")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(status["data"]["status"], "danger");
+
+    let page = http.get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("default-src 'none'") && !csp.contains("unsafe-inline"), "{csp}");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("API"));
+
+    // CLI: a reporter token works and can be revoked.
+    let (ok, out) = cli(&db, &["user", "add", "--username", "bot", "--email", "bot@example.com", "--role", "reporter"]);
+    assert!(ok, "{out}");
+    let (ok, out) = cli(&db, &["token", "create", "--user", "bot", "--name", "monitor"]);
+    assert!(ok, "{out}");
+    let bot_token = out.lines().find(|l| l.starts_with("cct_")).expect("token printed").to_string();
+    let id = created["data"]["id"].as_i64().unwrap();
+    let put = |t: String, body: serde_json::Value| {
+        let http = http.clone();
+        let url = format!("{base}/api/v1/components/{id}");
+        async move { http.put(url).header("X-Cachet-Token", t).json(&body).send().await.unwrap().status() }
+    };
+    assert_eq!(put(bot_token.clone(), serde_json::json!({"status": 1})).await, 200);
+    assert_eq!(put(bot_token.clone(), serde_json::json!({"name": "renamed"})).await, 403);
+    let (ok, out) = cli(&db, &["token", "revoke", &bot_token]);
+    assert!(ok, "{out}");
+    assert_eq!(put(bot_token, serde_json::json!({"status": 2})).await, 401);
+
+    #[cfg(unix)]
+    {
+        let status = terminate(&mut server);
+        assert!(status.success(), "graceful shutdown exits 0, got {status:?}");
+    }
+    drop(server);
+
+    // A second start on the same database never re-runs setup, and the data is there.
+    let server = start(&db);
+    assert!(server.token.is_none(), "setup ran twice: {:?}", server.lines);
+    let list: serde_json::Value = http.get(format!("{}/api/v1/components", server.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["meta"]["pagination"]["total"], 1);
+    assert_eq!(list["data"][0]["status"], 1);
+}
+
+#[test]
+fn unsupported_database_urls_are_refused_clearly() {
+    let (ok, out) = cli("postgres://localhost/db", &["token", "list"]);
+    assert!(!ok);
+    assert!(out.contains("\"postgres\" is not supported"), "{out}");
+    let (ok, out) = cli("sqlite://:memory:", &["user", "add", "--username", "x", "--email", "x@example.com", "--role", "pilot"]);
+    assert!(!ok);
+    assert!(out.contains("unknown role \"pilot\""), "{out}");
+}
