@@ -22,6 +22,9 @@ struct Cli {
     #[arg(long, env = "CACHET_DATABASE_URL", default_value = "sqlite://cachet.db", global = true)]
     database_url: String,
 
+    #[command(flatten)]
+    serve: ServeArgs,
+
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -29,26 +32,26 @@ struct Cli {
 #[derive(Debug, clap::Args)]
 struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, env = "CACHET_LISTEN", default_value = "127.0.0.1:8000")]
+    #[arg(long, env = "CACHET_LISTEN", default_value = "127.0.0.1:8000", global = true)]
     listen: SocketAddr,
     /// Username of the admin created on first start.
-    #[arg(long, env = "CACHET_ADMIN_USERNAME", default_value = "admin")]
+    #[arg(long, env = "CACHET_ADMIN_USERNAME", default_value = "admin", global = true)]
     admin_username: String,
     /// Email of the admin created on first start.
-    #[arg(long, env = "CACHET_ADMIN_EMAIL", default_value = "admin@example.com")]
+    #[arg(long, env = "CACHET_ADMIN_EMAIL", default_value = "admin@example.com", global = true)]
     admin_email: String,
     /// Send Strict-Transport-Security (when served over TLS, directly or behind a proxy).
-    #[arg(long, env = "CACHET_HSTS", default_value_t = false)]
+    #[arg(long, env = "CACHET_HSTS", default_value_t = false, global = true)]
     hsts: bool,
     /// Largest accepted request body, in bytes.
-    #[arg(long, env = "CACHET_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    #[arg(long, env = "CACHET_MAX_BODY_BYTES", default_value_t = 256 * 1024, global = true)]
     max_body_bytes: usize,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server (the default).
-    Serve(ServeArgs),
+    Serve,
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -169,8 +172,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     let service = Arc::new(StatusPage::new(store).await.map_err(|e| format!("cannot load settings: {e}"))?);
     let admin = Actor::System;
     match cli.command {
-        None => serve(service, ServeArgs::parse_from(["serve"])).await,
-        Some(Command::Serve(args)) => serve(service, args).await,
+        None | Some(Command::Serve) => serve(service, cli.serve).await,
         Some(Command::User(UserCommand::Add { username, email, role, password_stdin })) => {
             let role = Role::from_name(&role).ok_or_else(|| format!("unknown role \"{role}\" (admin, manager, reporter, viewer)"))?;
             let (password, generated) = if password_stdin {
