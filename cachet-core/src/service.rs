@@ -328,12 +328,34 @@ impl StatusPage {
 
     // ------------------------------------------------------------------ authentication
 
-    /// Resolves an API token to the actor it acts as.
+    /// Resolves an API token to the actor it acts as (for writes and other routes that
+    /// require a token).
     ///
     /// # Errors
     /// `Unauthenticated` for an unknown, revoked or malformed token, or one whose user is
     /// inactive (each failure is audited without the token itself).
     pub async fn authenticate_token(&self, token: &str) -> Result<Actor> {
+        self.resolve_token(token, true).await
+    }
+
+    /// The actor of a public read: a valid token signs the request in, anything else is a
+    /// guest (never an error, as in Cachet). Failures are not audited here: public reads are
+    /// anonymous traffic and must not be able to flood the audit log.
+    ///
+    /// # Errors
+    /// Only store failures.
+    pub async fn identify_reader(&self, token: Option<&str>) -> Result<Actor> {
+        let Some(token) = token else {
+            return Ok(Actor::Guest);
+        };
+        match self.resolve_token(token, false).await {
+            Ok(actor) => Ok(actor),
+            Err(Error::Unauthenticated) => Ok(Actor::Guest),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn resolve_token(&self, token: &str, audit_failures: bool) -> Result<Actor> {
         let token = token.trim();
         if token.is_empty() || token.len() > 256 {
             return Err(Error::Unauthenticated);
@@ -344,31 +366,35 @@ impl StatusPage {
             Err(StoreError::NotFound(_)) => None,
             Err(e) => return Err(e.into()),
         };
+        let failure = |user_id: Option<UserId>, detail: String| NewAuditEntry {
+            user_id,
+            kind: "token.failed".into(),
+            detail,
+        };
         let Some((stored, user)) = found.filter(|(t, _)| t.hash == hash) else {
-            let _ = self
-                .store
-                .append_audit(NewAuditEntry {
-                    user_id: None,
-                    kind: "token.failed".into(),
-                    detail: "unknown API token".into(),
-                })
-                .await;
+            if audit_failures {
+                let _ = self
+                    .store
+                    .append_audit(failure(None, "unknown API token".into()))
+                    .await;
+            }
             return Err(Error::Unauthenticated);
         };
         if stored.revoked_at.is_some() || !user.active {
-            let why = if stored.revoked_at.is_some() {
-                "revoked"
-            } else {
-                "inactive user"
-            };
-            let _ = self
-                .store
-                .append_audit(NewAuditEntry {
-                    user_id: Some(user.id),
-                    kind: "token.failed".into(),
-                    detail: format!("token {} refused: {why}", stored.prefix),
-                })
-                .await;
+            if audit_failures {
+                let why = if stored.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "inactive user"
+                };
+                let _ = self
+                    .store
+                    .append_audit(failure(
+                        Some(user.id),
+                        format!("token {} refused: {why}", stored.prefix),
+                    ))
+                    .await;
+            }
             return Err(Error::Unauthenticated);
         }
         let now = now();
@@ -1659,7 +1685,42 @@ impl StatusPage {
         q: &ListQuery<ScheduleSort, ()>,
     ) -> Result<Page<Schedule>> {
         self.read_gate(actor).await?;
-        Ok(self.store.list_schedules(q).await?)
+        let mut page = self.store.list_schedules(q).await?;
+        self.hide_private_schedule_rows(actor, &mut page.items)
+            .await?;
+        Ok(page)
+    }
+
+    /// Guests never learn of components they may not see through a schedule's rows.
+    async fn hide_private_schedule_rows(
+        &self,
+        actor: &Actor,
+        schedules: &mut [Schedule],
+    ) -> Result<()> {
+        if actor.sees_private() || schedules.iter().all(|s| s.components.is_empty()) {
+            return Ok(());
+        }
+        let q = ListQuery::new(
+            1,
+            MAX_PER_PAGE,
+            ComponentFilter {
+                public_only: true,
+                ..Default::default()
+            },
+        );
+        let visible: Vec<ComponentId> = self
+            .store
+            .list_components(&q)
+            .await?
+            .items
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        for s in schedules {
+            s.components
+                .retain(|row| visible.contains(&row.component_id));
+        }
+        Ok(())
     }
 
     /// Gets a maintenance window.
@@ -1668,7 +1729,10 @@ impl StatusPage {
     /// `NotFound(Schedule)`.
     pub async fn get_schedule(&self, actor: &Actor, id: ScheduleId) -> Result<Schedule> {
         self.read_gate(actor).await?;
-        Ok(self.store.get_schedule(id).await?)
+        let mut one = [self.store.get_schedule(id).await?];
+        self.hide_private_schedule_rows(actor, &mut one).await?;
+        let [s] = one;
+        Ok(s)
     }
 
     fn parse_time_field(

@@ -922,3 +922,92 @@ async fn guest_snapshot_is_shared_until_a_write() {
     assert_eq!(c.ungrouped.len(), 1);
     assert_ne!(a.etag, c.etag);
 }
+
+#[tokio::test]
+async fn anonymous_reads_with_bad_tokens_are_guests_and_leave_no_audit_trail() {
+    let s = service().await;
+    let (_, _, secret) = s
+        .bootstrap("admin", "admin@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    for _ in 0..5 {
+        assert_eq!(
+            s.identify_reader(Some("cct_bogus")).await.unwrap(),
+            Actor::Guest
+        );
+    }
+    assert_eq!(s.identify_reader(None).await.unwrap(), Actor::Guest);
+    assert_eq!(
+        s.identify_reader(Some(&secret)).await.unwrap().role(),
+        Some(Role::Admin)
+    );
+    let failed = s
+        .list_audit(
+            &SYS,
+            &ListQuery::new(
+                1,
+                50,
+                AuditFilter {
+                    kind: Some("token.failed".into()),
+                    ..Default::default()
+                },
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(failed.total, 0);
+}
+
+#[tokio::test]
+async fn guests_do_not_see_private_components_in_schedule_rows() {
+    let s = service().await;
+    let public = s.create_component(&SYS, component("web", 1)).await.unwrap();
+    let hidden = s
+        .create_component(
+            &SYS,
+            ComponentInput {
+                enabled: Some(false),
+                ..component("internal", 1)
+            },
+        )
+        .await
+        .unwrap();
+    let m = s
+        .create_schedule(
+            &SYS,
+            ScheduleInput {
+                name: Some("upgrade".into()),
+                status: Some(0),
+                scheduled_at: Some("2031-01-01 00:00".into()),
+                components: Some(vec![(public.id.get(), Some(2)), (hidden.id.get(), Some(4))]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let rows = |sch: cachet_core::model::Schedule| {
+        sch.components
+            .iter()
+            .map(|r| r.component_id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        rows(s.get_schedule(&Actor::Guest, m.id).await.unwrap()),
+        vec![public.id]
+    );
+    assert_eq!(
+        rows(
+            s.list_schedules(&Actor::Guest, &ListQuery::new(1, 10, ()))
+                .await
+                .unwrap()
+                .items
+                .remove(0)
+        ),
+        vec![public.id]
+    );
+    assert_eq!(
+        rows(s.get_schedule(&SYS, m.id).await.unwrap()),
+        vec![public.id, hidden.id]
+    );
+}

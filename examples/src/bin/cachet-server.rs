@@ -16,10 +16,19 @@ use cachet_store_sqlite::SqliteStore;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "cachet-server", version, about = "A Cachet-compatible status page server")]
+#[command(
+    name = "cachet-server",
+    version,
+    about = "A Cachet-compatible status page server"
+)]
 struct Cli {
     /// Database URL: `sqlite://PATH`, `sqlite::memory:`, or a plain file path.
-    #[arg(long, env = "CACHET_DATABASE_URL", default_value = "sqlite://cachet.db", global = true)]
+    #[arg(
+        long,
+        env = "CACHET_DATABASE_URL",
+        default_value = "sqlite://cachet.db",
+        global = true
+    )]
     database_url: String,
 
     #[command(flatten)]
@@ -32,13 +41,28 @@ struct Cli {
 #[derive(Debug, clap::Args)]
 struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, env = "CACHET_LISTEN", default_value = "127.0.0.1:8000", global = true)]
+    #[arg(
+        long,
+        env = "CACHET_LISTEN",
+        default_value = "127.0.0.1:8000",
+        global = true
+    )]
     listen: SocketAddr,
     /// Username of the admin created on first start.
-    #[arg(long, env = "CACHET_ADMIN_USERNAME", default_value = "admin", global = true)]
+    #[arg(
+        long,
+        env = "CACHET_ADMIN_USERNAME",
+        default_value = "admin",
+        global = true
+    )]
     admin_username: String,
     /// Email of the admin created on first start.
-    #[arg(long, env = "CACHET_ADMIN_EMAIL", default_value = "admin@example.com", global = true)]
+    #[arg(
+        long,
+        env = "CACHET_ADMIN_EMAIL",
+        default_value = "admin@example.com",
+        global = true
+    )]
     admin_email: String,
     /// Send Strict-Transport-Security (when served over TLS, directly or behind a proxy).
     #[arg(long, env = "CACHET_HSTS", default_value_t = false, global = true)]
@@ -100,12 +124,17 @@ enum TokenCommand {
 }
 
 fn sqlite_path(url: &str) -> Result<String, String> {
-    if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+    if let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
         return Ok(rest.to_string());
     }
     if url.contains("://") {
         let scheme = url.split("://").next().unwrap_or_default();
-        return Err(format!("database URL scheme \"{scheme}\" is not supported by this build (use sqlite://PATH)"));
+        return Err(format!(
+            "database URL scheme \"{scheme}\" is not supported by this build (use sqlite://PATH)"
+        ));
     }
     Ok(url.to_string())
 }
@@ -113,11 +142,16 @@ fn sqlite_path(url: &str) -> Result<String, String> {
 async fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
     let path = sqlite_path(url)?;
     let store = if path == ":memory:" {
-        let s = SqliteStore::open_in_memory().map_err(|e| format!("cannot open the in-memory database: {e}"))?;
-        s.migrate().await.map_err(|e| format!("cannot migrate the database: {e}"))?;
+        let s = SqliteStore::open_in_memory()
+            .map_err(|e| format!("cannot open the in-memory database: {e}"))?;
+        s.migrate()
+            .await
+            .map_err(|e| format!("cannot migrate the database: {e}"))?;
         s
     } else {
-        SqliteStore::open_and_migrate(&path).await.map_err(|e| format!("cannot open the database {path}: {e}"))?
+        SqliteStore::open_and_migrate(&path)
+            .await
+            .map_err(|e| format!("cannot open the database {path}: {e}"))?
     };
     Ok(Arc::new(store))
 }
@@ -150,63 +184,122 @@ async fn serve(service: Arc<StatusPage>, args: ServeArgs) -> Result<(), String> 
         .await
         .map_err(|e| format!("first-run setup failed: {e}"))?
     {
-        println!("Created the first admin user \"{}\" <{}>.", user.username, user.email);
+        println!(
+            "Created the first admin user \"{}\" <{}>.",
+            user.username, user.email
+        );
         println!("  Password:  {password}");
         println!("  API token: {token}");
         println!("Both are shown once and never stored in clear; keep them safe.");
     }
-    let config = HttpConfig { max_body_bytes: args.max_body_bytes, hsts: args.hsts, ..HttpConfig::default() };
+    let config = HttpConfig {
+        max_body_bytes: args.max_body_bytes,
+        hsts: args.hsts,
+        ..HttpConfig::default()
+    };
     let app = cachet_http::router(service, config);
-    let listener = tokio::net::TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("Listening on http://{addr}");
     tracing::info!(%addr, "listening");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("server error: {e}"))
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| format!("server error: {e}"))
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
     let store = open_store(&cli.database_url).await?;
-    let service = Arc::new(StatusPage::new(store).await.map_err(|e| format!("cannot load settings: {e}"))?);
+    let service = Arc::new(
+        StatusPage::new(store)
+            .await
+            .map_err(|e| format!("cannot load settings: {e}"))?,
+    );
     let admin = Actor::System;
     match cli.command {
         None | Some(Command::Serve) => serve(service, cli.serve).await,
-        Some(Command::User(UserCommand::Add { username, email, role, password_stdin })) => {
-            let role = Role::from_name(&role).ok_or_else(|| format!("unknown role \"{role}\" (admin, manager, reporter, viewer)"))?;
+        Some(Command::User(UserCommand::Add {
+            username,
+            email,
+            role,
+            password_stdin,
+        })) => {
+            let role = Role::from_name(&role).ok_or_else(|| {
+                format!("unknown role \"{role}\" (admin, manager, reporter, viewer)")
+            })?;
             let (password, generated) = if password_stdin {
                 let mut line = String::new();
-                std::io::stdin().read_line(&mut line).map_err(|e| e.to_string())?;
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .map_err(|e| e.to_string())?;
                 (line.trim_end_matches(['\r', '\n']).to_string(), false)
             } else {
                 (cachet_core::secret::random_code(24), true)
             };
             let user = service
-                .create_user(&admin, UserInput { username, email, password: password.clone(), role })
+                .create_user(
+                    &admin,
+                    UserInput {
+                        username,
+                        email,
+                        password: password.clone(),
+                        role,
+                    },
+                )
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("Created user \"{}\" with role {}.", user.username, user.role.name());
+            println!(
+                "Created user \"{}\" with role {}.",
+                user.username,
+                user.role.name()
+            );
             if generated {
                 println!("  Password: {password}");
             }
             Ok(())
         }
         Some(Command::Token(TokenCommand::Create { user, name })) => {
-            let u = service.find_user(&admin, &user).await.map_err(|e| format!("user \"{user}\": {e}"))?;
-            let (t, secret) = service.create_token(&admin, u.id, &name).await.map_err(|e| e.to_string())?;
-            println!("Created token {} for \"{}\" ({}):", t.prefix, u.username, u.role.name());
+            let u = service
+                .find_user(&admin, &user)
+                .await
+                .map_err(|e| format!("user \"{user}\": {e}"))?;
+            let (t, secret) = service
+                .create_token(&admin, u.id, &name)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "Created token {} for \"{}\" ({}):",
+                t.prefix,
+                u.username,
+                u.role.name()
+            );
             println!("{secret}");
             Ok(())
         }
         Some(Command::Token(TokenCommand::Revoke { token })) => {
-            let t = service.revoke_token_by_secret_or_prefix(&admin, &token).await.map_err(|e| e.to_string())?;
+            let t = service
+                .revoke_token_by_secret_or_prefix(&admin, &token)
+                .await
+                .map_err(|e| e.to_string())?;
             println!("Revoked token {}.", t.prefix);
             Ok(())
         }
         Some(Command::Token(TokenCommand::List)) => {
-            for t in service.list_tokens(&admin, None).await.map_err(|e| e.to_string())? {
-                let state = if t.revoked_at.is_some() { "revoked" } else { "active" };
+            for t in service
+                .list_tokens(&admin, None)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                let state = if t.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
                 println!("{}\t{}\tuser {}\t{}", t.prefix, t.name, t.user_id, state);
             }
             Ok(())
@@ -216,11 +309,17 @@ async fn run(cli: Cli) -> Result<(), String> {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cachet-server: cannot start the runtime: {e}");

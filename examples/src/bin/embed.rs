@@ -24,8 +24,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let app = Router::new()
-        .route("/", get(|| async { "The host application. The status page is at /status/" }))
-        .nest("/status", cachet_http::router(service, HttpConfig { base_path: "/status".into(), ..HttpConfig::default() }));
+        .route(
+            "/",
+            get(|| async { "The host application. The status page is at /status/" }),
+        )
+        .nest(
+            "/status",
+            cachet_http::router(service, HttpConfig::default()),
+        );
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
     println!("listening on http://{}", listener.local_addr()?);

@@ -47,18 +47,33 @@ fn start(db: &str) -> Server {
         }
         lines.push(line);
     };
-    Server { child, base, token, lines }
+    Server {
+        child,
+        base,
+        token,
+        lines,
+    }
 }
 
 fn cli(db: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new(bin()).args(["--database-url", db]).args(args).output().expect("cli runs");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    let out = Command::new(bin())
+        .args(["--database-url", db])
+        .args(args)
+        .output()
+        .expect("cli runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
 }
 
 #[cfg(unix)]
 fn terminate(server: &mut Server) -> std::process::ExitStatus {
     let pid = server.child.id().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
     for _ in 0..100 {
         if let Some(status) = server.child.try_wait().expect("wait") {
             return status;
@@ -73,13 +88,23 @@ async fn server_sets_up_once_serves_the_api_and_page_and_stops_gracefully() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = format!("sqlite://{}", dir.path().join("cachet.db").display());
     let mut server = start(&db);
-    let token = server.token.clone().expect("first start prints an API token");
+    let token = server
+        .token
+        .clone()
+        .expect("first start prints an API token");
     assert!(token.starts_with("cct_"), "{token}");
     assert!(server.lines.iter().any(|l| l.starts_with("  Password: ")));
     let http = reqwest::Client::new();
     let base = server.base.clone();
 
-    let ping: serde_json::Value = http.get(format!("{base}/api/v1/ping")).send().await.unwrap().json().await.unwrap();
+    let ping: serde_json::Value = http
+        .get(format!("{base}/api/v1/ping"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(ping, serde_json::json!({"data": "Pong!"}));
 
     let res = http
@@ -95,33 +120,85 @@ async fn server_sets_up_once_serves_the_api_and_page_and_stops_gracefully() {
     assert_eq!(created["data"]["name"], "API");
     assert_eq!(created["data"]["status"], 4);
 
-    let bad = http.post(format!("{base}/api/v1/components")).header("X-Cachet-Token", "cct_nope").json(&serde_json::json!({"name": "x"})).send().await.unwrap();
+    let bad = http
+        .post(format!("{base}/api/v1/components"))
+        .header("X-Cachet-Token", "cct_nope")
+        .json(&serde_json::json!({"name": "x"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad.status(), 401);
 
-    let status: serde_json::Value = http.get(format!("{base}/api/v1/status")).send().await.unwrap().json().await.unwrap();
+    let status: serde_json::Value = http
+        .get(format!("{base}/api/v1/status"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(status["data"]["status"], "danger");
 
     let page = http.get(format!("{base}/")).send().await.unwrap();
     assert_eq!(page.status(), 200);
-    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
-    assert!(csp.contains("default-src 'none'") && !csp.contains("unsafe-inline"), "{csp}");
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
     let html = page.text().await.unwrap();
     assert!(html.contains("API"));
 
     // CLI: a reporter token works and can be revoked.
-    let (ok, out) = cli(&db, &["user", "add", "--username", "bot", "--email", "bot@example.com", "--role", "reporter"]);
+    let (ok, out) = cli(
+        &db,
+        &[
+            "user",
+            "add",
+            "--username",
+            "bot",
+            "--email",
+            "bot@example.com",
+            "--role",
+            "reporter",
+        ],
+    );
     assert!(ok, "{out}");
-    let (ok, out) = cli(&db, &["token", "create", "--user", "bot", "--name", "monitor"]);
+    let (ok, out) = cli(
+        &db,
+        &["token", "create", "--user", "bot", "--name", "monitor"],
+    );
     assert!(ok, "{out}");
-    let bot_token = out.lines().find(|l| l.starts_with("cct_")).expect("token printed").to_string();
+    let bot_token = out
+        .lines()
+        .find(|l| l.starts_with("cct_"))
+        .expect("token printed")
+        .to_string();
     let id = created["data"]["id"].as_i64().unwrap();
     let put = |t: String, body: serde_json::Value| {
         let http = http.clone();
         let url = format!("{base}/api/v1/components/{id}");
-        async move { http.put(url).header("X-Cachet-Token", t).json(&body).send().await.unwrap().status() }
+        async move {
+            http.put(url)
+                .header("X-Cachet-Token", t)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
     };
-    assert_eq!(put(bot_token.clone(), serde_json::json!({"status": 1})).await, 200);
-    assert_eq!(put(bot_token.clone(), serde_json::json!({"name": "renamed"})).await, 403);
+    assert_eq!(
+        put(bot_token.clone(), serde_json::json!({"status": 1})).await,
+        200
+    );
+    assert_eq!(
+        put(bot_token.clone(), serde_json::json!({"name": "renamed"})).await,
+        403
+    );
     let (ok, out) = cli(&db, &["token", "revoke", &bot_token]);
     assert!(ok, "{out}");
     assert_eq!(put(bot_token, serde_json::json!({"status": 2})).await, 401);
@@ -129,14 +206,28 @@ async fn server_sets_up_once_serves_the_api_and_page_and_stops_gracefully() {
     #[cfg(unix)]
     {
         let status = terminate(&mut server);
-        assert!(status.success(), "graceful shutdown exits 0, got {status:?}");
+        assert!(
+            status.success(),
+            "graceful shutdown exits 0, got {status:?}"
+        );
     }
     drop(server);
 
     // A second start on the same database never re-runs setup, and the data is there.
     let server = start(&db);
-    assert!(server.token.is_none(), "setup ran twice: {:?}", server.lines);
-    let list: serde_json::Value = http.get(format!("{}/api/v1/components", server.base)).send().await.unwrap().json().await.unwrap();
+    assert!(
+        server.token.is_none(),
+        "setup ran twice: {:?}",
+        server.lines
+    );
+    let list: serde_json::Value = http
+        .get(format!("{}/api/v1/components", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list["meta"]["pagination"]["total"], 1);
     assert_eq!(list["data"][0]["status"], 1);
 }
@@ -146,7 +237,19 @@ fn unsupported_database_urls_are_refused_clearly() {
     let (ok, out) = cli("postgres://localhost/db", &["token", "list"]);
     assert!(!ok);
     assert!(out.contains("\"postgres\" is not supported"), "{out}");
-    let (ok, out) = cli("sqlite://:memory:", &["user", "add", "--username", "x", "--email", "x@example.com", "--role", "pilot"]);
+    let (ok, out) = cli(
+        "sqlite://:memory:",
+        &[
+            "user",
+            "add",
+            "--username",
+            "x",
+            "--email",
+            "x@example.com",
+            "--role",
+            "pilot",
+        ],
+    );
     assert!(!ok);
     assert!(out.contains("unknown role \"pilot\""), "{out}");
 }

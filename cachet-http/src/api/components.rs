@@ -1,0 +1,175 @@
+//! Components and component groups (spec 5.1, 5.2).
+
+use cachet_core::enums::{ComponentStatus, GroupCollapsed, Visibility};
+use cachet_core::error::Entity;
+use cachet_core::ids::{ComponentId, GroupId};
+use cachet_core::input::{ComponentInput, GroupInput};
+use cachet_core::store::{ComponentFilter, ComponentSort, GroupFilter, GroupSort, ListQuery};
+
+use super::dto::{ComponentDto, GroupDto};
+use super::error::ApiError;
+use super::params::Params;
+use super::{data, no_content, ApiResult, Req};
+
+fn component_input(p: &Params) -> Result<ComponentInput, ApiError> {
+    let mut f = p.fields();
+    let input = ComponentInput {
+        name: f.string("name"),
+        description: f.string("description"),
+        link: f.string("link"),
+        status: f.int("status"),
+        order: f.int("order"),
+        group_id: f.int("group_id"),
+        enabled: f.bool("enabled"),
+        meta: f.json("meta"),
+        tags: f.string_list("tags"),
+    };
+    f.finish()?;
+    Ok(input)
+}
+
+/// Searchable columns (spec 3.3); `order` is the sort direction, never a filter.
+fn component_filter(p: &Params) -> Result<ComponentFilter, ApiError> {
+    let mut f = p.fields();
+    let tags = f
+        .string_list("tags")
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| {
+            let slug = cachet_core::validate::slugify(&t);
+            // A value without letters or digits can match no slug; keep it so it matches nothing.
+            if slug.is_empty() {
+                t
+            } else {
+                slug
+            }
+        })
+        .filter(|t| !t.is_empty())
+        .collect();
+    let filter = ComponentFilter {
+        id: f.int("id").map(ComponentId),
+        name: f.text("name"),
+        status: f.choice::<ComponentStatus>("status"),
+        order: None,
+        group_id: f.int("group_id").map(|g| (g > 0).then_some(GroupId(g))),
+        enabled: f.bool("enabled"),
+        tags,
+        public_only: false,
+    };
+    f.finish()?;
+    Ok(filter)
+}
+
+/// `GET /components`.
+pub(crate) async fn list(req: Req) -> ApiResult {
+    let actor = req.reader().await?;
+    let p = req.query();
+    let paging = p.paging();
+    let mut q = ListQuery::new(paging.0, paging.1, component_filter(p)?);
+    q.sort = p.sort(ComponentSort::from_key);
+    let page = req.service().list_components(&actor, q).await?;
+    Ok(req.list(page, paging, |c| ComponentDto::new(c, req.shape())))
+}
+
+/// `GET /components/{id}`.
+pub(crate) async fn get(req: Req) -> ApiResult {
+    let id: ComponentId = req.id(0, Entity::Component)?;
+    let actor = req.reader().await?;
+    let c = req.service().get_component(&actor, id).await?;
+    Ok(data(ComponentDto::new(&c, req.shape())))
+}
+
+/// `POST /components`.
+pub(crate) async fn create(req: Req) -> ApiResult {
+    let actor = req.writer().await?;
+    let input = component_input(&req.params()?)?;
+    let c = req.service().create_component(&actor, input).await?;
+    Ok(data(ComponentDto::new(&c, req.shape())))
+}
+
+/// `PUT /components/{id}`.
+pub(crate) async fn update(req: Req) -> ApiResult {
+    let id: ComponentId = req.id(0, Entity::Component)?;
+    let actor = req.writer().await?;
+    let input = component_input(&req.params()?)?;
+    let c = req.service().update_component(&actor, id, input).await?;
+    Ok(data(ComponentDto::new(&c, req.shape())))
+}
+
+/// `DELETE /components/{id}`.
+pub(crate) async fn delete(req: Req) -> ApiResult {
+    let id: ComponentId = req.id(0, Entity::Component)?;
+    let actor = req.writer().await?;
+    req.service().delete_component(&actor, id).await?;
+    Ok(no_content())
+}
+
+fn group_input(p: &Params) -> Result<GroupInput, ApiError> {
+    let mut f = p.fields();
+    let input = GroupInput {
+        name: f.string("name"),
+        order: f.int("order"),
+        collapsed: f.int("collapsed"),
+        visible: f.flag("visible"),
+    };
+    f.finish()?;
+    Ok(input)
+}
+
+fn group_filter(p: &Params) -> Result<GroupFilter, ApiError> {
+    let mut f = p.fields();
+    let filter = GroupFilter {
+        id: f.int("id").map(GroupId),
+        name: f.text("name"),
+        order: None,
+        collapsed: f.choice::<GroupCollapsed>("collapsed"),
+        visible: f.choice::<Visibility>("visible"),
+        public_only: false,
+    };
+    f.finish()?;
+    Ok(filter)
+}
+
+/// `GET /components/groups`.
+pub(crate) async fn list_groups(req: Req) -> ApiResult {
+    let actor = req.reader().await?;
+    let p = req.query();
+    let paging = p.paging();
+    let mut q = ListQuery::new(paging.0, paging.1, group_filter(p)?);
+    q.sort = p.sort(GroupSort::from_key);
+    let page = req.service().list_groups(&actor, q).await?;
+    Ok(req.list(page, paging, |g| GroupDto::new(g, req.shape(), true)))
+}
+
+/// `GET /components/groups/{id}`.
+pub(crate) async fn get_group(req: Req) -> ApiResult {
+    let id: GroupId = req.id(0, Entity::Group)?;
+    let actor = req.reader().await?;
+    let g = req.service().get_group(&actor, id).await?;
+    Ok(data(GroupDto::new(&g, req.shape(), true)))
+}
+
+/// `POST /components/groups`.
+pub(crate) async fn create_group(req: Req) -> ApiResult {
+    let actor = req.writer().await?;
+    let input = group_input(&req.params()?)?;
+    let g = req.service().create_group(&actor, input).await?;
+    Ok(data(GroupDto::new(&g, req.shape(), false)))
+}
+
+/// `PUT /components/groups/{id}`.
+pub(crate) async fn update_group(req: Req) -> ApiResult {
+    let id: GroupId = req.id(0, Entity::Group)?;
+    let actor = req.writer().await?;
+    let input = group_input(&req.params()?)?;
+    let g = req.service().update_group(&actor, id, input).await?;
+    Ok(data(GroupDto::new(&g, req.shape(), false)))
+}
+
+/// `DELETE /components/groups/{id}`.
+pub(crate) async fn delete_group(req: Req) -> ApiResult {
+    let id: GroupId = req.id(0, Entity::Group)?;
+    let actor = req.writer().await?;
+    req.service().delete_group(&actor, id).await?;
+    Ok(no_content())
+}

@@ -1,0 +1,134 @@
+//! Metrics and metric points (spec 5.6, 5.7).
+
+use cachet_core::error::Entity;
+use cachet_core::ids::{MetricId, PointId};
+use cachet_core::input::{MetricInput, PointInput};
+use cachet_core::store::{ListQuery, MetricFilter, MetricSort, PointSort};
+
+use super::dto::{MetricDto, PointDto};
+use super::error::ApiError;
+use super::params::Params;
+use super::{data, no_content, ApiResult, Req};
+
+/// Decodes a metric input; `view` is an alias of `default_view` (the tests use it).
+fn metric_input(p: &Params) -> Result<MetricInput, ApiError> {
+    let mut f = p.fields();
+    let default_view = if f.has("default_view") {
+        f.int("default_view")
+    } else {
+        f.int("view")
+    };
+    let input = MetricInput {
+        name: f.string("name"),
+        suffix: f.string("suffix"),
+        description: f.string("description"),
+        default_value: f.float("default_value"),
+        calc_type: f.int("calc_type"),
+        display_chart: f.bool("display_chart"),
+        places: f.int("places"),
+        default_view,
+        threshold: f.int("threshold"),
+        order: f.int("order"),
+        visible: f.int("visible"),
+    };
+    f.finish()?;
+    Ok(input)
+}
+
+/// Decodes a point: `value` a number, `timestamp` unix seconds (an integer or a digit string).
+fn point_input(p: &Params) -> Result<PointInput, ApiError> {
+    let mut f = p.fields();
+    let input = PointInput {
+        value: f.float("value"),
+        timestamp: f.int("timestamp"),
+    };
+    f.finish()?;
+    Ok(input)
+}
+
+/// `GET /metrics`: guests see public metrics only.
+pub(crate) async fn list(req: Req) -> ApiResult {
+    let actor = req.reader().await?;
+    let p = req.query();
+    let paging = p.paging();
+    let mut q = ListQuery::new(paging.0, paging.1, MetricFilter::default());
+    q.sort = p.sort(MetricSort::from_key);
+    let page = req.service().list_metrics(&actor, q).await?;
+    Ok(req.list(page, paging, |m| MetricDto::new(m, req.shape())))
+}
+
+/// `GET /metrics/{id}`.
+pub(crate) async fn get(req: Req) -> ApiResult {
+    let id: MetricId = req.id(0, Entity::Metric)?;
+    let actor = req.reader().await?;
+    let m = req.service().get_metric(&actor, id).await?;
+    Ok(data(MetricDto::new(&m, req.shape())))
+}
+
+/// `POST /metrics`.
+pub(crate) async fn create(req: Req) -> ApiResult {
+    let actor = req.writer().await?;
+    let input = metric_input(&req.params()?)?;
+    let m = req.service().create_metric(&actor, input).await?;
+    Ok(data(MetricDto::new(&m, req.shape())))
+}
+
+/// `PUT /metrics/{id}`.
+pub(crate) async fn update(req: Req) -> ApiResult {
+    let id: MetricId = req.id(0, Entity::Metric)?;
+    let actor = req.writer().await?;
+    let input = metric_input(&req.params()?)?;
+    let m = req.service().update_metric(&actor, id, input).await?;
+    Ok(data(MetricDto::new(&m, req.shape())))
+}
+
+/// `DELETE /metrics/{id}`: the points go with it.
+pub(crate) async fn delete(req: Req) -> ApiResult {
+    let id: MetricId = req.id(0, Entity::Metric)?;
+    let actor = req.writer().await?;
+    req.service().delete_metric(&actor, id).await?;
+    Ok(no_content())
+}
+
+/// `GET /metrics/{id}/points`: newest first unless sorted.
+pub(crate) async fn list_points(req: Req) -> ApiResult {
+    let metric: MetricId = req.id(0, Entity::Metric)?;
+    let actor = req.reader().await?;
+    let p = req.query();
+    let paging = p.paging();
+    let mut q = ListQuery::new(paging.0, paging.1, ());
+    q.sort = p.sort(PointSort::from_key);
+    let page = req.service().list_points(&actor, metric, &q).await?;
+    Ok(req.list(page, paging, |x| PointDto::new(x, req.shape())))
+}
+
+/// `POST /metrics/{id}/points`.
+pub(crate) async fn create_point(req: Req) -> ApiResult {
+    let metric: MetricId = req.id(0, Entity::Metric)?;
+    let actor = req.writer().await?;
+    let input = point_input(&req.params()?)?;
+    let x = req.service().record_point(&actor, metric, input).await?;
+    Ok(data(PointDto::new(&x, req.shape())))
+}
+
+/// `PUT /metrics/{id}/points/{pid}`: a point of another metric is 404.
+pub(crate) async fn update_point(req: Req) -> ApiResult {
+    let metric: MetricId = req.id(0, Entity::Metric)?;
+    let id: PointId = req.id(1, Entity::MetricPoint)?;
+    let actor = req.writer().await?;
+    let input = point_input(&req.params()?)?;
+    let x = req
+        .service()
+        .update_point(&actor, metric, id, input)
+        .await?;
+    Ok(data(PointDto::new(&x, req.shape())))
+}
+
+/// `DELETE /metrics/{id}/points/{pid}`: a point of another metric is 404.
+pub(crate) async fn delete_point(req: Req) -> ApiResult {
+    let metric: MetricId = req.id(0, Entity::Metric)?;
+    let id: PointId = req.id(1, Entity::MetricPoint)?;
+    let actor = req.writer().await?;
+    req.service().delete_point(&actor, metric, id).await?;
+    Ok(no_content())
+}

@@ -1,0 +1,72 @@
+//! Maintenance windows (spec 5.8).
+
+use cachet_core::error::Entity;
+use cachet_core::ids::ScheduleId;
+use cachet_core::input::ScheduleInput;
+use cachet_core::store::{ListQuery, ScheduleSort};
+use cachet_core::Tz;
+
+use super::dto::ScheduleDto;
+use super::error::ApiError;
+use super::params::Params;
+use super::{data, no_content, ApiResult, Req};
+
+fn schedule_input(p: &Params, zone: Option<Tz>) -> Result<ScheduleInput, ApiError> {
+    let mut f = p.fields();
+    let input = ScheduleInput {
+        name: f.string("name"),
+        message: f.string("message"),
+        status: f.int("status"),
+        scheduled_at: f.string("scheduled_at"),
+        completed_at: f.string("completed_at"),
+        components: f.component_statuses("components"),
+        notify: f.bool("notify"),
+        time_zone: zone,
+    };
+    f.finish()?;
+    Ok(input)
+}
+
+/// `GET /schedules`.
+pub(crate) async fn list(req: Req) -> ApiResult {
+    let actor = req.reader().await?;
+    let p = req.query();
+    let paging = p.paging();
+    let mut q = ListQuery::new(paging.0, paging.1, ());
+    q.sort = p.sort(ScheduleSort::from_key);
+    let page = req.service().list_schedules(&actor, &q).await?;
+    Ok(req.list(page, paging, |s| ScheduleDto::new(s, req.shape())))
+}
+
+/// `GET /schedules/{id}`.
+pub(crate) async fn get(req: Req) -> ApiResult {
+    let id: ScheduleId = req.id(0, Entity::Schedule)?;
+    let actor = req.reader().await?;
+    let s = req.service().get_schedule(&actor, id).await?;
+    Ok(data(ScheduleDto::new(&s, req.shape())))
+}
+
+/// `POST /schedules`: `scheduled_at`/`completed_at` as `Y-m-d H:i` in the display zone.
+pub(crate) async fn create(req: Req) -> ApiResult {
+    let actor = req.writer().await?;
+    let input = schedule_input(&req.params()?, req.zone())?;
+    let s = req.service().create_schedule(&actor, input).await?;
+    Ok(data(ScheduleDto::new(&s, req.shape())))
+}
+
+/// `PUT /schedules/{id}`.
+pub(crate) async fn update(req: Req) -> ApiResult {
+    let id: ScheduleId = req.id(0, Entity::Schedule)?;
+    let actor = req.writer().await?;
+    let input = schedule_input(&req.params()?, req.zone())?;
+    let s = req.service().update_schedule(&actor, id, input).await?;
+    Ok(data(ScheduleDto::new(&s, req.shape())))
+}
+
+/// `DELETE /schedules/{id}`.
+pub(crate) async fn delete(req: Req) -> ApiResult {
+    let id: ScheduleId = req.id(0, Entity::Schedule)?;
+    let actor = req.writer().await?;
+    req.service().delete_schedule(&actor, id).await?;
+    Ok(no_content())
+}

@@ -1,0 +1,51 @@
+//! Subscribers and subscriptions (spec 5.9); personal data, so every route needs a token.
+
+use cachet_core::error::Entity;
+use cachet_core::ids::{SubscriberId, SubscriptionId};
+use cachet_core::input::SubscriberInput;
+use cachet_core::store::{ListQuery, SubscriberSort};
+
+use super::dto::SubscriberDto;
+use super::{data, no_content, ApiResult, Req};
+
+/// `GET /subscribers` (token required even to read).
+pub(crate) async fn list(req: Req) -> ApiResult {
+    let actor = req.writer().await?;
+    let p = req.query();
+    let paging = p.paging();
+    let mut q = ListQuery::new(paging.0, paging.1, ());
+    q.sort = p.sort(SubscriberSort::from_key);
+    let page = req.service().list_subscribers(&actor, &q).await?;
+    Ok(req.list(page, paging, |s| SubscriberDto::new(s, req.shape())))
+}
+
+/// `POST /subscribers`: an existing email returns the existing subscriber unchanged (200).
+pub(crate) async fn create(req: Req) -> ApiResult {
+    let actor = req.writer().await?;
+    let p = req.params()?;
+    let mut f = p.fields();
+    let input = SubscriberInput {
+        email: f.string("email"),
+        verify: f.bool("verify"),
+        components: f.int_list("components"),
+    };
+    f.finish()?;
+    let (s, _created) = req.service().create_subscriber(&actor, input).await?;
+    Ok(data(SubscriberDto::new(&s, req.shape())))
+}
+
+/// `DELETE /subscribers/{id}`.
+pub(crate) async fn delete(req: Req) -> ApiResult {
+    let id: SubscriberId = req.id(0, Entity::Subscriber)?;
+    let actor = req.writer().await?;
+    req.service().delete_subscriber(&actor, id).await?;
+    Ok(no_content())
+}
+
+/// `DELETE /subscriptions/{id}`.
+pub(crate) async fn delete_subscription(req: Req) -> ApiResult {
+    let id: SubscriptionId = req.id(0, Entity::Subscription)?;
+    let actor = req.writer().await?;
+    req.service().delete_subscription(&actor, id).await?;
+    Ok(no_content())
+}

@@ -1,0 +1,310 @@
+//! The public status page: server-rendered HTML for guests, no JavaScript.
+//!
+//! - `GET /`: the status page (banner, components, incidents, maintenance, history by day),
+//!   with `ETag` from the service's snapshot and `304` on `If-None-Match`.
+//! - `GET /incidents/{id}`: one incident; hidden or unknown is a 404 page.
+//! - `GET /metrics/{id}`: Cachet's chart data as JSON (see [`chart`]).
+//! - `GET /assets/{name}`: the stylesheet and icon under content-hashed names (see [`assets`]).
+//!
+//! Nothing here decides what a guest may see: every page is rendered from what
+//! `StatusPage` returns for [`Actor::Guest`]. Links carry the prefix the router is mounted
+//! under, so the page also works when nested (`Router::nest("/status", ...)`).
+
+mod assets;
+mod chart;
+mod view;
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use cachet_core::ids::IncidentId;
+use cachet_core::service::PageSnapshot;
+use cachet_core::{Actor, Error};
+
+use crate::AppState;
+
+/// Short: during an outage the page must not lag behind by more than a few seconds.
+const PAGE_CACHE_CONTROL: &str = "public, max-age=10";
+const HTML: &str = "text/html; charset=utf-8";
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(index))
+        .route("/incidents/{id}", get(incident))
+        .route("/metrics/{id}", get(chart::show))
+        .route("/assets/{name}", get(assets::serve))
+        .layer(Extension(Arc::new(RenderCache::default())))
+}
+
+/// The last rendered index page. Guests share one snapshot until the next write (or TTL),
+/// so during an outage the HTML is rendered once per snapshot, not once per visitor.
+#[derive(Default)]
+struct RenderCache {
+    index: Mutex<Option<Rendered>>,
+}
+
+struct Rendered {
+    /// Held so the pointer comparison below can't match a new snapshot at a reused address.
+    snapshot: Arc<PageSnapshot>,
+    base: String,
+    html: Bytes,
+}
+
+impl RenderCache {
+    fn index(&self, snapshot: &Arc<PageSnapshot>, base: &str) -> Bytes {
+        let hit = self
+            .index
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .filter(|r| Arc::ptr_eq(&r.snapshot, snapshot) && r.base == base)
+            .map(|r| r.html.clone());
+        if let Some(html) = hit {
+            return html;
+        }
+        let html = Bytes::from(view::index(snapshot, base).into_string());
+        *self.index.lock().unwrap_or_else(|e| e.into_inner()) = Some(Rendered {
+            snapshot: snapshot.clone(),
+            base: base.to_string(),
+            html: html.clone(),
+        });
+        html
+    }
+}
+
+/// A positive decimal id; anything else (`abc`, `-1`, `1.5`, `+1`, overflow) is `None`.
+pub(super) fn parse_id(raw: &str) -> Option<i64> {
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    raw.parse::<i64>().ok().filter(|id| *id > 0)
+}
+
+/// The prefix this router is mounted under: the original path minus the path the router
+/// saw. Only a plain path prefix is used (never `//host`, which a browser would read as
+/// another site); anything odd falls back to the root.
+fn base_path(original: &Uri, seen: &Uri) -> String {
+    let full = original.path();
+    let inner = seen.path().trim_end_matches('/');
+    let Some(prefix) = full.strip_suffix(inner) else {
+        return String::new();
+    };
+    let prefix = prefix.trim_end_matches('/');
+    let plain = prefix.starts_with('/')
+        && !prefix.starts_with("//")
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~/%".contains(&b));
+    if plain {
+        prefix.to_string()
+    } else {
+        String::new()
+    }
+}
+
+/// Whether `If-None-Match` names `etag` (or `*`); weak validators compare weakly (RFC 9110).
+fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
+}
+
+fn html_response(
+    status: StatusCode,
+    cache_control: &'static str,
+    etag: Option<&str>,
+    body: Body,
+) -> Response {
+    let mut res = (status, body).into_response();
+    let headers = res.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(HTML));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_control),
+    );
+    if let Some(tag) = etag.and_then(|t| HeaderValue::from_str(t).ok()) {
+        headers.insert(header::ETAG, tag);
+    }
+    res
+}
+
+fn not_modified_response(etag: &str) -> Response {
+    let mut res = StatusCode::NOT_MODIFIED.into_response();
+    let headers = res.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(PAGE_CACHE_CONTROL),
+    );
+    if let Ok(tag) = HeaderValue::from_str(etag) {
+        headers.insert(header::ETAG, tag);
+    }
+    res
+}
+
+fn not_found_page(state: &AppState, base: &str) -> Response {
+    // Settings live in memory: a 404 costs no store access.
+    let settings = state.service.settings();
+    let page = view::not_found(&settings.app_name, settings.app_timezone, base);
+    html_response(
+        StatusCode::NOT_FOUND,
+        PAGE_CACHE_CONTROL,
+        None,
+        Body::from(page.into_string()),
+    )
+}
+
+fn unavailable_page(state: &AppState, base: &str, error: &Error) -> Response {
+    tracing::error!(error = %error, "status page snapshot failed");
+    let settings = state.service.settings();
+    let page = view::unavailable(&settings.app_name, settings.app_timezone, base);
+    let mut res = html_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "no-store",
+        None,
+        Body::from(page.into_string()),
+    );
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
+    res
+}
+
+/// `GET /`.
+async fn index(
+    State(state): State<AppState>,
+    Extension(cache): Extension<Arc<RenderCache>>,
+    OriginalUri(original): OriginalUri,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let base = base_path(&original, &uri);
+    let snapshot = match state.service.snapshot(&Actor::Guest).await {
+        Ok(s) => s,
+        Err(e) => return unavailable_page(&state, &base, &e),
+    };
+    if not_modified(&headers, &snapshot.etag) {
+        return not_modified_response(&snapshot.etag);
+    }
+    let html = cache.index(&snapshot, &base);
+    html_response(
+        StatusCode::OK,
+        PAGE_CACHE_CONTROL,
+        Some(&snapshot.etag),
+        Body::from(html),
+    )
+}
+
+/// `GET /incidents/{id}`.
+async fn incident(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    OriginalUri(original): OriginalUri,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let base = base_path(&original, &uri);
+    let Some(id) = parse_id(&raw) else {
+        return not_found_page(&state, &base);
+    };
+    let snapshot = match state.service.snapshot(&Actor::Guest).await {
+        Ok(s) => s,
+        Err(e) => return unavailable_page(&state, &base, &e),
+    };
+    // The page depends on the incident and the snapshot's settings and components; both
+    // change only with a write, which changes the snapshot's tag.
+    let etag = format!("\"{}-i{id}\"", snapshot.etag.trim_matches('"'));
+    let id = IncidentId(id);
+    // Recent incidents (those visitors open during an outage) come from the shared
+    // snapshot; older ones from the service, with the same guest visibility.
+    let cached = snapshot
+        .open_incidents
+        .iter()
+        .chain(&snapshot.recent_incidents)
+        .find(|i| i.id == id);
+    let fetched;
+    let incident = match cached {
+        Some(i) => i,
+        None => match state.service.get_incident(&Actor::Guest, id).await {
+            Ok(i) => {
+                fetched = i;
+                &fetched
+            }
+            // With `always_authenticate` the service refuses guests by id; the public page
+            // still shows only what the snapshot holds, so this is "not here" too.
+            Err(Error::NotFound(_) | Error::Unauthenticated | Error::Forbidden) => {
+                return not_found_page(&state, &base)
+            }
+            Err(e) => return unavailable_page(&state, &base, &e),
+        },
+    };
+    if not_modified(&headers, &etag) {
+        return not_modified_response(&etag);
+    }
+    let page = view::incident(&snapshot, incident, &base);
+    html_response(
+        StatusCode::OK,
+        PAGE_CACHE_CONTROL,
+        Some(&etag),
+        Body::from(page.into_string()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_positive_decimals() {
+        assert_eq!(parse_id("42"), Some(42));
+        for bad in [
+            "",
+            "0",
+            "-1",
+            "+1",
+            "1.5",
+            "abc",
+            "1e3",
+            "99999999999999999999",
+        ] {
+            assert_eq!(parse_id(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn base_path_is_the_mount_prefix() {
+        let u = |s: &str| s.parse::<Uri>().unwrap();
+        assert_eq!(base_path(&u("/"), &u("/")), "");
+        assert_eq!(base_path(&u("/incidents/3"), &u("/incidents/3")), "");
+        assert_eq!(base_path(&u("/status"), &u("/")), "/status");
+        assert_eq!(base_path(&u("/status/"), &u("/")), "/status");
+        assert_eq!(
+            base_path(&u("/status/incidents/3"), &u("/incidents/3")),
+            "/status"
+        );
+        assert_eq!(base_path(&u("//evil.example/"), &u("/")), "");
+        assert_eq!(base_path(&u("/a@b/"), &u("/")), "");
+        assert_eq!(base_path(&u("/x/y"), &u("/z")), "");
+    }
+
+    #[test]
+    fn if_none_match_lists_and_weak_tags() {
+        let mut h = HeaderMap::new();
+        assert!(!not_modified(&h, "\"a\""));
+        h.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_static("\"x\", W/\"a\""),
+        );
+        assert!(not_modified(&h, "\"a\""));
+        assert!(!not_modified(&h, "\"b\""));
+        h.insert(header::IF_NONE_MATCH, HeaderValue::from_static("*"));
+        assert!(not_modified(&h, "\"b\""));
+    }
+}

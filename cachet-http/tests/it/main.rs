@@ -1,0 +1,14 @@
+//! In-process tests of the Cachet v1 API (one binary, modules per resource).
+
+mod common;
+mod components;
+mod general;
+mod groups;
+mod incidents;
+mod matrix;
+mod metrics;
+mod page;
+mod robustness;
+mod schedules;
+mod subscribers;
+mod transport;
