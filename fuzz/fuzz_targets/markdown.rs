@@ -1,0 +1,9 @@
+//! Fuzz target `markdown`: see `cachet_benches::fuzz_checks::check_markdown` for the input layout
+//! and the properties checked (the same function replays the corpus in the main workspace).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    cachet_benches::fuzz_checks::check_markdown(data);
+});
