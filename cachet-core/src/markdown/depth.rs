@@ -1,0 +1,576 @@
+//! An upper bound on how deep an HTML tree builder will nest a text, computed in one linear
+//! pass without building the tree.
+//!
+//! Why: html5ever (under ammonia) checks element scopes by walking its stack of open
+//! elements, so its cost grows with the product of input size and nesting depth. The cap
+//! must therefore hold for the depth the *parser* reaches, not for a naive count of tags:
+//! every shortcut a naive counter takes is a way around the cap. The rules below only ever
+//! err towards counting deeper than the parser:
+//!
+//! - every start tag of a non-void element opens a level, whether or not it ends in `/>`
+//!   (HTML ignores the self-closing flag on its own elements), and whether or not the parser
+//!   would ignore or implicitly close it;
+//! - an end tag closes a level only when it names the innermost open element; any other end
+//!   tag is ignored (a parser may ignore it too: unmatched, out of scope, `</body>`), so an
+//!   element implicitly closed by the parser stays counted, which also covers formatting
+//!   elements the parser reopens later (`<p><b>x</p><p>` reconstructs the `b`);
+//! - a `table` counts three levels (`tbody` and `tr` are inserted for a bare `<td>`);
+//! - attribute values are skipped by the tokenizer's own rules (quoted values may hold `>`
+//!   and `</div>`), comments by theirs (`-->`, `--!>`, `<!-->`, `<!--->`);
+//! - the content of raw-text elements (`style`, `script`, `textarea`, `title`, ...) and of
+//!   `<![CDATA[` is read both ways: in HTML it is text, but inside `svg` or `math` the same
+//!   names are ordinary elements. So inside it, start tags count and end tags are ignored,
+//!   which bounds either reading;
+//! - after an `svg` or `math` start tag, names that are void in HTML (`source`, `input`,
+//!   `area`, ...) open levels too, since foreign content has no void elements; only the tags
+//!   that break out of foreign content back into HTML (`br`, `embed`, `hr`, `img`, `meta`)
+//!   stay void;
+//! - a tag cut off by the end of the text is dropped by the parser, with everything after it.
+//!
+//! The scan stops as soon as the depth passes the limit it is given.
+
+/// Elements with no content in HTML (WHATWG "void elements", plus the legacy ones the tree
+/// builder inserts and pops at once, or ignores).
+const VOID: &[&[u8]] = &[
+    b"area",
+    b"base",
+    b"basefont",
+    b"bgsound",
+    b"br",
+    b"col",
+    b"embed",
+    b"frame",
+    b"hr",
+    b"img",
+    b"input",
+    b"keygen",
+    b"link",
+    b"meta",
+    b"param",
+    b"source",
+    b"track",
+    b"wbr",
+];
+
+/// Void elements that also break out of foreign content, so they stay void inside `svg`.
+const VOID_IN_FOREIGN: &[&[u8]] = &[b"br", b"embed", b"hr", b"img", b"meta"];
+
+/// Elements whose content the HTML tokenizer reads as text up to `</name`.
+const RAW_TEXT: &[&[u8]] = &[
+    b"iframe",
+    b"noembed",
+    b"noframes",
+    b"noscript",
+    b"script",
+    b"style",
+    b"textarea",
+    b"title",
+    b"xmp",
+];
+
+/// Levels a start tag opens.
+fn weight(name: &[u8]) -> usize {
+    if name.eq_ignore_ascii_case(b"table") {
+        3
+    } else {
+        1
+    }
+}
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | b'\x0C' | b'\r' | b' ')
+}
+
+fn contains(set: &[&[u8]], name: &[u8]) -> bool {
+    set.iter().any(|n| n.eq_ignore_ascii_case(name))
+}
+
+/// Position of the first `needle` in `hay` at or after `from` (ASCII case-insensitive).
+fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    let first = needle.first()?;
+    let mut i = from;
+    while i + needle.len() <= hay.len() {
+        let off = hay
+            .get(i..)?
+            .iter()
+            .position(|b| b.eq_ignore_ascii_case(first))?;
+        i += off;
+        if hay
+            .get(i..i + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+        {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Where a tag that starts at `i` (just after its name) ends: the index after its `>`, or
+/// `None` when the text ends first. Follows the tokenizer's attribute states, so a `>`
+/// inside a quoted value does not end the tag.
+fn tag_end(b: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        // Before an attribute name (also after `/` that is not followed by `>`).
+        while b.get(i).is_some_and(|&c| is_space(c) || c == b'/') {
+            i += 1;
+        }
+        match b.get(i)? {
+            b'>' => return Some(i + 1),
+            _ => {
+                // Attribute name: up to space, `/`, `>` or `=` (the first character may be `=`).
+                i += 1;
+                while b
+                    .get(i)
+                    .is_some_and(|&c| !is_space(c) && !matches!(c, b'/' | b'>' | b'='))
+                {
+                    i += 1;
+                }
+                while b.get(i).is_some_and(|&c| is_space(c)) {
+                    i += 1;
+                }
+                if b.get(i) != Some(&b'=') {
+                    continue;
+                }
+                i += 1;
+                while b.get(i).is_some_and(|&c| is_space(c)) {
+                    i += 1;
+                }
+                match b.get(i)? {
+                    &q @ (b'"' | b'\'') => {
+                        let close = b.get(i + 1..)?.iter().position(|&c| c == q)?;
+                        i += 1 + close + 1;
+                    }
+                    b'>' => return Some(i + 1),
+                    _ => {
+                        while b.get(i).is_some_and(|&c| !is_space(c) && c != b'>') {
+                            i += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A tag name starting at `i`: up to space, `/` or `>`.
+fn name_end(b: &[u8], mut i: usize) -> usize {
+    while b
+        .get(i)
+        .is_some_and(|&c| !is_space(c) && !matches!(c, b'/' | b'>'))
+    {
+        i += 1;
+    }
+    i
+}
+
+/// The open elements as the scan sees them.
+struct Open<'a> {
+    /// Names (`None` for a level opened inside a text region, which no end tag closes) and
+    /// the levels each one counts.
+    stack: Vec<(Option<&'a [u8]>, usize)>,
+    depth: usize,
+    max: usize,
+}
+
+impl<'a> Open<'a> {
+    fn push(&mut self, name: Option<&'a [u8]>) {
+        let w = name.map_or(1, weight);
+        self.stack.push((name, w));
+        self.depth += w;
+        self.max = self.max.max(self.depth);
+    }
+
+    fn close(&mut self, name: &[u8]) {
+        if let Some(&(Some(top), w)) = self.stack.last() {
+            if top.eq_ignore_ascii_case(name) {
+                self.stack.pop();
+                self.depth -= w;
+            }
+        }
+    }
+}
+
+/// Counts a level for every `<` followed by a letter in `b[from..to]` (a text region that
+/// some parser state may read as markup); end tags in it are ignored.
+fn count_region<'a>(b: &'a [u8], from: usize, to: usize, open: &mut Open<'a>, limit: usize) {
+    let Some(region) = b.get(from..to) else {
+        return;
+    };
+    for pair in region.windows(2) {
+        if pair[0] == b'<' && pair[1].is_ascii_alphabetic() {
+            open.push(None);
+            if open.max > limit {
+                return;
+            }
+        }
+    }
+}
+
+/// An upper bound on the nesting depth an HTML parser reaches on `html`, or some value
+/// above `limit` as soon as the bound passes it. Linear in the length of `html`.
+pub(super) fn nesting_depth(html: &str, limit: usize) -> usize {
+    let b = html.as_bytes();
+    let mut open = Open {
+        stack: Vec::new(),
+        depth: 0,
+        max: 0,
+    };
+    let mut foreign = false;
+    let mut i = 0;
+    while let Some(off) = b.get(i..).and_then(|r| r.iter().position(|&c| c == b'<')) {
+        if open.max > limit {
+            break;
+        }
+        let lt = i + off;
+        let next = b.get(lt + 1).copied();
+        match next {
+            Some(b'!') if b.get(lt + 2..lt + 4) == Some(b"--") => {
+                // Comment: `<!-->` and `<!--->` end at once, otherwise `-->` or `--!>`.
+                let body = lt + 4;
+                i = if b.get(body) == Some(&b'>') {
+                    body + 1
+                } else if b.get(body..body + 2) == Some(b"->") {
+                    body + 2
+                } else {
+                    comment_end(b, body)
+                };
+            }
+            Some(b'!')
+                if b.get(lt + 2..lt + 9)
+                    .is_some_and(|w| w.eq_ignore_ascii_case(b"[CDATA[")) =>
+            {
+                // A bogus comment up to `>` in HTML, text up to `]]>` in foreign content.
+                let end = find(b, lt + 9, b"]]>").map_or(b.len(), |p| p + 3);
+                count_region(b, lt + 9, end, &mut open, limit);
+                i = end;
+            }
+            Some(b'!' | b'?') => {
+                // Bogus comment (doctype, processing instruction): up to the next `>`.
+                i = find(b, lt + 2, b">").map_or(b.len(), |p| p + 1);
+            }
+            Some(b'/') => match b.get(lt + 2) {
+                Some(c) if c.is_ascii_alphabetic() => {
+                    let start = lt + 2;
+                    let end = name_end(b, start);
+                    let Some(after) = tag_end(b, end) else {
+                        break;
+                    };
+                    open.close(&b[start..end]);
+                    i = after;
+                }
+                Some(b'>') => i = lt + 3,
+                Some(_) => i = find(b, lt + 2, b">").map_or(b.len(), |p| p + 1),
+                None => break,
+            },
+            Some(c) if c.is_ascii_alphabetic() => {
+                let start = lt + 1;
+                let end = name_end(b, start);
+                let name = &b[start..end];
+                let Some(after) = tag_end(b, end) else {
+                    // The parser drops a tag the text ends in, and the rest with it.
+                    break;
+                };
+                i = after;
+                if name.eq_ignore_ascii_case(b"svg") || name.eq_ignore_ascii_case(b"math") {
+                    foreign = true;
+                }
+                let void = if foreign {
+                    contains(VOID_IN_FOREIGN, name)
+                } else {
+                    contains(VOID, name)
+                };
+                if !void {
+                    open.push(Some(name));
+                }
+                if name.eq_ignore_ascii_case(b"plaintext") {
+                    count_region(b, i, b.len(), &mut open, limit);
+                    break;
+                }
+                if contains(RAW_TEXT, name) {
+                    let region_end = raw_text_end(b, i, name);
+                    count_region(b, i, region_end, &mut open, limit);
+                    i = region_end;
+                }
+            }
+            _ => i = lt + 1,
+        }
+    }
+    open.max
+}
+
+/// Where a comment whose text starts at `from` ends: after the first `-->` or `--!>`, or at
+/// the end of the text. One forward pass.
+fn comment_end(b: &[u8], from: usize) -> usize {
+    let mut at = from;
+    while let Some(p) = find(b, at, b"--") {
+        match b.get(p + 2) {
+            Some(b'>') => return p + 3,
+            Some(b'!') if b.get(p + 3) == Some(&b'>') => return p + 4,
+            _ => at = p + 1,
+        }
+    }
+    b.len()
+}
+
+/// Where the raw text of element `name` that starts at `from` ends: at the `</name` that
+/// closes it (followed by space, `/` or `>`), or the end of the text. A script that holds
+/// `<!--` may contain a `</script>` that does not close it, so it runs to the end.
+fn raw_text_end(b: &[u8], from: usize, name: &[u8]) -> usize {
+    let mut at = from;
+    while let Some(p) = find(b, at, b"</") {
+        let name_at = p + 2;
+        let matches = b
+            .get(name_at..name_at + name.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(name))
+            && b.get(name_at + name.len())
+                .is_none_or(|&c| is_space(c) || matches!(c, b'/' | b'>'));
+        if matches {
+            let escaped = name.eq_ignore_ascii_case(b"script")
+                && b.get(..p)
+                    .is_some_and(|text| find(text, from, b"<!--").is_some());
+            return if escaped { b.len() } else { p };
+        }
+        at = p + 2;
+    }
+    b.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn depth(html: &str) -> usize {
+        nesting_depth(html, usize::MAX)
+    }
+
+    #[test]
+    fn counts_open_elements() {
+        assert_eq!(depth("<p><b>x</b></p><p>y</p>"), 2);
+        assert_eq!(depth("<img src=x><br/><hr>"), 0);
+        assert_eq!(depth("a < b and </ c"), 0);
+        assert_eq!(depth("<div><div></div><div><p>x</p></div></div>"), 3);
+        assert_eq!(depth("<table><tr><td>x</td></tr></table>"), 5);
+    }
+
+    #[test]
+    fn self_closing_non_void_elements_stay_open() {
+        assert_eq!(depth(&"<div/>".repeat(40)), 40);
+        assert_eq!(depth(&"<br/>".repeat(40)), 0);
+    }
+
+    #[test]
+    fn only_the_innermost_element_is_closed() {
+        // `</zz>` closes nothing in a parser, so it may not lower the count either.
+        assert_eq!(depth(&"<div></zz>".repeat(40)), 40);
+        assert_eq!(depth("<div><span></div></span>"), 2);
+        assert_eq!(depth(&"<body><div></body>".repeat(10)), 20);
+        // A formatting element closed implicitly by `</p>` is reopened by the parser.
+        assert_eq!(depth(&"<p><b>x</p>".repeat(10)), 20);
+    }
+
+    #[test]
+    fn quoted_attributes_hide_markup() {
+        assert_eq!(depth(r#"<div title="</div>"><a href='>'>x</a>"#), 2);
+        assert_eq!(
+            depth(r#"<div a=">"#),
+            0,
+            "a tag cut off by the end is dropped"
+        );
+        assert_eq!(depth("<div\n<x/<x/<x/>"), 1);
+    }
+
+    #[test]
+    fn comments_end_where_the_tokenizer_ends_them() {
+        assert_eq!(depth("<!-- </div> --><div>"), 1);
+        assert_eq!(depth("<!-- a --!><div><div>"), 2);
+        assert_eq!(depth("<!--><div>"), 1);
+        assert_eq!(depth("<!---><div>"), 1);
+        assert_eq!(depth("<?x <div> ?><div>"), 1);
+    }
+
+    #[test]
+    fn raw_text_is_read_both_ways() {
+        // In HTML this is text; in `svg` the same tags are elements: count the starts,
+        // never the ends.
+        assert_eq!(depth("<style></style><div>"), 1);
+        assert_eq!(depth("<svg><style><div></div><div></style>"), 4);
+        assert_eq!(
+            depth(&format!("<textarea>{}</textarea>", "</div>".repeat(5))),
+            1
+        );
+        assert_eq!(
+            depth(&format!(
+                "{}<textarea>{}",
+                "<div>".repeat(3),
+                "</div>".repeat(3)
+            )),
+            4
+        );
+        assert_eq!(depth("<script><!--<script></script><div></script>"), 3);
+        assert_eq!(depth("<plaintext></plaintext><b><i>"), 3);
+        assert_eq!(depth("<svg><![CDATA[ > <div> ]]><div>"), 3);
+    }
+
+    #[test]
+    fn foreign_content_has_no_void_elements() {
+        assert_eq!(depth(&format!("<svg>{}", "<source>".repeat(10))), 11);
+        assert_eq!(depth(&format!("<svg>{}", "<img>".repeat(10))), 1);
+        assert_eq!(depth(&"<source>".repeat(10)), 0);
+    }
+
+    #[test]
+    fn stops_past_the_limit() {
+        let deep = "<div>".repeat(10_000);
+        assert_eq!(nesting_depth(&deep, 32), 33);
+    }
+}
+
+#[cfg(test)]
+mod oracle {
+    //! The bound checked against a real HTML parser (html5ever, through scraper) on generated
+    //! tag soup.
+    use proptest::prelude::*;
+
+    use super::nesting_depth;
+
+    /// Deepest element of `html` parsed as a body fragment, as the sanitizer parses it.
+    pub(super) fn parsed_depth(html: &str) -> usize {
+        let doc = scraper::Html::parse_fragment(html);
+        // The fragment's content sits in an `html` element: a top-level element has one
+        // element ancestor and is at depth 1.
+        doc.root_element()
+            .descendants()
+            .filter(|n| n.value().is_element())
+            .map(|n| n.ancestors().filter(|a| a.value().is_element()).count())
+            .max()
+            .unwrap_or(0)
+    }
+
+    const PIECES: &[&str] = &[
+        "<div>",
+        "</div>",
+        "<p>",
+        "</p>",
+        "<b>",
+        "</b>",
+        "<i>",
+        "</i>",
+        "<a href=x>",
+        "</a>",
+        "<span>",
+        "</span>",
+        "<table>",
+        "</table>",
+        "<tr>",
+        "</tr>",
+        "<td>",
+        "</td>",
+        "<th>",
+        "<tbody>",
+        "<caption>",
+        "<col>",
+        "<colgroup>",
+        "<svg>",
+        "</svg>",
+        "<math>",
+        "</math>",
+        "<mi>",
+        "<mtext>",
+        "<annotation-xml encoding=\"text/html\">",
+        "<foreignObject>",
+        "<desc>",
+        "<source>",
+        "<input>",
+        "<area>",
+        "<img>",
+        "<br>",
+        "<br/>",
+        "<div/>",
+        "<b/>",
+        "<style>",
+        "</style>",
+        "<title>",
+        "</title>",
+        "<textarea>",
+        "</textarea>",
+        "<script>",
+        "</script>",
+        "<noscript>",
+        "</noscript>",
+        "<xmp>",
+        "</xmp>",
+        "<plaintext>",
+        "<select>",
+        "<option>",
+        "</select>",
+        "<ul>",
+        "<li>",
+        "</li>",
+        "</ul>",
+        "<body>",
+        "</body>",
+        "<html>",
+        "</html>",
+        "<template>",
+        "</template>",
+        "<font color=red>",
+        "</font>",
+        "<nobr>",
+        "<u>",
+        "</u>",
+        "<h1>",
+        "</h1>",
+        "<h2>",
+        "<button>",
+        "</button>",
+        "<form>",
+        "</form>",
+        "<object>",
+        "</object>",
+        "<zz>",
+        "</zz>",
+        "<!--",
+        "-->",
+        "--!>",
+        "<!-->",
+        "<![CDATA[",
+        "]]>",
+        "<?x",
+        "<!x",
+        ">",
+        "<",
+        "</",
+        "\"",
+        "'",
+        "=",
+        " ",
+        "x",
+        "\n\n",
+        "<div title=\"",
+        "<div a='",
+        "<div a=b",
+        "/>",
+        "<image>",
+        "<frameset>",
+        "<marquee>",
+        "</marquee>",
+        "<dd>",
+        "<dt>",
+    ];
+
+    fn soup() -> impl Strategy<Value = String> {
+        prop::collection::vec(prop::sample::select(PIECES), 0..200).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn bound_is_above_the_parsed_depth(html in soup()) {
+            let ours = nesting_depth(&html, usize::MAX);
+            let real = parsed_depth(&html);
+            prop_assert!(real <= ours + 2, "parsed {real} > bound {ours} + 2 for {html:?}");
+        }
+    }
+}
