@@ -274,7 +274,7 @@ impl Fixture {
     ) -> T {
         let conn = Arc::clone(&self.pooled);
         self.rt
-            .block_on(tokio::task::spawn_blocking(move || {
+            .block_on(self.rt.spawn_blocking(move || {
                 let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
                 f(&mut conn)
             }))

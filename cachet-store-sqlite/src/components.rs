@@ -18,20 +18,22 @@ use crate::query::{fetch_page, order_by, PageSpec, Set, Where};
 
 const COLUMNS: &str = r#"c.id, c.name, c.description, c.link, c.status, c."order", c.group_id, c.enabled, c.meta, c.created_at, c.updated_at"#;
 
+/// Reads a row of [`COLUMNS`], by position (a lookup by name scans the column names for every
+/// field of every row).
 fn row(r: &Row<'_>) -> rusqlite::Result<Component> {
     Ok(Component {
-        id: ComponentId(r.get("id")?),
-        name: r.get("name")?,
-        description: r.get("description")?,
-        link: r.get("link")?,
-        status: r.get::<_, En<_>>("status")?.0,
-        order: r.get("order")?,
-        group_id: r.get::<_, Option<i64>>("group_id")?.map(GroupId),
-        enabled: r.get("enabled")?,
-        meta: r.get::<_, Option<JsonValue>>("meta")?.map(|j| j.0),
+        id: ComponentId(r.get(0)?),
+        name: r.get(1)?,
+        description: r.get(2)?,
+        link: r.get(3)?,
+        status: r.get::<_, En<_>>(4)?.0,
+        order: r.get(5)?,
+        group_id: r.get::<_, Option<i64>>(6)?.map(GroupId),
+        enabled: r.get(7)?,
+        meta: r.get::<_, Option<JsonValue>>(8)?.map(|j| j.0),
         tags: Vec::new(),
-        created_at: r.get::<_, Ts>("created_at")?.0,
-        updated_at: r.get::<_, Ts>("updated_at")?.0,
+        created_at: r.get::<_, Ts>(9)?.0,
+        updated_at: r.get::<_, Ts>(10)?.0,
     })
 }
 
