@@ -266,6 +266,9 @@ fn decode_entities(s: &str) -> String {
 
 // ------------------------------------------------------------------------------ template
 
+/// Output cap the template checks render with (the service uses the message cap).
+const TEMPLATE_CAP: usize = MAX_MESSAGE_BYTES;
+
 /// Template input: the source, then (after the first NUL byte) a JSON object used as the
 /// context; without a NUL or when that is not a JSON object, [`default_context`] is used.
 ///
@@ -288,14 +291,25 @@ pub fn check_template(data: &[u8]) {
 
     let has_tags = ["{{", "{%", "{#"].iter().any(|m| src.contains(m));
     let parsed = Template::parse(&src);
-    if !has_tags {
+    if !has_tags && src.len() <= TEMPLATE_CAP {
         match &parsed {
-            Ok(t) => assert_eq!(t.render(&ctx), src, "plain text changed"),
+            Ok(t) => assert_eq!(
+                t.render(&ctx, TEMPLATE_CAP).as_deref(),
+                Ok(&*src),
+                "plain text changed"
+            ),
             Err(e) => panic!("plain text {src:?} refused: {e}"),
         }
     }
     if let Ok(t) = &parsed {
-        let out = t.render(&ctx);
+        let out = match t.render(&ctx, TEMPLATE_CAP) {
+            Ok(out) => out,
+            Err(e) => {
+                assert_eq!(e.max, TEMPLATE_CAP);
+                return;
+            }
+        };
+        assert!(out.len() <= TEMPLATE_CAP, "output past the cap");
         if !src.contains('<') {
             assert!(
                 !out.contains('<'),
@@ -307,8 +321,7 @@ pub fn check_template(data: &[u8]) {
     if let Some(start) = src.find("{{") {
         if let Some(len) = src[start..].find("}}") {
             let lookup = &src[start..start + len + 2];
-            if let Ok(t) = Template::parse(lookup) {
-                let out = t.render(&ctx);
+            if let Ok(Ok(out)) = Template::parse(lookup).map(|t| t.render(&ctx, TEMPLATE_CAP)) {
                 assert!(
                     !out.contains(['<', '>', '"', '\'']),
                     "markup from {lookup:?} with {ctx}: {out:?}"

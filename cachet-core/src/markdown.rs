@@ -120,13 +120,16 @@ const ALLOWED_TAGS: &[&str] = &[
 ];
 
 /// Relative URLs are kept only when they stay on this site: anything a browser would read
-/// as protocol-relative (`//host`, `\\host`, `/\host`) is dropped.
+/// as protocol-relative (`//host`, `\\host`, `/\host`) is dropped. A browser's URL parser
+/// first trims leading C0 controls and spaces and removes every tab and newline anywhere,
+/// so `/<TAB>/host` is protocol-relative too: the check runs on the URL as the browser sees it.
 fn same_site_relative(url: &str) -> Option<Cow<'_, str>> {
-    let trimmed = url.trim_start_matches(|c: char| c.is_ascii_whitespace() || c.is_ascii_control());
-    let b = trimmed.as_bytes();
-    let protocol_relative =
-        b.len() >= 2 && matches!(b[0], b'/' | b'\\') && matches!(b[1], b'/' | b'\\');
-    if protocol_relative {
+    let mut seen = url
+        .trim_start_matches(|c: char| c == ' ' || c.is_ascii_control())
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'));
+    let slash = |c: Option<char>| matches!(c, Some('/' | '\\'));
+    if slash(seen.next()) && slash(seen.next()) {
         None
     } else {
         Some(Cow::Borrowed(url))
@@ -234,6 +237,16 @@ mod tests {
         );
         assert!(!out.as_str().contains("evil.example"), "{}", out.as_str());
         assert!(out.as_str().contains("<img alt=\"i\">"), "{}", out.as_str());
+        for sneaky in [
+            "<img src=\"/&#9;/evil.example/x.png\">",
+            "<img src=\"/&#10;/evil.example/x.png\">",
+            "<img src=\"\\&#9;\\evil.example/w.png\">",
+            "<a href=\"/&#9;/evil.example/\">x</a>",
+            "<a href=\"&#1; &#13;/\\evil.example/\">x</a>",
+        ] {
+            let out = render(sneaky).unwrap();
+            assert!(!out.as_str().contains("evil"), "{sneaky}: {}", out.as_str());
+        }
         let rel = render("[x](//evil.example/p) [y](/incidents/1)").unwrap();
         assert!(!rel.as_str().contains("evil"), "{}", rel.as_str());
         assert!(rel.as_str().contains("href=\"/incidents/1\""));

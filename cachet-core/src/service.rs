@@ -72,8 +72,6 @@ pub struct PageSnapshot {
     pub settings: Settings,
     /// When built.
     pub built_at: DateTime<Utc>,
-    /// Strong validator for HTTP caching.
-    pub etag: String,
     /// Banner.
     pub overall: Overall,
     /// Groups the actor may see, by order.
@@ -838,16 +836,9 @@ impl StatusPage {
                 s.status != ScheduleStatus::Complete && s.completed_at.is_none_or(|c| c > now)
             })
             .partition(|s| rollup::schedule_in_progress(s, now));
-        let etag = format!(
-            "\"{}-{}-{}\"",
-            self.generation.load(Ordering::Acquire),
-            now.timestamp(),
-            u8::from(private)
-        );
         Ok(PageSnapshot {
             settings,
             built_at: now,
-            etag,
             overall,
             groups,
             ungrouped,
@@ -1030,6 +1021,24 @@ impl StatusPage {
 
     // ------------------------------------------------------------------ groups
 
+    /// Every component `q` matches, page after page from `q.page` (an aggregate over one
+    /// capped page would silently ignore the rest).
+    async fn all_components(
+        &self,
+        mut q: ListQuery<ComponentSort, ComponentFilter>,
+    ) -> Result<Vec<Component>> {
+        let mut all = Vec::new();
+        loop {
+            let page = self.store.list_components(&q).await?;
+            let got = page.items.len();
+            all.extend(page.items);
+            if got == 0 || u64::try_from(all.len()).unwrap_or(u64::MAX) >= page.total {
+                return Ok(all);
+            }
+            q.page = q.page.saturating_add(1);
+        }
+    }
+
     async fn group_detail(&self, actor: &Actor, group: ComponentGroup) -> Result<GroupDetail> {
         let q = ListQuery {
             page: 1,
@@ -1042,7 +1051,7 @@ impl StatusPage {
                 ..Default::default()
             },
         };
-        let members = self.store.list_components(&q).await?.items;
+        let members = self.all_components(q).await?;
         let lowest_status = rollup::group_status(members.iter().map(|c| (c.enabled, c.status)));
         Ok(GroupDetail {
             group,
@@ -1173,7 +1182,54 @@ impl StatusPage {
     ) -> Result<Page<Incident>> {
         self.read_gate(actor).await?;
         q.filter.public_only = !actor.sees_private();
-        Ok(self.store.list_incidents(&q).await?)
+        if !actor.sees_private() {
+            // Filtering by a component a guest may not see must not reveal what links to it.
+            if let Some(Some(c)) = q.filter.component_id {
+                if !self.public_component_ids().await?.contains(&c) {
+                    return Ok(Page {
+                        items: Vec::new(),
+                        total: 0,
+                    });
+                }
+            }
+        }
+        let mut page = self.store.list_incidents(&q).await?;
+        self.hide_private_links(actor, &mut page.items).await?;
+        Ok(page)
+    }
+
+    /// Guests never learn of a component they may not see through an incident's link: the
+    /// link (and the impact on it) reads as absent.
+    async fn hide_private_links(&self, actor: &Actor, incidents: &mut [Incident]) -> Result<()> {
+        if actor.sees_private() || incidents.iter().all(|i| i.component_id.is_none()) {
+            return Ok(());
+        }
+        let visible = self.public_component_ids().await?;
+        for i in incidents {
+            if i.component_id.is_some_and(|c| !visible.contains(&c)) {
+                i.component_id = None;
+                i.impact = None;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ids of the components a guest may see.
+    async fn public_component_ids(&self) -> Result<std::collections::HashSet<ComponentId>> {
+        let q = ListQuery::new(
+            1,
+            MAX_PER_PAGE,
+            ComponentFilter {
+                public_only: true,
+                ..Default::default()
+            },
+        );
+        Ok(self
+            .all_components(q)
+            .await?
+            .into_iter()
+            .map(|c| c.id)
+            .collect())
     }
 
     /// Gets an incident; a non-public one is `NotFound` for guests.
@@ -1186,6 +1242,9 @@ impl StatusPage {
         if i.visible != Visibility::Public && !actor.sees_private() {
             return Err(Error::NotFound(Entity::Incident));
         }
+        let mut one = [i];
+        self.hide_private_links(actor, &mut one).await?;
+        let [i] = one;
         Ok(i)
     }
 
@@ -1242,7 +1301,19 @@ impl StatusPage {
                 "component_status": input.component_status,
             }),
         );
-        Ok(Some(parsed.render(&Value::Object(ctx))))
+        match parsed.render(&Value::Object(ctx), validate::MAX_MESSAGE_BYTES) {
+            Ok(message) => Ok(Some(message)),
+            Err(_) => {
+                errors.add(
+                    "message",
+                    format!(
+                        "The message may not be greater than {} bytes.",
+                        validate::MAX_MESSAGE_BYTES
+                    ),
+                );
+                Ok(None)
+            }
+        }
     }
 
     fn component_link(
@@ -1700,22 +1771,7 @@ impl StatusPage {
         if actor.sees_private() || schedules.iter().all(|s| s.components.is_empty()) {
             return Ok(());
         }
-        let q = ListQuery::new(
-            1,
-            MAX_PER_PAGE,
-            ComponentFilter {
-                public_only: true,
-                ..Default::default()
-            },
-        );
-        let visible: Vec<ComponentId> = self
-            .store
-            .list_components(&q)
-            .await?
-            .items
-            .into_iter()
-            .map(|c| c.id)
-            .collect();
+        let visible = self.public_component_ids().await?;
         for s in schedules {
             s.components
                 .retain(|row| visible.contains(&row.component_id));

@@ -229,11 +229,24 @@ impl Template {
     }
 
     /// Renders with `context` (a JSON object). Missing variables render as nothing.
-    pub fn render(&self, context: &Value) -> String {
+    ///
+    /// # Errors
+    /// [`OutputTooLong`] as soon as the output passes `max_bytes`: a short template that
+    /// repeats a large variable could otherwise build an output of any size before anyone
+    /// gets to check it.
+    pub fn render(&self, context: &Value, max_bytes: usize) -> Result<String, OutputTooLong> {
         let mut out = String::new();
-        render_nodes(&self.nodes, context, &mut out);
-        out
+        render_nodes(&self.nodes, context, &mut out, max_bytes)?;
+        Ok(out)
     }
+}
+
+/// A rendered template would be longer than the cap it was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the rendered template is longer than {max} bytes")]
+pub struct OutputTooLong {
+    /// The cap.
+    pub max: usize,
 }
 
 fn lookup<'v>(context: &'v Value, path: &[String]) -> Option<&'v Value> {
@@ -279,7 +292,12 @@ pub fn escape_html(s: &str, out: &mut String) {
     }
 }
 
-fn render_nodes(nodes: &[Node], ctx: &Value, out: &mut String) {
+fn render_nodes(
+    nodes: &[Node],
+    ctx: &Value,
+    out: &mut String,
+    max: usize,
+) -> Result<(), OutputTooLong> {
     for node in nodes {
         match node {
             Node::Text(t) => out.push_str(t),
@@ -296,10 +314,14 @@ fn render_nodes(nodes: &[Node], ctx: &Value, out: &mut String) {
                         (lookup(ctx, p).map(scalar_text).as_deref() == Some(lit.as_str())) == *want
                     }
                 };
-                render_nodes(if yes { then } else { els }, ctx, out);
+                render_nodes(if yes { then } else { els }, ctx, out, max)?;
             }
         }
+        if out.len() > max {
+            return Err(OutputTooLong { max });
+        }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -311,11 +333,17 @@ mod tests {
     #[test]
     fn spec_examples() {
         let t = Template::parse("Name: {{ name }},\nMessage: {{ message }}").unwrap();
-        let out = t.render(&json!({"name": "Foo", "message": "Hello there this is a foo!"}));
+        let out = t
+            .render(
+                &json!({"name": "Foo", "message": "Hello there this is a foo!"}),
+                usize::MAX,
+            )
+            .unwrap();
         assert_eq!(out, "Name: Foo,\nMessage: Hello there this is a foo!");
         let t = Template::parse("...in my {{ incident.name }}!").unwrap();
         assert_eq!(
-            t.render(&json!({"incident": {"name": "Foo"}})),
+            t.render(&json!({"incident": {"name": "Foo"}}), usize::MAX)
+                .unwrap(),
             "...in my Foo!"
         );
     }
@@ -325,14 +353,28 @@ mod tests {
         let t = Template::parse("{% if down %}<b>{{ who|e }}</b>{% else %}ok{% endif %}{# c #}")
             .unwrap();
         assert_eq!(
-            t.render(&json!({"down": 1, "who": "<x y='1'>&"})),
+            t.render(&json!({"down": 1, "who": "<x y='1'>&"}), usize::MAX)
+                .unwrap(),
             "<b>&lt;x y=&#039;1&#039;&gt;&amp;</b>"
         );
-        assert_eq!(t.render(&json!({"down": 0})), "ok");
+        assert_eq!(t.render(&json!({"down": 0}), usize::MAX).unwrap(), "ok");
         let t = Template::parse("{% if s == \"a\" %}A{% endif %}{% if not s %}none{% endif %}")
             .unwrap();
-        assert_eq!(t.render(&json!({"s": "a"})), "A");
-        assert_eq!(t.render(&json!({})), "none");
+        assert_eq!(t.render(&json!({"s": "a"}), usize::MAX).unwrap(), "A");
+        assert_eq!(t.render(&json!({}), usize::MAX).unwrap(), "none");
+    }
+
+    #[test]
+    fn output_is_capped_while_it_is_built() {
+        let t = Template::parse(&"{{ x }}".repeat(4000)).unwrap();
+        let ctx = json!({"x": "A".repeat(50_000)});
+        assert_eq!(t.render(&ctx, 65_536), Err(OutputTooLong { max: 65_536 }));
+        let t = Template::parse("{% if x %}{{ x }}{{ x }}{% endif %}").unwrap();
+        assert_eq!(t.render(&json!({"x": "ab"}), 4).unwrap(), "abab");
+        assert_eq!(
+            t.render(&json!({"x": "abc"}), 5),
+            Err(OutputTooLong { max: 5 })
+        );
     }
 
     #[test]
@@ -360,19 +402,19 @@ mod tests {
         #[test]
         fn never_panics(s in "\\PC{0,200}") {
             if let Ok(t) = Template::parse(&s) {
-                let _ = t.render(&json!({"a": "<b>", "n": 1}));
+                let _ = t.render(&json!({"a": "<b>", "n": 1}), usize::MAX).unwrap();
             }
         }
 
         #[test]
         fn output_of_a_variable_has_no_markup(v in "\\PC{0,100}") {
-            let out = Template::parse("{{ v }}").unwrap().render(&json!({"v": v}));
+            let out = Template::parse("{{ v }}").unwrap().render(&json!({"v": v}), usize::MAX).unwrap();
             prop_assert!(!out.contains('<') && !out.contains('>') && !out.contains('"') && !out.contains('\''));
         }
 
         #[test]
         fn plain_text_is_kept(s in "[^{}]{0,100}") {
-            prop_assert_eq!(Template::parse(&s).unwrap().render(&json!({})), s);
+            prop_assert_eq!(Template::parse(&s).unwrap().render(&json!({}), usize::MAX).unwrap(), s);
         }
     }
 }

@@ -11,7 +11,8 @@ pub const WIRE_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 /// Reads a local `Y-m-d H:i` (or `Y-m-d H:i:s`) time in `zone`.
 ///
 /// A time that falls in a DST gap does not exist and is an error; one that falls in a DST
-/// overlap is read as the earlier instant.
+/// overlap is read as the earlier instant. Instants before 1970 or after 9999-12-30 UTC are
+/// refused, so every accepted time prints in the wire format in every zone.
 ///
 /// # Errors
 /// A message that names the expected format.
@@ -25,22 +26,53 @@ pub fn parse_local(input: &str, zone: Tz) -> Result<DateTime<Utc>, String> {
                 truncate(s)
             )
         })?;
-    match zone.from_local_datetime(&naive) {
-        LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
-        LocalResult::Ambiguous(early, _) => Ok(early.with_timezone(&Utc)),
-        LocalResult::None => Err(format!(
-            "The time \"{}\" does not exist in the time zone {zone}",
+    let t = match zone.from_local_datetime(&naive) {
+        LocalResult::Single(t) => t.with_timezone(&Utc),
+        LocalResult::Ambiguous(early, _) => early.with_timezone(&Utc),
+        LocalResult::None => {
+            return Err(format!(
+                "The time \"{}\" does not exist in the time zone {zone}",
+                truncate(s)
+            ))
+        }
+    };
+    in_range(t).map_err(|()| {
+        format!(
+            "The time \"{}\" is out of range (years 1970 to 9999)",
             truncate(s)
-        )),
+        )
+    })
+}
+
+/// Earliest instant accepted on input: the unix epoch.
+pub const MIN_INSTANT_SECS: i64 = 0;
+
+/// Latest instant accepted on input, 9999-12-30 00:00:00 UTC: late enough for anything real,
+/// early enough that it prints with a four-digit year in every time zone (`Y-m-d H:i:s`
+/// has no room for a fifth digit or a sign).
+pub const MAX_INSTANT_SECS: i64 = 253_402_128_000;
+
+fn in_range(t: DateTime<Utc>) -> Result<DateTime<Utc>, ()> {
+    if (MIN_INSTANT_SECS..=MAX_INSTANT_SECS).contains(&t.timestamp()) {
+        Ok(t)
+    } else {
+        Err(())
     }
 }
 
 /// Reads a unix timestamp in seconds.
 ///
 /// # Errors
-/// When out of the representable range.
+/// Outside [`MIN_INSTANT_SECS`]..=[`MAX_INSTANT_SECS`].
 pub fn from_unix(secs: i64) -> Result<DateTime<Utc>, String> {
-    DateTime::from_timestamp(secs, 0).ok_or_else(|| format!("The timestamp {secs} is out of range"))
+    DateTime::from_timestamp(secs, 0)
+        .ok_or(())
+        .and_then(in_range)
+        .map_err(|()| {
+            format!(
+                "The timestamp {secs} is out of range ({MIN_INSTANT_SECS} to {MAX_INSTANT_SECS})"
+            )
+        })
 }
 
 /// Formats an instant as `Y-m-d H:i:s` in `zone`.
@@ -98,6 +130,34 @@ mod tests {
         );
         assert!(from_unix(i64::MAX).is_err());
         assert!(parse_zone("Not/AZone").is_none());
+    }
+
+    #[test]
+    fn instants_print_with_four_digit_years_in_every_zone() {
+        let kiritimati: Tz = "Pacific/Kiritimati".parse().unwrap();
+        let minus12: Tz = "Etc/GMT+12".parse().unwrap();
+        for bad in ["-0001-01-01 00:00", "0000-01-01 00:00", "1969-12-31 23:59"] {
+            assert!(
+                parse_local(bad, Tz::UTC)
+                    .unwrap_err()
+                    .contains("out of range"),
+                "{bad}"
+            );
+        }
+        assert!(parse_local("9999-12-31 23:59", minus12).is_err());
+        let last = from_unix(MAX_INSTANT_SECS).unwrap();
+        assert_eq!(format_in(last, kiritimati), "9999-12-30 14:00:00");
+        assert_eq!(format_in(last, minus12), "9999-12-29 12:00:00");
+        assert!(from_unix(MAX_INSTANT_SECS + 1).is_err());
+        assert!(from_unix(-1).is_err());
+        let first = from_unix(0).unwrap();
+        assert_eq!(format_in(first, minus12), "1969-12-31 12:00:00");
+        assert_eq!(
+            parse_local("9999-12-29 23:59", Tz::UTC)
+                .unwrap()
+                .timestamp(),
+            MAX_INSTANT_SECS - 60
+        );
     }
 
     proptest! {

@@ -79,19 +79,25 @@ pub fn int_range(errors: &mut ValidationErrors, field: &str, value: i64, min: i6
     }
 }
 
-/// Checks a link: empty, or an absolute http(s) URL without spaces.
+/// Checks a link: empty, or an absolute http(s) URL with a host, written as a URL is written
+/// (no spaces, quotes, angle brackets or other characters a URL parser would have to escape)
+/// and without credentials (`https://status.example.com@evil.example` is a classic disguise).
 pub fn link(errors: &mut ValidationErrors, field: &str, value: &str) {
     if value.is_empty() {
         return;
     }
     text(errors, field, value, MAX_TEXT, false);
-    let lower = value.to_ascii_lowercase();
-    let scheme_ok = lower.starts_with("http://") || lower.starts_with("https://");
-    let host_ok = value.split_once("://").is_some_and(|(_, rest)| {
-        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-        !host.is_empty()
+    let written_as_url = value.chars().all(|c| {
+        c.is_ascii_graphic() && !matches!(c, '"' | '<' | '>' | '`' | '{' | '}' | '|' | '\\' | '^')
     });
-    if !scheme_ok || !host_ok || value.chars().any(char::is_whitespace) {
+    // The parser drops an empty `user@`, so credentials are looked for in the text too.
+    let authority = value.split_once("://").map_or("", |(_, rest)| {
+        rest.split(['/', '?', '#']).next().unwrap_or("")
+    });
+    let parsed = url::Url::parse(value).ok().filter(|u| {
+        matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
+    });
+    if !written_as_url || authority.contains('@') || parsed.is_none() {
         errors.add(field, format!("The {} format is invalid.", human(field)));
     }
 }
@@ -236,6 +242,38 @@ mod tests {
         assert_eq!(e.errors().len(), 3);
         assert!(e.has("name") && e.has("status") && e.has("link"));
         assert_eq!(e.errors()[1].message, "The status must be between 0 and 4.");
+    }
+
+    #[test]
+    fn links_are_plain_http_urls() {
+        for good in [
+            "https://status.example.com",
+            "http://example.com:8080/a/b?c=d&e=%20f#g",
+            "https://[::1]/x",
+        ] {
+            let mut e = ValidationErrors::new();
+            link(&mut e, "link", good);
+            assert!(e.is_empty(), "{good}: {:?}", e.errors());
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "https://a\"onmouseover=\"alert(1)",
+            "http://a<b>",
+            "https://@evil.example",
+            "https://status.example.com@evil.example/",
+            "https://user:pw@example.com",
+            "https://exa mple.com",
+            "https://example.com/\u{7f}",
+            "https://ex\u{e4}mple.com",
+            "ftp://example.com",
+            "https://",
+            "//example.com",
+            "mailto:a@example.com",
+        ] {
+            let mut e = ValidationErrors::new();
+            link(&mut e, "link", bad);
+            assert!(e.has("link"), "{bad} accepted");
+        }
     }
 
     proptest! {

@@ -289,12 +289,20 @@ impl FromRequest<AppState> for Req {
         } else {
             settings.app_url.trim_end_matches('/').to_string()
         };
-        let zone = parts
-            .headers
-            .get("time-zone")
-            .and_then(|v| v.to_str().ok())
-            .and_then(cachet_core::time::parse_zone);
-        let query = Params::from_query(parts.uri.query());
+        let zone = match parts.headers.get("time-zone") {
+            None => None,
+            Some(v) => Some(
+                v.to_str()
+                    .ok()
+                    .and_then(cachet_core::time::parse_zone)
+                    .ok_or_else(|| {
+                        ApiError::bad_request(
+                            "The Time-Zone header does not name a known time zone (e.g. Europe/Berlin).",
+                        )
+                    })?,
+            ),
+        };
+        let query = Params::from_query(parts.uri.query())?;
         let query_pairs = Params::query_pairs(parts.uri.query());
         let headers = parts.headers.clone();
         let url = format!("{origin}{full_path}");
@@ -335,7 +343,7 @@ impl Req {
         &self.shape
     }
 
-    /// The zone named by a valid `Time-Zone` header (an invalid name is ignored).
+    /// The zone named by the `Time-Zone` header (an unknown name is refused with 400).
     pub(crate) fn zone(&self) -> Option<Tz> {
         self.zone
     }

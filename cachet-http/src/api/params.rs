@@ -27,14 +27,60 @@ pub(crate) struct Params {
     map: Map<String, Value>,
 }
 
+/// The `name=value` pairs of a form body or query string (`+` is a space, `%XX` a byte).
+///
+/// Unlike a lossy decoder, bytes that are not UTF-8 are an error: a name silently changed
+/// into U+FFFD is not what the client sent.
+///
+/// # Errors
+/// 400 naming the parameter (or its position) that is not UTF-8.
+fn form_pairs(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
+    let decode = |raw: &[u8]| -> Option<String> {
+        let spaced: Vec<u8> = raw
+            .iter()
+            .map(|&b| if b == b'+' { b' ' } else { b })
+            .collect();
+        let bytes: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
+        String::from_utf8(bytes).ok()
+    };
+    let mut pairs = Vec::new();
+    for (n, pair) in body
+        .split(|&b| b == b'&')
+        .filter(|p| !p.is_empty())
+        .enumerate()
+    {
+        let (raw_key, raw_value) = match pair.iter().position(|&b| b == b'=') {
+            Some(eq) => (&pair[..eq], &pair[eq + 1..]),
+            None => (pair, &pair[pair.len()..]),
+        };
+        let Some(key) = decode(raw_key) else {
+            return Err(ApiError::bad_request(format!(
+                "Parameter number {} has a name that is not valid UTF-8.",
+                n + 1
+            )));
+        };
+        let Some(value) = decode(raw_value) else {
+            let shown: String = key.chars().take(64).collect();
+            return Err(ApiError::bad_request(format!(
+                "The {shown} parameter is not valid UTF-8."
+            )));
+        };
+        pairs.push((key, value));
+    }
+    Ok(pairs)
+}
+
 impl Params {
     /// Parameters of a query string.
-    pub(crate) fn from_query(query: Option<&str>) -> Params {
+    ///
+    /// # Errors
+    /// 400 when a name or value is not UTF-8 once percent-decoded.
+    pub(crate) fn from_query(query: Option<&str>) -> Result<Params, ApiError> {
         let mut p = Params::default();
         if let Some(q) = query {
-            p.merge_form(q.as_bytes());
+            p.merge_form(q.as_bytes())?;
         }
-        p
+        Ok(p)
     }
 
     /// Decoded `(key, value)` pairs of a query string, in order (for pagination links).
@@ -80,16 +126,12 @@ impl Params {
             {
                 self.merge_json(trimmed)
             }
-            Some("application/x-www-form-urlencoded") => {
-                self.merge_form(body);
-                Ok(())
-            }
+            Some("application/x-www-form-urlencoded") => self.merge_form(body),
             None | Some("" | "text/plain") => {
                 if looks_json {
                     self.merge_json(trimmed)
                 } else {
-                    self.merge_form(trimmed);
-                    Ok(())
+                    self.merge_form(trimmed)
                 }
             }
             Some(_) => Err(ApiError::status(StatusCode::UNSUPPORTED_MEDIA_TYPE)),
@@ -113,22 +155,23 @@ impl Params {
         }
     }
 
-    fn merge_form(&mut self, body: &[u8]) {
+    fn merge_form(&mut self, body: &[u8]) -> Result<(), ApiError> {
         // Keys set by this source; nested keys of one source accumulate, a later source
         // replaces the whole top-level key.
         let mut fresh: Map<String, Value> = Map::new();
-        for (key, value) in url::form_urlencoded::parse(body) {
+        for (key, value) in form_pairs(body)? {
             let (name, segments) = split_key(&key);
             if name.is_empty() {
                 continue;
             }
             let slot = fresh.entry(name).or_insert(Value::Null);
-            insert(slot, &segments, Value::String(value.into_owned()));
+            insert(slot, &segments, Value::String(value));
         }
         for (k, mut v) in fresh {
             lists_from_indexes(&mut v);
             self.map.insert(k, v);
         }
+        Ok(())
     }
 
     /// The value of `key`; JSON `null` is absent.
@@ -590,15 +633,29 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::json;
 
-    fn form(body: &str) -> Params {
+    fn try_form(body: &[u8]) -> Result<Params, ApiError> {
         let mut headers = HeaderMap::new();
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/x-www-form-urlencoded"),
         );
         let mut p = Params::default();
-        p.merge_body(&headers, body.as_bytes()).unwrap();
-        p
+        p.merge_body(&headers, body)?;
+        Ok(p)
+    }
+
+    fn form(body: &str) -> Params {
+        try_form(body.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn form_bytes_must_decode_to_utf8() {
+        assert_eq!(form("a=%C3%BC+b").get("a"), Some(&json!("ü b")));
+        assert_eq!(form("a=%EF%BF%BD").get("a"), Some(&json!("\u{fffd}")));
+        for bad in [&b"a=%FF"[..], b"%C3=1", b"a=\xff", b"ok=1&b=%E2%82"] {
+            let e = try_form(bad).unwrap_err();
+            assert_eq!(e.status, StatusCode::BAD_REQUEST, "{bad:?}");
+        }
     }
 
     #[test]
@@ -615,7 +672,7 @@ mod tests {
 
     #[test]
     fn body_overrides_query_and_null_is_absent() {
-        let mut p = Params::from_query(Some("name=q&status=1&page=2"));
+        let mut p = Params::from_query(Some("name=q&status=1&page=2")).unwrap();
         let mut headers = HeaderMap::new();
         headers.insert(
             header::CONTENT_TYPE,
@@ -704,23 +761,38 @@ mod tests {
 
     #[test]
     fn paging_rules() {
-        assert_eq!(Params::from_query(None).paging(), (1, 20));
-        assert_eq!(Params::from_query(Some("per_page=0")).paging(), (1, 15));
-        assert_eq!(Params::from_query(Some("per_page=")).paging(), (1, 15));
+        assert_eq!(Params::from_query(None).unwrap().paging(), (1, 20));
         assert_eq!(
-            Params::from_query(Some("per_page=abc&page=abc")).paging(),
+            Params::from_query(Some("per_page=0")).unwrap().paging(),
             (1, 15)
         );
         assert_eq!(
-            Params::from_query(Some("per_page=2&page=-4")).paging(),
+            Params::from_query(Some("per_page=")).unwrap().paging(),
+            (1, 15)
+        );
+        assert_eq!(
+            Params::from_query(Some("per_page=abc&page=abc"))
+                .unwrap()
+                .paging(),
+            (1, 15)
+        );
+        assert_eq!(
+            Params::from_query(Some("per_page=2&page=-4"))
+                .unwrap()
+                .paging(),
             (1, 2)
         );
         assert_eq!(
-            Params::from_query(Some("per_page=999999&page=3")).paging(),
+            Params::from_query(Some("per_page=999999&page=3"))
+                .unwrap()
+                .paging(),
             (3, MAX_PER_PAGE)
         );
         assert_eq!(
-            Params::from_query(Some("page=99999999999999")).paging().0,
+            Params::from_query(Some("page=99999999999999"))
+                .unwrap()
+                .paging()
+                .0,
             u32::MAX
         );
     }
@@ -749,7 +821,11 @@ mod tests {
     proptest! {
         #[test]
         fn form_parsing_never_panics(s in "\\PC{0,80}") {
-            let p = form(&s);
+            let Ok(p) = try_form(s.as_bytes()) else {
+                // Only percent escapes that are not UTF-8 are refused.
+                prop_assert!(s.contains('%'));
+                return Ok(());
+            };
             let mut f = p.fields();
             for k in ["a", "b", "meta", "components"] {
                 let _ = (f.int(k), f.float(k), f.bool(k), f.string_list(k), f.int_list(k), f.component_statuses(k));

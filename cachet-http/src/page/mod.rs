@@ -1,7 +1,8 @@
 //! The public status page: server-rendered HTML for guests, no JavaScript.
 //!
 //! - `GET /`: the status page (banner, components, incidents, maintenance, history by day),
-//!   with `ETag` from the service's snapshot and `304` on `If-None-Match`.
+//!   with an `ETag` that is a digest of the page itself (so it changes exactly when what a
+//!   guest sees changes, and says nothing about private writes) and `304` on `If-None-Match`.
 //! - `GET /incidents/{id}`: one incident; hidden or unknown is a 404 page.
 //! - `GET /metrics/{id}`: Cachet's chart data as JSON (see [`chart`]).
 //! - `GET /assets/{name}`: the stylesheet and icon under content-hashed names (see [`assets`]).
@@ -22,9 +23,12 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use cachet_core::ids::IncidentId;
 use cachet_core::service::PageSnapshot;
 use cachet_core::{Actor, Error};
+use sha2::{Digest, Sha256};
 
 use crate::AppState;
 
@@ -48,32 +52,51 @@ struct RenderCache {
     index: Mutex<Option<Rendered>>,
 }
 
+#[derive(Clone)]
 struct Rendered {
     /// Held so the pointer comparison below can't match a new snapshot at a reused address.
     snapshot: Arc<PageSnapshot>,
     base: String,
+    page: Page,
+}
+
+/// A rendered page and its validator.
+#[derive(Clone)]
+struct Page {
     html: Bytes,
+    etag: String,
+}
+
+impl Page {
+    fn new(html: String) -> Page {
+        let digest = Sha256::digest(html.as_bytes());
+        let etag = format!("\"{}\"", URL_SAFE_NO_PAD.encode(&digest[..18]));
+        Page {
+            html: Bytes::from(html),
+            etag,
+        }
+    }
 }
 
 impl RenderCache {
-    fn index(&self, snapshot: &Arc<PageSnapshot>, base: &str) -> Bytes {
+    fn index(&self, snapshot: &Arc<PageSnapshot>, base: &str) -> Page {
         let hit = self
             .index
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .as_ref()
             .filter(|r| Arc::ptr_eq(&r.snapshot, snapshot) && r.base == base)
-            .map(|r| r.html.clone());
-        if let Some(html) = hit {
-            return html;
+            .map(|r| r.page.clone());
+        if let Some(page) = hit {
+            return page;
         }
-        let html = Bytes::from(view::index(snapshot, base).into_string());
+        let page = Page::new(view::index(snapshot, base).into_string());
         *self.index.lock().unwrap_or_else(|e| e.into_inner()) = Some(Rendered {
             snapshot: snapshot.clone(),
             base: base.to_string(),
-            html: html.clone(),
+            page: page.clone(),
         });
-        html
+        page
     }
 }
 
@@ -190,15 +213,15 @@ async fn index(
         Ok(s) => s,
         Err(e) => return unavailable_page(&state, &base, &e),
     };
-    if not_modified(&headers, &snapshot.etag) {
-        return not_modified_response(&snapshot.etag);
+    let page = cache.index(&snapshot, &base);
+    if not_modified(&headers, &page.etag) {
+        return not_modified_response(&page.etag);
     }
-    let html = cache.index(&snapshot, &base);
     html_response(
         StatusCode::OK,
         PAGE_CACHE_CONTROL,
-        Some(&snapshot.etag),
-        Body::from(html),
+        Some(&page.etag),
+        Body::from(page.html),
     )
 }
 
@@ -218,9 +241,6 @@ async fn incident(
         Ok(s) => s,
         Err(e) => return unavailable_page(&state, &base, &e),
     };
-    // The page depends on the incident and the snapshot's settings and components; both
-    // change only with a write, which changes the snapshot's tag.
-    let etag = format!("\"{}-i{id}\"", snapshot.etag.trim_matches('"'));
     let id = IncidentId(id);
     // Recent incidents (those visitors open during an outage) come from the shared
     // snapshot; older ones from the service, with the same guest visibility.
@@ -245,15 +265,15 @@ async fn incident(
             Err(e) => return unavailable_page(&state, &base, &e),
         },
     };
-    if not_modified(&headers, &etag) {
-        return not_modified_response(&etag);
+    let page = Page::new(view::incident(&snapshot, incident, &base).into_string());
+    if not_modified(&headers, &page.etag) {
+        return not_modified_response(&page.etag);
     }
-    let page = view::incident(&snapshot, incident, &base);
     html_response(
         StatusCode::OK,
         PAGE_CACHE_CONTROL,
-        Some(&etag),
-        Body::from(page.into_string()),
+        Some(&page.etag),
+        Body::from(page.html),
     )
 }
 

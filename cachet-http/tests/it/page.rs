@@ -695,6 +695,19 @@ async fn etag_and_not_modified() {
     let weak = get_with(&svc, "/", &[("if-none-match", &listed)]).await;
     assert_eq!(weak.status, StatusCode::NOT_MODIFIED);
 
+    // A write guests cannot see changes neither the page nor its tag: the tag says nothing
+    // about private activity.
+    incident(
+        &svc,
+        IncidentInput {
+            visible: Some(0),
+            ..incident_input("Internal", 1)
+        },
+    )
+    .await;
+    let hidden = get_with(&svc, "/", &[("if-none-match", &etag)]).await;
+    assert_eq!(hidden.status, StatusCode::NOT_MODIFIED);
+
     // A write changes the page and its tag.
     component(&svc, "Web", 1, None).await;
     let changed = get_with(&svc, "/", &[("if-none-match", &etag)]).await;

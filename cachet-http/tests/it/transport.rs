@@ -333,7 +333,7 @@ async fn security_headers_on_every_response() {
 }
 
 #[tokio::test]
-async fn time_zone_header_shifts_every_date_and_bad_zones_are_ignored() {
+async fn time_zone_header_shifts_every_date_and_bad_zones_are_refused() {
     let app = App::new().await;
     let id = component(&app, "a").await;
     let utc = app
@@ -353,11 +353,67 @@ async fn time_zone_header_shifts_every_date_and_bad_zones_are_ignored() {
         .to_string();
     let parse = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
     assert_eq!(parse(&local) - parse(&utc), TimeDelta::minutes(330));
-    let req = Request::get(format!("/api/v1/components/{id}"))
+    for bad in ["Mars/Olympus", "UTC+2", ""] {
+        let req = Request::get(format!("/api/v1/components/{id}"))
+            .header("time-zone", bad)
+            .body(Body::empty())
+            .unwrap();
+        let e = app.send(req).await.error(400);
+        assert!(
+            e["detail"].as_str().unwrap().contains("Time-Zone"),
+            "{bad}: {e}"
+        );
+    }
+    // A write with a bad zone writes nothing.
+    let req = Request::post("/api/v1/components")
         .header("time-zone", "Mars/Olympus")
-        .body(Body::empty())
+        .header("x-cachet-token", &app.admin)
+        .header("content-type", "application/json")
+        .body(Body::from(r#"{"name":"tz","status":1}"#))
         .unwrap();
-    assert_eq!(app.send(req).await.data()["created_at"], utc);
+    app.send(req).await.error(400);
+    assert_eq!(app.get("/api/v1/components", None).await.total(), 1);
+}
+
+#[tokio::test]
+async fn form_and_query_bytes_that_are_not_utf8_are_refused() {
+    let app = App::new().await;
+    for body in [
+        "name=a%FF%FE&status=1",
+        "na%C3me=x&status=1",
+        "name=ok&status=1&%FF=1",
+    ] {
+        let res = app
+            .form(Method::POST, "/api/v1/components", Some(&app.admin), body)
+            .await;
+        let e = res.error(400);
+        assert!(
+            e["detail"].as_str().unwrap().contains("UTF-8"),
+            "{body}: {e}"
+        );
+    }
+    let e = app
+        .get("/api/v1/components?name=%FF", None)
+        .await
+        .error(400);
+    assert!(e["detail"].as_str().unwrap().contains("name"), "{e}");
+    assert_eq!(app.get("/api/v1/components", None).await.total(), 0);
+    // Valid multi-byte text still works, in forms and queries.
+    let res = app
+        .form(
+            Method::POST,
+            "/api/v1/components",
+            Some(&app.admin),
+            "name=Z%C3%BCrich+DC&status=1",
+        )
+        .await;
+    assert_eq!(res.data()["name"], "Zürich DC");
+    assert_eq!(
+        app.get("/api/v1/components?name=Z%C3%BCrich%20DC", None)
+            .await
+            .total(),
+        1
+    );
 }
 
 #[tokio::test]
