@@ -11,6 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
 
+use crate::audit::{Admit, FailureBudget};
 use crate::chart;
 use crate::enums::*;
 use crate::error::{Entity, Error, Result, StoreError, ValidationErrors};
@@ -94,6 +95,7 @@ pub struct StatusPage {
     settings: RwLock<Arc<Settings>>,
     generation: AtomicU64,
     guest_snapshot: RwLock<Option<(u64, Instant, Arc<PageSnapshot>)>>,
+    failures: FailureBudget,
 }
 
 impl std::fmt::Debug for StatusPage {
@@ -262,6 +264,7 @@ impl StatusPage {
             settings: RwLock::new(Arc::new(settings)),
             generation: AtomicU64::new(0),
             guest_snapshot: RwLock::new(None),
+            failures: FailureBudget::default(),
         })
     }
 
@@ -293,23 +296,46 @@ impl StatusPage {
             Decision::Allow => Ok(()),
             Decision::Deny(denial) => {
                 if let Actor::User(p) = actor {
-                    // Best effort: a failing audit write must not turn a 403 into a 500.
-                    let _ = self
-                        .store
-                        .append_audit(NewAuditEntry {
-                            user_id: Some(p.user_id),
-                            kind: "authz.denied".into(),
-                            detail: format!(
-                                "{action:?} denied to role {}: {denial:?}",
-                                p.role.name()
-                            ),
-                        })
-                        .await;
+                    self.audit_failure(
+                        "authz.denied",
+                        Some(p.user_id),
+                        format!("{action:?} denied to role {}: {denial:?}", p.role.name()),
+                    )
+                    .await;
                     Err(Error::Forbidden)
                 } else {
                     Err(Error::Unauthenticated)
                 }
             }
+        }
+    }
+
+    /// Records a failure within the failure budget (see [`crate::audit`]). Best effort: a
+    /// failing audit write must not turn a 401 or 403 into a 500.
+    async fn audit_failure(&self, kind: &'static str, user_id: Option<UserId>, detail: String) {
+        let admit = self.failures.admit(kind, Instant::now());
+        if let Admit::WriteAfterSummary(left_out) = admit {
+            let _ = self
+                .store
+                .append_audit(NewAuditEntry {
+                    user_id: None,
+                    kind: kind.into(),
+                    detail: format!(
+                        "{left_out} more {kind} entries were not recorded (at most {} a minute)",
+                        crate::audit::PER_WINDOW
+                    ),
+                })
+                .await;
+        }
+        if admit != Admit::Drop {
+            let _ = self
+                .store
+                .append_audit(NewAuditEntry {
+                    user_id,
+                    kind: kind.into(),
+                    detail,
+                })
+                .await;
         }
     }
 
@@ -364,16 +390,9 @@ impl StatusPage {
             Err(StoreError::NotFound(_)) => None,
             Err(e) => return Err(e.into()),
         };
-        let failure = |user_id: Option<UserId>, detail: String| NewAuditEntry {
-            user_id,
-            kind: "token.failed".into(),
-            detail,
-        };
         let Some((stored, user)) = found.filter(|(t, _)| t.hash == hash) else {
             if audit_failures {
-                let _ = self
-                    .store
-                    .append_audit(failure(None, "unknown API token".into()))
+                self.audit_failure("token.failed", None, "unknown API token".into())
                     .await;
             }
             return Err(Error::Unauthenticated);
@@ -385,13 +404,12 @@ impl StatusPage {
                 } else {
                     "inactive user"
                 };
-                let _ = self
-                    .store
-                    .append_audit(failure(
-                        Some(user.id),
-                        format!("token {} refused: {why}", stored.prefix),
-                    ))
-                    .await;
+                self.audit_failure(
+                    "token.failed",
+                    Some(user.id),
+                    format!("token {} refused: {why}", stored.prefix),
+                )
+                .await;
             }
             return Err(Error::Unauthenticated);
         }

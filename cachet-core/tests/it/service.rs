@@ -1102,3 +1102,52 @@ async fn guests_do_not_see_links_to_hidden_components() {
         Some(hidden.id)
     );
 }
+
+/// A flood of made-up tokens cannot grow the audit log without bound: each failure kind is
+/// recorded at most `audit::PER_WINDOW` times a minute, and the rest are counted.
+#[tokio::test]
+async fn failure_audits_are_budgeted() {
+    let s = service().await;
+    let count = |kind: &'static str| {
+        let s = &s;
+        async move {
+            s.list_audit(
+                &SYS,
+                &ListQuery::new(
+                    1,
+                    10,
+                    AuditFilter {
+                        kind: Some(kind.into()),
+                        ..Default::default()
+                    },
+                ),
+            )
+            .await
+            .unwrap()
+            .total
+        }
+    };
+    let flood = cachet_core::audit::PER_WINDOW * 3;
+    for i in 0..flood {
+        assert!(matches!(
+            s.authenticate_token(&format!("cct_bogus{i}")).await,
+            Err(Error::Unauthenticated)
+        ));
+    }
+    assert_eq!(
+        count("token.failed").await,
+        u64::from(cachet_core::audit::PER_WINDOW)
+    );
+    // Denials have a budget of their own, and real changes are always written.
+    let viewer = user(&s, "v", Role::Viewer).await;
+    for _ in 0..flood {
+        assert!(matches!(
+            s.create_component(&viewer, component("x", 1)).await,
+            Err(Error::Forbidden)
+        ));
+    }
+    assert_eq!(
+        count("authz.denied").await,
+        u64::from(cachet_core::audit::PER_WINDOW)
+    );
+}
