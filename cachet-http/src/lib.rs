@@ -8,6 +8,7 @@ use cachet_core::StatusPage;
 mod api;
 mod page;
 mod security;
+pub mod server;
 
 pub use security::HttpConfig;
 

@@ -7,10 +7,12 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use cachet_core::enums::Role;
 use cachet_core::input::UserInput;
 use cachet_core::{Actor, StatusPage, Store};
+use cachet_http::server::ServerLimits;
 use cachet_http::HttpConfig;
 use cachet_store_sqlite::SqliteStore;
 use clap::{Parser, Subcommand};
@@ -70,6 +72,22 @@ struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "CACHET_MAX_BODY_BYTES", default_value_t = 256 * 1024, global = true)]
     max_body_bytes: usize,
+    /// Most client connections open at once; further ones are closed at once.
+    #[arg(
+        long,
+        env = "CACHET_MAX_CONNECTIONS",
+        default_value_t = 4096,
+        global = true
+    )]
+    max_connections: usize,
+    /// Seconds a client may take to send a request's headers (idle connections included).
+    #[arg(
+        long,
+        env = "CACHET_HEADER_TIMEOUT_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    header_timeout_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,13 +222,14 @@ async fn serve(service: Arc<StatusPage>, args: ServeArgs) -> Result<(), String> 
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("Listening on http://{addr}");
     tracing::info!(%addr, "listening");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| format!("server error: {e}"))
+    let limits = ServerLimits {
+        header_read_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
+        max_connections: args.max_connections.max(1),
+        ..ServerLimits::default()
+    };
+    cachet_http::server::serve(listener, app, limits, shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))
 }
 
 async fn run(cli: Cli) -> Result<(), String> {

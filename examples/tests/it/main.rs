@@ -24,8 +24,14 @@ fn bin() -> &'static str {
 
 /// Starts the server on a free port and reads stdout until it says where it listens.
 fn start(db: &str) -> Server {
+    start_with(db, &[])
+}
+
+/// [`start`] with extra `serve` flags.
+fn start_with(db: &str, flags: &[&str]) -> Server {
     let mut child = Command::new(bin())
         .args(["--database-url", db, "serve", "--listen", "127.0.0.1:0"])
+        .args(flags)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -252,4 +258,78 @@ fn unsupported_database_urls_are_refused_clearly() {
     );
     assert!(!ok);
     assert!(out.contains("unknown role \"pilot\""), "{out}");
+}
+
+/// Reads from a raw connection until the server closes it; returns how long that took, or
+/// `None` when it was still open after `limit`.
+fn closed_within(stream: &mut std::net::TcpStream, limit: Duration) -> Option<Duration> {
+    use std::io::Read;
+    let started = std::time::Instant::now();
+    stream.set_read_timeout(Some(limit)).expect("read timeout");
+    let mut buf = [0u8; 512];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return Some(started.elapsed()),
+            // A 408 or similar before the close is fine; keep reading to the end.
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return Some(started.elapsed())
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Idle and slow-header connections are closed after the header timeout, and connections
+/// past the cap are closed at once, while a well-behaved client is still served.
+#[test]
+fn idle_connections_time_out_and_excess_connections_are_refused() {
+    use std::io::Write;
+    use std::net::TcpStream;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}", dir.path().join("cachet.db").display());
+    let server = start_with(
+        &db,
+        &["--max-connections", "2", "--header-timeout-secs", "2"],
+    );
+    let addr = server.base.trim_start_matches("http://").to_string();
+
+    // One says nothing, one sends half a request line and then one header byte a second.
+    let mut idle = TcpStream::connect(&addr).expect("connect");
+    let mut slow = TcpStream::connect(&addr).expect("connect");
+    slow.write_all(b"GET /api/v1/ping HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // The cap is reached: a third connection is closed at once.
+    let mut third = TcpStream::connect(&addr).expect("connect");
+    let refused = closed_within(&mut third, Duration::from_secs(1));
+    assert!(refused.is_some(), "a connection past the cap stayed open");
+
+    let dribble = std::thread::spawn(move || {
+        for _ in 0..6 {
+            if slow.write_all(b"X").is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        closed_within(&mut slow, Duration::from_secs(5))
+    });
+    let idle_closed = closed_within(&mut idle, Duration::from_secs(6)).expect("idle closed");
+    assert!(
+        idle_closed < Duration::from_secs(4),
+        "idle connection closed after {idle_closed:?}"
+    );
+    assert!(
+        dribble.join().unwrap().is_some(),
+        "slow headers never timed out"
+    );
+
+    // With the slots free again, a normal request is served.
+    let mut ok = TcpStream::connect(&addr).expect("connect");
+    ok.write_all(b"GET /api/v1/ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut ok, &mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("Pong!"), "{answer}");
 }
