@@ -1156,8 +1156,15 @@ impl Store for MemoryStore {
         token: NewApiToken,
     ) -> Result<Option<(User, ApiToken)>, StoreError> {
         let mut st = self.lock();
-        if !st.users.is_empty() {
+        if st.users.values().any(|u| u.role == Role::Admin) {
             return Ok(None);
+        }
+        if st
+            .users
+            .values()
+            .any(|u| u.username == user.username || u.email == user.email)
+        {
+            return Err(StoreError::Conflict("username or email is taken".into()));
         }
         let uid = st.id();
         let tid = st.id();

@@ -429,7 +429,7 @@ impl StatusPage {
     // ------------------------------------------------------------------ setup, users, tokens
 
     /// First-run setup: creates an admin with a random password and an API token, only if
-    /// there is no user yet. Returns the admin, the password and the token secret (shown once),
+    /// there is no admin yet (users of other roles added before the first start don't count). Returns the admin, the password and the token secret (shown once),
     /// or `None` when setup already happened.
     ///
     /// # Errors

@@ -1015,11 +1015,11 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- users and tokens
 
-    /// Creates the first admin and its token, atomically, only when there is no user yet.
+    /// Creates the first admin and its token, atomically, only when there is no admin yet.
     ///
     /// # Contract
-    /// Returns `None` (and writes nothing) when any user exists; concurrent calls create at
-    /// most one admin.
+    /// Returns `None` (and writes nothing) when a user with the Admin role exists (active or
+    /// not); users of other roles do not count. Concurrent calls create at most one admin.
     async fn bootstrap_admin(
         &self,
         user: NewUser,

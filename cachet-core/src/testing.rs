@@ -41,6 +41,7 @@ macro_rules! conformance_tests {
             metric_sums_are_bucketed, subscriber_create_idempotent_with_subscriptions,
             subscriber_concurrent_same_email, subscriber_delete_and_subscription_delete,
             users_unique_and_updates, tokens_find_revoke_touch, bootstrap_admin_only_once,
+            bootstrap_admin_ignores_other_roles,
             settings_roundtrip, audit_append_and_filter, overview_contents,
             concurrent_incidents_keep_state_consistent, list_pages_and_clamps,
             failed_multi_row_write_leaves_nothing
@@ -1786,6 +1787,34 @@ pub async fn bootstrap_admin_only_once(s: Shared) {
     assert_eq!(token.user_id, user.id);
     assert_eq!(s.list_users(&q()).await.unwrap().total, 1);
     assert_eq!(s.find_token(&token.hash).await.unwrap().1.id, user.id);
+}
+
+/// Users of other roles do not count as "set up": the first admin is still created.
+pub async fn bootstrap_admin_ignores_other_roles(s: Shared) {
+    let setup = |name: &str| {
+        let s = s.clone();
+        let name = name.to_owned();
+        async move {
+            let nt = NewToken::generate();
+            s.bootstrap_admin(
+                new_user(&name, Role::Admin),
+                NewApiToken {
+                    user_id: UserId(0),
+                    name: "setup".into(),
+                    prefix: nt.prefix,
+                    hash: nt.hash,
+                },
+            )
+            .await
+        }
+    };
+    s.create_user(new_user("early-viewer", Role::Viewer))
+        .await
+        .unwrap();
+    let (admin, _) = setup("admin").await.unwrap().expect("admin created");
+    assert_eq!(admin.role, Role::Admin);
+    assert!(setup("admin2").await.unwrap().is_none());
+    assert_eq!(s.list_users(&q()).await.unwrap().total, 2);
 }
 
 /// Settings round-trip sorted by key; saving upserts and keeps other keys.

@@ -1,5 +1,6 @@
 //! Users and API tokens.
 
+use cachet_core::enums::Role;
 use cachet_core::error::Entity;
 use cachet_core::ids::{TokenId, UserId};
 use cachet_core::model::{ApiToken, User};
@@ -104,8 +105,8 @@ pub(crate) fn bootstrap_admin(
     token: NewApiToken,
 ) -> Res<Option<(User, ApiToken)>> {
     let any: bool = conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM users)")?
-        .query_row([], |r| r.get(0))?;
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE role = ?1)")?
+        .query_row([Role::Admin.as_i64()], |r| r.get(0))?;
     if any {
         return Ok(None);
     }

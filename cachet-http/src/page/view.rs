@@ -33,8 +33,14 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// The page itself: `/` at the root, the bare prefix when nested (a router nested at
+    /// `/status` answers `/status`, not `/status/`).
     fn home(&self) -> String {
-        format!("{}/", self.base)
+        if self.base.is_empty() {
+            "/".to_owned()
+        } else {
+            self.base.to_owned()
+        }
     }
 
     fn incident_href(&self, incident: &Incident) -> String {

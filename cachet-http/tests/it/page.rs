@@ -803,7 +803,7 @@ async fn links_follow_the_mount_prefix() {
         .attr("href")
         .unwrap_or_default();
     assert!(css.starts_with("/status/assets/app."), "{css}");
-    assert_eq!(one(&doc, ".brand").value().attr("href"), Some("/status/"));
+    assert_eq!(one(&doc, ".brand").value().attr("href"), Some("/status"));
     let link = one(&doc, "#current-incidents h3 a").value().attr("href");
     assert_eq!(link, Some(&*format!("/status/incidents/{id}")));
 }

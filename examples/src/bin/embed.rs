@@ -1,7 +1,7 @@
 //! `embed`: a host axum application that mounts the status page under `/status`.
 //!
 //! Run it with `cargo run -p cachet-examples --bin embed`, then open
-//! <http://127.0.0.1:8080/> (the host's own page) and <http://127.0.0.1:8080/status/>.
+//! <http://127.0.0.1:8080/> (the host's own page) and <http://127.0.0.1:8080/status>.
 
 use std::sync::Arc;
 
@@ -26,7 +26,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = Router::new()
         .route(
             "/",
-            get(|| async { "The host application. The status page is at /status/" }),
+            get(|| async { "The host application. The status page is at /status" }),
         )
         .nest(
             "/status",
