@@ -169,7 +169,7 @@ impl Report {
         }
         let c = compare(name, self.settings.budget, ours, baseline);
         let mut line = format!(
-            "RATIO {name} ours/baseline = {:.2}  (ours {}/call, baseline {}/call)",
+            "RATIO {name} speed ours/baseline = {:.2}  (ours {}/call, baseline {}/call)",
             c.ratio(),
             human(c.ours_ns),
             human(c.baseline_ns)

@@ -111,6 +111,24 @@ pub enum Entity {
 }
 
 impl Entity {
+    /// What it is called in a message to a person.
+    pub fn human_name(self) -> &'static str {
+        match self {
+            Entity::Component => "component",
+            Entity::Group => "component group",
+            Entity::Incident => "incident",
+            Entity::IncidentUpdate => "incident update",
+            Entity::Template => "incident template",
+            Entity::Schedule => "schedule",
+            Entity::Metric => "metric",
+            Entity::MetricPoint => "metric point",
+            Entity::Subscriber => "subscriber",
+            Entity::Subscription => "subscription",
+            Entity::User => "user",
+            Entity::Token => "API token",
+        }
+    }
+
     /// The model name Cachet uses in its 404 detail.
     pub fn model_name(self) -> &'static str {
         match self {
@@ -135,7 +153,7 @@ impl Entity {
 #[non_exhaustive]
 pub enum StoreError {
     /// The row addressed does not exist (or is soft-deleted).
-    #[error("{} not found", .0.model_name())]
+    #[error("{} not found", .0.human_name())]
     NotFound(Entity),
     /// A uniqueness rule was violated (classified by the driver's error code, never its text).
     #[error("conflict: {0}")]
@@ -163,7 +181,7 @@ impl StoreError {
 #[non_exhaustive]
 pub enum Error {
     /// The thing addressed does not exist, or the actor may not know it exists.
-    #[error("{} not found", .0.model_name())]
+    #[error("{} not found", .0.human_name())]
     NotFound(Entity),
     /// The input conflicts with existing data.
     #[error("conflict: {0}")]

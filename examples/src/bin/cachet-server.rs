@@ -67,7 +67,17 @@ struct ServeArgs {
     )]
     admin_email: String,
     /// Send Strict-Transport-Security (when served over TLS, directly or behind a proxy).
-    #[arg(long, env = "CACHET_HSTS", default_value_t = false, global = true)]
+    /// As a variable: true/false, 1/0, yes/no or on/off.
+    #[arg(
+        long,
+        env = "CACHET_HSTS",
+        num_args = 0..=1,
+        require_equals = true,
+        default_value = "false",
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        global = true
+    )]
     hsts: bool,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "CACHET_MAX_BODY_BYTES", default_value_t = 256 * 1024, global = true)]
@@ -141,6 +151,22 @@ enum TokenCommand {
     List,
 }
 
+/// An error and its sources, one after the other ("store backend error: unable to open
+/// database file"), so the operator sees the cause and not only its category.
+fn describe(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.ends_with(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 fn sqlite_path(url: &str) -> Result<String, String> {
     if let Some(rest) = url
         .strip_prefix("sqlite://")
@@ -161,15 +187,15 @@ async fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
     let path = sqlite_path(url)?;
     let store = if path == ":memory:" {
         let s = SqliteStore::open_in_memory()
-            .map_err(|e| format!("cannot open the in-memory database: {e}"))?;
+            .map_err(|e| format!("cannot open the in-memory database: {}", describe(&e)))?;
         s.migrate()
             .await
-            .map_err(|e| format!("cannot migrate the database: {e}"))?;
+            .map_err(|e| format!("cannot migrate the database: {}", describe(&e)))?;
         s
     } else {
         SqliteStore::open_and_migrate(&path)
             .await
-            .map_err(|e| format!("cannot open the database {path}: {e}"))?
+            .map_err(|e| format!("cannot open the database {path}: {}", describe(&e)))?
     };
     Ok(Arc::new(store))
 }
@@ -200,7 +226,7 @@ async fn serve(service: Arc<StatusPage>, args: ServeArgs) -> Result<(), String> 
     if let Some((user, password, token)) = service
         .bootstrap(&args.admin_username, &args.admin_email)
         .await
-        .map_err(|e| format!("first-run setup failed: {e}"))?
+        .map_err(|e| format!("first-run setup failed: {}", describe(&e)))?
     {
         println!(
             "Created the first admin user \"{}\" <{}>.",
@@ -219,7 +245,7 @@ async fn serve(service: Arc<StatusPage>, args: ServeArgs) -> Result<(), String> 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| describe(&e))?;
     println!("Listening on http://{addr}");
     tracing::info!(%addr, "listening");
     let limits = ServerLimits {
@@ -237,7 +263,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     let service = Arc::new(
         StatusPage::new(store)
             .await
-            .map_err(|e| format!("cannot load settings: {e}"))?,
+            .map_err(|e| format!("cannot load settings: {}", describe(&e)))?,
     );
     let admin = Actor::System;
     match cli.command {
@@ -255,7 +281,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 let mut line = String::new();
                 std::io::stdin()
                     .read_line(&mut line)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| describe(&e))?;
                 (line.trim_end_matches(['\r', '\n']).to_string(), false)
             } else {
                 (cachet_core::secret::random_code(24), true)
@@ -271,7 +297,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     },
                 )
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| describe(&e))?;
             println!(
                 "Created user \"{}\" with role {}.",
                 user.username,
@@ -286,11 +312,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             let u = service
                 .find_user(&admin, &user)
                 .await
-                .map_err(|e| format!("user \"{user}\": {e}"))?;
+                .map_err(|e| format!("user \"{user}\": {}", describe(&e)))?;
             let (t, secret) = service
                 .create_token(&admin, u.id, &name)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| describe(&e))?;
             println!(
                 "Created token {} for \"{}\" ({}):",
                 t.prefix,
@@ -301,25 +327,43 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Some(Command::Token(TokenCommand::Revoke { token })) => {
+            // Stored times have whole seconds: anything before this second was earlier.
+            let started = chrono::Utc::now() - chrono::Duration::seconds(1);
             let t = service
                 .revoke_token_by_secret_or_prefix(&admin, &token)
                 .await
-                .map_err(|e| e.to_string())?;
-            println!("Revoked token {}.", t.prefix);
+                .map_err(|e| describe(&e))?;
+            match t.revoked_at {
+                Some(at) if at < started => {
+                    println!("Token {} was already revoked at {at}.", t.prefix);
+                }
+                _ => println!("Revoked token {}.", t.prefix),
+            }
             Ok(())
         }
         Some(Command::Token(TokenCommand::List)) => {
+            let users: std::collections::HashMap<_, _> = service
+                .list_users(&admin, &cachet_core::store::ListQuery::new(1, 1000, ()))
+                .await
+                .map_err(|e| describe(&e))?
+                .items
+                .into_iter()
+                .map(|u| (u.id, u.username))
+                .collect();
             for t in service
                 .list_tokens(&admin, None)
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(|e| describe(&e))?
             {
                 let state = if t.revoked_at.is_some() {
                     "revoked"
                 } else {
                     "active"
                 };
-                println!("{}\t{}\tuser {}\t{}", t.prefix, t.name, t.user_id, state);
+                let owner = users
+                    .get(&t.user_id)
+                    .map_or_else(|| format!("user {}", t.user_id), Clone::clone);
+                println!("{}\t{}\t{owner}\t{state}", t.prefix, t.name);
             }
             Ok(())
         }
@@ -332,6 +376,7 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
