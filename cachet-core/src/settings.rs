@@ -24,6 +24,9 @@ pub struct Settings {
     pub suppress_notifications_in_maintenance: bool,
     /// Days of incident history shown on the status page.
     pub app_incident_days: u16,
+    /// Origins (`https://host[:port]`) whose pages may read the public API from a browser
+    /// (CORS). Empty: the origin of `app_url`, if set.
+    pub allowed_domains: Vec<String>,
 }
 
 impl Default for Settings {
@@ -37,6 +40,7 @@ impl Default for Settings {
             skip_subscriber_verification: false,
             suppress_notifications_in_maintenance: true,
             app_incident_days: 7,
+            allowed_domains: Vec::new(),
         }
     }
 }
@@ -51,6 +55,7 @@ pub const KEYS: &[&str] = &[
     "skip_subscriber_verification",
     "suppress_notifications_in_maintenance",
     "app_incident_days",
+    "allowed_domains",
 ];
 
 fn parse_bool(s: &str) -> Option<bool> {
@@ -108,6 +113,20 @@ impl Settings {
                 Ok(n) if (1..=366).contains(&n) => self.app_incident_days = n,
                 _ => return bad("must be between 1 and 366"),
             },
+            "allowed_domains" => {
+                let mut e = ValidationErrors::new();
+                let mut origins = Vec::new();
+                for entry in value.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+                    crate::validate::link(&mut e, key, entry);
+                    if let Some(origin) = origin_of(entry) {
+                        origins.push(origin);
+                    }
+                }
+                if !e.is_empty() {
+                    return Err(e);
+                }
+                self.allowed_domains = origins;
+            }
             "always_authenticate"
             | "skip_subscriber_verification"
             | "suppress_notifications_in_maintenance" => {
@@ -147,13 +166,68 @@ impl Settings {
                 self.suppress_notifications_in_maintenance.to_string(),
             ),
             ("app_incident_days", self.app_incident_days.to_string()),
+            ("allowed_domains", self.allowed_domains.join(",")),
         ]
+    }
+
+    /// Whether a browser page from `origin` (an `Origin` header) may read the public API:
+    /// it is one of [`Settings::allowed_domains`], or, when that is empty, the origin of
+    /// [`Settings::app_url`].
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        let same = |o: &str| o.eq_ignore_ascii_case(origin.trim_end_matches('/'));
+        if self.allowed_domains.is_empty() {
+            origin_of(&self.app_url).is_some_and(|o| same(&o))
+        } else {
+            self.allowed_domains.iter().any(|o| same(o))
+        }
+    }
+}
+
+/// `scheme://host[:port]` of an absolute http(s) URL, as a browser writes it in `Origin`
+/// (default ports left out).
+fn origin_of(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return None;
+    }
+    match u.origin() {
+        url::Origin::Tuple(..) => Some(u.origin().ascii_serialization()),
+        url::Origin::Opaque(_) => None,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn allowed_origins_come_from_the_list_or_the_app_url() {
+        let mut s = Settings::default();
+        assert!(!s.allows_origin("https://status.example.com"));
+        s.apply("app_url", "https://status.example.com/page")
+            .unwrap();
+        assert!(s.allows_origin("https://status.example.com"));
+        assert!(!s.allows_origin("https://evil.example"));
+        s.apply(
+            "allowed_domains",
+            "https://a.example, http://b.example:8080/ignored/path",
+        )
+        .unwrap();
+        assert_eq!(
+            s.allowed_domains,
+            ["https://a.example", "http://b.example:8080"]
+        );
+        assert!(s.allows_origin("https://a.example"));
+        assert!(s.allows_origin("http://b.example:8080"));
+        assert!(!s.allows_origin("https://status.example.com"));
+        assert!(!s.allows_origin("https://a.example.evil"));
+        assert!(!s.allows_origin("null"));
+        assert!(s
+            .apply("allowed_domains", "https://ok.example, javascript:x")
+            .is_err());
+        let back = Settings::from_pairs(s.to_pairs().iter().map(|(k, v)| (*k, v.as_str())));
+        assert_eq!(back, s);
+    }
 
     #[test]
     fn round_trip_and_rejects() {

@@ -31,7 +31,7 @@ pub fn router(service: Arc<StatusPage>, config: HttpConfig) -> Router {
         config: Arc::new(config),
     };
     let app = Router::new()
-        .nest("/api/v1", api::routes())
+        .nest("/api/v1", api::routes(&state))
         .merge(page::routes());
     security::apply(app, &state).with_state(state)
 }

@@ -49,7 +49,7 @@ fn both(router: Router<AppState>, path: &str, methods: MethodRouter<AppState>) -
 
 /// Every route of spec 5.11. GET routes answer HEAD too; a wrong method is a JSON 405,
 /// an unknown path a JSON 404, and a client that does not accept JSON gets 406.
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     use axum::routing::{delete, put};
     let r = Router::new();
     let r = both(r, "/ping", get(general::ping));
@@ -149,6 +149,65 @@ pub(crate) fn routes() -> Router<AppState> {
     r.method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(middleware::from_fn(negotiate))
+        .layer(middleware::from_fn_with_state(state.clone(), cors))
+}
+
+/// Routes a browser page on another origin may read (spec section 1): every `GET` but ping,
+/// version and status, for origins the settings allow (`allowed_domains`, else the origin of
+/// `app_url`). Preflights for those reads are answered here; writes get no CORS headers, so
+/// a browser never sends a cross-origin write with a token.
+async fn cors(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let path = req.uri().path().trim_end_matches('/');
+    let public_read = !matches!(path, "/ping" | "/version" | "/status");
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .filter(|o| {
+            public_read
+                && o.to_str()
+                    .is_ok_and(|o| state.service.settings().allows_origin(o))
+        })
+        .cloned();
+    let read = |m: &Method| *m == Method::GET || *m == Method::HEAD;
+    if req.method() == Method::OPTIONS {
+        let wants_read = req
+            .headers()
+            .get(header::ACCESS_CONTROL_REQUEST_METHOD)
+            .and_then(|m| Method::from_bytes(m.as_bytes()).ok())
+            .is_some_and(|m| read(&m));
+        if let (Some(origin), true) = (origin, wants_read) {
+            let mut res = StatusCode::NO_CONTENT.into_response();
+            let h = res.headers_mut();
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("GET, HEAD"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static("X-Cachet-Token"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("3600"),
+            );
+            h.insert(header::VARY, HeaderValue::from_static("Origin"));
+            return res;
+        }
+        return next.run(req).await;
+    }
+    let allow = origin.filter(|_| read(req.method()));
+    let mut res = next.run(req).await;
+    if let Some(origin) = allow {
+        let h = res.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        h.append(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    res
 }
 
 async fn not_found() -> ApiError {

@@ -579,3 +579,106 @@ async fn a_mounted_router_links_under_its_prefix() {
         format!("http://h.test/status/incidents/{}", v["data"]["id"])
     );
 }
+
+/// Spec section 1: public reads answer CORS for the allowed origins (the `allowed_domains`
+/// setting, else the origin of `app_url`); ping, version, status and writes do not.
+#[tokio::test]
+async fn public_reads_allow_the_configured_origins() {
+    let app = App::new().await;
+    component(&app, "a").await;
+    let with_origin = |method: Method, uri: &str, origin: &str| {
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("origin", origin)
+            .body(Body::empty())
+            .unwrap()
+    };
+    // Nothing configured: no CORS at all.
+    let res = app
+        .send(with_origin(
+            Method::GET,
+            "/api/v1/components",
+            "https://a.example",
+        ))
+        .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.header("access-control-allow-origin"), None);
+
+    app.service
+        .update_settings(
+            &SYSTEM,
+            &[(
+                "allowed_domains".into(),
+                "https://a.example,https://b.example".into(),
+            )],
+        )
+        .await
+        .unwrap();
+    let res = app
+        .send(with_origin(
+            Method::GET,
+            "/api/v1/components",
+            "https://a.example",
+        ))
+        .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(
+        res.header("access-control-allow-origin"),
+        Some("https://a.example")
+    );
+    assert!(res.headers.get_all("vary").iter().any(|v| v == "Origin"));
+    for (uri, origin) in [
+        ("/api/v1/components", "https://evil.example"),
+        ("/api/v1/ping", "https://a.example"),
+        ("/api/v1/status", "https://a.example"),
+    ] {
+        let res = app.send(with_origin(Method::GET, uri, origin)).await;
+        assert_eq!(res.status, 200, "{uri}");
+        assert_eq!(
+            res.header("access-control-allow-origin"),
+            None,
+            "{uri} {origin}"
+        );
+    }
+
+    // Preflight of a read that sends the token header.
+    let preflight = |uri: &str, method: &str, origin: &str| {
+        Request::builder()
+            .method(Method::OPTIONS)
+            .uri(uri)
+            .header("origin", origin)
+            .header("access-control-request-method", method)
+            .header("access-control-request-headers", "x-cachet-token")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let res = app
+        .send(preflight("/api/v1/incidents", "GET", "https://b.example"))
+        .await;
+    assert_eq!(res.status, 204);
+    assert_eq!(
+        res.header("access-control-allow-origin"),
+        Some("https://b.example")
+    );
+    assert_eq!(
+        res.header("access-control-allow-headers"),
+        Some("X-Cachet-Token")
+    );
+    assert_eq!(res.header("access-control-max-age"), Some("3600"));
+    // A cross-origin write is never let through a preflight, and writes carry no CORS.
+    let res = app
+        .send(preflight("/api/v1/components", "POST", "https://b.example"))
+        .await;
+    assert_eq!(res.status, 405);
+    assert_eq!(res.header("access-control-allow-origin"), None);
+    let req = Request::post("/api/v1/components")
+        .header("origin", "https://a.example")
+        .header("x-cachet-token", &app.admin)
+        .header("content-type", "application/json")
+        .body(Body::from(r#"{"name":"x","status":1}"#))
+        .unwrap();
+    let res = app.send(req).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.header("access-control-allow-origin"), None);
+}
