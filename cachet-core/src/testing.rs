@@ -158,6 +158,17 @@ fn new_user(name: &str, role: Role) -> NewUser {
     }
 }
 
+/// The token a first-run setup creates (its user id is filled in by the store).
+fn setup_token() -> NewApiToken {
+    let nt = NewToken::generate();
+    NewApiToken {
+        user_id: UserId(0),
+        name: "setup".into(),
+        prefix: nt.prefix,
+        hash: nt.hash,
+    }
+}
+
 fn assert_not_found<T: std::fmt::Debug>(r: Result<T, StoreError>, entity: Entity) {
     match r {
         Err(StoreError::NotFound(e)) => assert_eq!(e, entity, "wrong entity in NotFound"),
@@ -1762,17 +1773,8 @@ pub async fn bootstrap_admin_only_once(s: Shared) {
     for n in 0..8 {
         let s = s.clone();
         tasks.push(tokio::spawn(async move {
-            let nt = NewToken::generate();
-            s.bootstrap_admin(
-                new_user(&format!("admin{n}"), Role::Admin),
-                NewApiToken {
-                    user_id: UserId(0),
-                    name: "setup".into(),
-                    prefix: nt.prefix,
-                    hash: nt.hash,
-                },
-            )
-            .await
+            s.bootstrap_admin(new_user(&format!("admin{n}"), Role::Admin), setup_token())
+                .await
         }));
     }
     let mut made = Vec::new();
@@ -1795,17 +1797,8 @@ pub async fn bootstrap_admin_ignores_other_roles(s: Shared) {
         let s = s.clone();
         let name = name.to_owned();
         async move {
-            let nt = NewToken::generate();
-            s.bootstrap_admin(
-                new_user(&name, Role::Admin),
-                NewApiToken {
-                    user_id: UserId(0),
-                    name: "setup".into(),
-                    prefix: nt.prefix,
-                    hash: nt.hash,
-                },
-            )
-            .await
+            s.bootstrap_admin(new_user(&name, Role::Admin), setup_token())
+                .await
         }
     };
     s.create_user(new_user("early-viewer", Role::Viewer))

@@ -46,6 +46,19 @@ fn component(name: &str, status: i64) -> ComponentInput {
     }
 }
 
+/// A disabled component: guests may not see it.
+async fn hidden_component(s: &StatusPage, name: &str) -> cachet_core::model::Component {
+    s.create_component(
+        &SYS,
+        ComponentInput {
+            enabled: Some(false),
+            ..component(name, 1)
+        },
+    )
+    .await
+    .unwrap()
+}
+
 fn incident(name: &str) -> IncidentInput {
     IncidentInput {
         name: Some(name.into()),
@@ -963,16 +976,7 @@ async fn anonymous_reads_with_bad_tokens_are_guests_and_leave_no_audit_trail() {
 async fn guests_do_not_see_private_components_in_schedule_rows() {
     let s = service().await;
     let public = s.create_component(&SYS, component("web", 1)).await.unwrap();
-    let hidden = s
-        .create_component(
-            &SYS,
-            ComponentInput {
-                enabled: Some(false),
-                ..component("internal", 1)
-            },
-        )
-        .await
-        .unwrap();
+    let hidden = hidden_component(&s, "internal").await;
     let m = s
         .create_schedule(
             &SYS,
@@ -1053,16 +1057,7 @@ async fn group_aggregates_cover_more_members_than_one_page() {
 #[tokio::test]
 async fn guests_do_not_see_links_to_hidden_components() {
     let s = service().await;
-    let hidden = s
-        .create_component(
-            &SYS,
-            ComponentInput {
-                enabled: Some(false),
-                ..component("internal", 1)
-            },
-        )
-        .await
-        .unwrap();
+    let hidden = hidden_component(&s, "internal").await;
     let i = s
         .create_incident(
             &SYS,
