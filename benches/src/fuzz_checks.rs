@@ -72,7 +72,7 @@ const URL_ATTRIBUTES: &[&str] = &[
 /// Markdown message → `render`: no panic; an `Ok` output is a fixed point of `sanitize` and
 /// satisfies the attack corpus properties S, E, U, R and P (see
 /// `shared/security/attack-corpus.txt`), checked by a tokenizer of the serializer's output
-/// format; an `Err` is only `TooLong` above the size cap or `TooDeep`.
+/// format; `TooLong` comes only above the size cap, and every other refusal only below it.
 ///
 /// Invalid UTF-8 is replaced (U+FFFD), so that no fuzz input is wasted.
 ///
@@ -100,8 +100,12 @@ pub fn check_markdown(data: &[u8]) {
                 src.len()
             );
         }
-        Err(RenderError::TooDeep { .. }) => {
-            assert!(src.len() <= MAX_MESSAGE_BYTES, "size checked before depth");
+        Err(
+            RenderError::TooDeep { .. }
+            | RenderError::TooLarge { .. }
+            | RenderError::Unsupported { .. },
+        ) => {
+            assert!(src.len() <= MAX_MESSAGE_BYTES, "size checked first");
         }
     }
 }

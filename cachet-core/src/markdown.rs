@@ -19,6 +19,19 @@ mod depth;
 /// Deepest element nesting accepted in a message.
 pub const MAX_NESTING: usize = 32;
 
+/// Most HTML a message may render to before sanitizing. Markdown expands text several times
+/// at most (`#` on a line of its own is `<h1></h1>`), but a table whose header declares many
+/// columns makes every short row grow to that width, so a small message could otherwise
+/// produce megabytes of cells.
+pub const MAX_HTML_BYTES: usize = 8 * MAX_MESSAGE_BYTES;
+
+/// Most table cells a message may declare (see [`table_cells_bound`]).
+pub const MAX_TABLE_CELLS: usize = 1 << 16;
+
+/// Most attributes on one tag (the tree builder compares each new attribute with the
+/// ones already on the element).
+pub const MAX_ATTRIBUTES: usize = 64;
+
 /// HTML that came out of the sanitizer. Only this module constructs it from user input.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct SafeHtml(String);
@@ -57,6 +70,21 @@ pub enum RenderError {
     TooDeep {
         /// The cap.
         max: usize,
+    },
+    /// Renders to more than [`MAX_HTML_BYTES`] of HTML, or declares more than
+    /// [`MAX_TABLE_CELLS`] table cells.
+    #[error("renders to more than {max} bytes of HTML")]
+    TooLarge {
+        /// The cap.
+        max: usize,
+    },
+    /// HTML the sanitizer could only process slowly: a tag with more than
+    /// [`MAX_ATTRIBUTES`] attributes, content that a table would move out of its cells, or
+    /// table tags that close or open cells out of order.
+    #[error("has HTML the status page does not accept ({reason})")]
+    Unsupported {
+        /// What was found.
+        reason: &'static str,
     },
 }
 
@@ -185,21 +213,95 @@ pub fn markdown_to_html(source: &str) -> String {
     out
 }
 
+/// An upper bound on the table cells the markdown parser would build for `source`.
+///
+/// A table has as many cells per row as its delimiter row (`|---|---|`) has columns, and
+/// the parser fills short rows with empty cells while it reads the blocks, before a single
+/// byte of HTML is written; so a delimiter row of 300 columns over 700 one-letter rows is
+/// 200 000 cells from 4 KB of text. The bound takes every line made of `|`, `-`, `:` and
+/// spaces (after any indentation and `>` quote markers) as a delimiter row, its `|` count
+/// plus one as its columns, and every line up to the next blank one as its rows. One pass.
+pub fn table_cells_bound(source: &str) -> usize {
+    let lines: Vec<&str> = source.lines().collect();
+    // For each line, how many lines from it up to the next blank one.
+    let mut run = vec![0usize; lines.len() + 1];
+    for (i, line) in lines.iter().enumerate().rev() {
+        run[i] = if line.trim().is_empty() {
+            0
+        } else {
+            run[i + 1] + 1
+        };
+    }
+    let mut cells = 0usize;
+    for (i, line) in lines.iter().enumerate() {
+        let body = line.trim_start_matches([' ', '\t', '>']);
+        let delimiter = body.contains('|')
+            && body.contains('-')
+            && body
+                .chars()
+                .all(|c| matches!(c, '|' | '-' | ':' | ' ' | '\t'));
+        if delimiter {
+            let columns = body.matches('|').count() + 1;
+            // The header row above, this row, and the rows below.
+            let rows = run[i] + 1;
+            cells = cells.saturating_add(columns.saturating_mul(rows));
+        }
+    }
+    cells
+}
+
+/// A `String` that refuses to grow past its cap, so rendering stops as soon as it would.
+struct Capped {
+    out: String,
+    max: usize,
+}
+
+impl fmt::Write for Capped {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if self.out.len() + s.len() > self.max {
+            return Err(fmt::Error);
+        }
+        self.out.push_str(s);
+        Ok(())
+    }
+}
+
+/// Markdown to HTML, stopping at [`MAX_HTML_BYTES`].
+fn markdown_to_capped_html(source: &str) -> Result<String, RenderError> {
+    let mut w = Capped {
+        out: String::with_capacity(source.len() * 3 / 2 + 16),
+        max: MAX_HTML_BYTES,
+    };
+    html::write_html_fmt(&mut w, Parser::new_ext(source, options())).map_err(|_| {
+        RenderError::TooLarge {
+            max: MAX_HTML_BYTES,
+        }
+    })?;
+    Ok(w.out)
+}
+
 /// Renders and sanitizes a markdown message.
 ///
 /// # Errors
-/// [`RenderError::TooLong`] above [`MAX_MESSAGE_BYTES`]; [`RenderError::TooDeep`] when the
-/// rendered HTML nests deeper than [`MAX_NESTING`]. Neither runs the sanitizer.
+/// [`RenderError::TooLong`] above [`MAX_MESSAGE_BYTES`], [`RenderError::TooLarge`] when the
+/// HTML would pass [`MAX_HTML_BYTES`], [`RenderError::TooDeep`] when it nests deeper than
+/// [`MAX_NESTING`] and [`RenderError::Unsupported`] for HTML the sanitizer handles only
+/// slowly (see [`depth`]). None of them runs the sanitizer.
+///
+/// Every accepted input costs time linear in its length.
 pub fn render(source: &str) -> Result<SafeHtml, RenderError> {
     if source.len() > MAX_MESSAGE_BYTES {
         return Err(RenderError::TooLong {
             max: MAX_MESSAGE_BYTES,
         });
     }
-    let raw = markdown_to_html(source);
-    if depth::nesting_depth(&raw, MAX_NESTING) > MAX_NESTING {
-        return Err(RenderError::TooDeep { max: MAX_NESTING });
+    if table_cells_bound(source) > MAX_TABLE_CELLS {
+        return Err(RenderError::TooLarge {
+            max: MAX_HTML_BYTES,
+        });
     }
+    let raw = markdown_to_capped_html(source)?;
+    depth::check(&raw, MAX_NESTING, MAX_ATTRIBUTES)?;
     Ok(SafeHtml(POLICY.clean(&raw).to_string()))
 }
 
@@ -271,6 +373,33 @@ mod tests {
         );
         assert!(render(&"<div>".repeat(MAX_NESTING - 2)).is_ok());
         assert!(render(&"<br>".repeat(1000)).is_ok());
+    }
+
+    #[test]
+    fn table_cells_are_bounded_before_parsing() {
+        let head = vec!["a"; 362].join("|");
+        let sep = vec!["-"; 362].join("|");
+        let wide = format!("{head}\n{sep}\n{}", "a\n".repeat(725));
+        assert!(table_cells_bound(&wide) > MAX_TABLE_CELLS);
+        assert_eq!(
+            render(&wide),
+            Err(RenderError::TooLarge {
+                max: MAX_HTML_BYTES
+            })
+        );
+        // A real table of the same size in bytes is fine.
+        let rows = "| a | b | c | d |\n".repeat(200);
+        let normal = format!("| h | i | j | k |\n|---|:-:|---|--:|\n{rows}");
+        // Five pipes: counted as six columns (a bound, not a count).
+        assert_eq!(table_cells_bound(&normal), 6 * 202);
+        assert!(render(&normal).is_ok());
+        // Quoted and indented tables count too; consecutive delimiter rows stay linear.
+        assert_eq!(table_cells_bound("> a|b\n> -|-\n> c|d\n"), 6);
+        assert!(table_cells_bound(&"|-\n".repeat(30_000)) > MAX_TABLE_CELLS);
+        // The markdown step itself stops at the HTML cap.
+        let headings = "#\n".repeat(32_768);
+        assert!(render(&headings).is_ok());
+        assert!(headings.len() * 5 <= MAX_HTML_BYTES);
     }
 
     #[test]

@@ -30,7 +30,23 @@
 //! stops modelling and counts every `<` followed by a letter as a level that never closes,
 //! which bounds any reading of the rest.
 //!
+//! `html` and `body` are unmodelled too: each of their start tags merges its attributes into
+//! the root element, comparing with every attribute already there.
+//!
+//! Depth is not the parser's only cost that grows faster than its input, so the scan also
+//! refuses (as [`Stop::Unsupported`]) two things no message needs:
+//!
+//! - a tag with more attributes than the limit it is given (attributes are compared
+//!   pairwise);
+//! - content a table would move out of itself ("foster parenting", which searches the
+//!   table's siblings once per moved piece): text or a tag directly inside `table`,
+//!   `tbody`, `thead`, `tfoot`, `tr` or `colgroup`, a table part that does not fit where it
+//!   stands, or an end tag the scan cannot match while a table is open. Tables written in
+//!   markdown are always well formed and never trip this.
+//!
 //! The scan stops as soon as the depth passes the limit it is given.
+
+use super::RenderError;
 
 /// Elements with no content in HTML (WHATWG "void elements", plus the legacy ones the tree
 /// builder inserts and pops at once, or ignores).
@@ -69,6 +85,8 @@ const RAW_TEXT: &[&[u8]] = &[
 /// Start tags after which the tokenizer's reading of the rest depends on tree-builder state
 /// this scan does not model (see the module documentation).
 const UNMODELLED: &[&[u8]] = &[
+    b"body",
+    b"html",
     b"math",
     b"noscript",
     b"plaintext",
@@ -116,19 +134,21 @@ fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     None
 }
 
-/// Where a tag that starts at `i` (just after its name) ends: the index after its `>`, or
-/// `None` when the text ends first. Follows the tokenizer's attribute states, so a `>`
-/// inside a quoted value does not end the tag.
-fn tag_end(b: &[u8], mut i: usize) -> Option<usize> {
+/// Where a tag that starts at `i` (just after its name) ends: the index after its `>` and
+/// the number of attributes, or `None` when the text ends first. Follows the tokenizer's
+/// attribute states, so a `>` inside a quoted value does not end the tag.
+fn tag_end(b: &[u8], mut i: usize) -> Option<(usize, usize)> {
+    let mut attributes = 0;
     loop {
         // Before an attribute name (also after `/` that is not followed by `>`).
         while b.get(i).is_some_and(|&c| is_space(c) || c == b'/') {
             i += 1;
         }
         match b.get(i)? {
-            b'>' => return Some(i + 1),
+            b'>' => return Some((i + 1, attributes)),
             _ => {
                 // Attribute name: up to space, `/`, `>` or `=` (the first character may be `=`).
+                attributes += 1;
                 i += 1;
                 while b
                     .get(i)
@@ -151,7 +171,7 @@ fn tag_end(b: &[u8], mut i: usize) -> Option<usize> {
                         let close = b.get(i + 1..)?.iter().position(|&c| c == q)?;
                         i += 1 + close + 1;
                     }
-                    b'>' => return Some(i + 1),
+                    b'>' => return Some((i + 1, attributes)),
                     _ => {
                         while b.get(i).is_some_and(|&c| !is_space(c) && c != b'>') {
                             i += 1;
@@ -191,38 +211,162 @@ impl<'a> Open<'a> {
         self.max = self.max.max(self.depth);
     }
 
-    fn close(&mut self, name: &[u8]) {
+    /// Closes the innermost element when it is `name`; says whether it did.
+    fn close(&mut self, name: &[u8]) -> bool {
         if let Some(&(Some(top), w)) = self.stack.last() {
             if top.eq_ignore_ascii_case(name) {
                 self.stack.pop();
                 self.depth -= w;
+                return true;
             }
+        }
+        false
+    }
+
+    /// The innermost open element, by name.
+    fn top(&self) -> Option<&'a [u8]> {
+        self.stack.last().and_then(|(name, _)| *name)
+    }
+
+    /// Whether the innermost element is one whose other content a table moves out.
+    fn top_is_section(&self) -> bool {
+        self.top().is_some_and(|t| contains(TABLE_SECTIONS, t))
+    }
+
+    /// Whether a table is open (outside one, the parser ignores stray table parts).
+    fn in_table(&self) -> bool {
+        self.stack
+            .iter()
+            .any(|(name, _)| name.is_some_and(|n| n.eq_ignore_ascii_case(b"table")))
+    }
+
+    /// A start tag inside a table must fit where it stands: a section holds only its own
+    /// parts, and a part may only open in its section (elsewhere it would close a cell).
+    fn check_table_start(&self, name: &[u8]) -> Result<(), Stop> {
+        match self.top() {
+            Some(top) if contains(TABLE_SECTIONS, top) => {
+                if fits_in_section(top, name) {
+                    Ok(())
+                } else {
+                    Err(Stop::Unsupported(OUT_OF_CELLS))
+                }
+            }
+            _ if self.in_table()
+                && contains(TABLE_PARTS, name)
+                && !name.eq_ignore_ascii_case(b"table") =>
+            {
+                Err(Stop::Unsupported(TABLE_ORDER))
+            }
+            _ => Ok(()),
         }
     }
 }
 
+/// Why a scan stopped early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stop {
+    /// The bound passed the limit.
+    TooDeep,
+    /// Markup the sanitizer's parser handles in time worse than linear.
+    Unsupported(&'static str),
+}
+
+/// Elements between which the tree builder moves ("foster-parents") any other content out
+/// of the table, each move searching the table's siblings: text or stray tags there cost
+/// time quadratic in their number.
+const TABLE_SECTIONS: &[&[u8]] = &[b"table", b"tbody", b"thead", b"tfoot", b"tr", b"colgroup"];
+
+/// Tags that open or close parts of a table; out of place, they close cells the scan would
+/// still count as open.
+const TABLE_PARTS: &[&[u8]] = &[
+    b"table",
+    b"caption",
+    b"colgroup",
+    b"col",
+    b"tbody",
+    b"thead",
+    b"tfoot",
+    b"tr",
+    b"td",
+    b"th",
+];
+
+/// The start tags each table section may hold directly.
+fn fits_in_section(section: &[u8], child: &[u8]) -> bool {
+    let allowed: &[&[u8]] = if section.eq_ignore_ascii_case(b"table") {
+        &[
+            b"caption",
+            b"colgroup",
+            b"col",
+            b"tbody",
+            b"thead",
+            b"tfoot",
+            b"tr",
+            b"td",
+            b"th",
+        ]
+    } else if section.eq_ignore_ascii_case(b"tr") {
+        &[b"td", b"th"]
+    } else if section.eq_ignore_ascii_case(b"colgroup") {
+        &[b"col"]
+    } else {
+        &[b"tr", b"td", b"th"]
+    };
+    contains(allowed, child)
+}
+
+const OUT_OF_CELLS: &str = "text or tags inside a table but outside its cells";
+const TABLE_ORDER: &str = "table tags that open or close cells out of order";
+
 /// Counts a level that never closes for every `<` followed by a letter in `b[from..]`
 /// (three for a `table`), wherever it stands: in text, attribute values or comments.
-fn count_rest<'a>(b: &'a [u8], from: usize, open: &mut Open<'a>, limit: usize) {
+/// A table may be moving content out of itself here, so after a `table` tag any text
+/// between tags is refused (there are at most as many tags as the limit allows).
+fn count_rest<'a>(b: &'a [u8], from: usize, open: &mut Open<'a>, limit: usize) -> Result<(), Stop> {
+    if open.in_table() {
+        return Err(Stop::Unsupported(OUT_OF_CELLS));
+    }
+    let mut table_seen = false;
+    let mut text_from = from;
     let mut i = from;
-    while let Some(off) = b.get(i..).and_then(|r| r.iter().position(|&c| c == b'<')) {
-        let lt = i + off;
+    loop {
+        let next = b.get(i..).and_then(|r| r.iter().position(|&c| c == b'<'));
+        let lt = next.map_or(b.len(), |off| i + off);
+        if table_seen && has_text(b, text_from, lt) {
+            return Err(Stop::Unsupported(OUT_OF_CELLS));
+        }
+        if next.is_none() {
+            return Ok(());
+        }
         i = lt + 1;
+        text_from = i;
         if b.get(i).is_some_and(u8::is_ascii_alphabetic) {
-            let name = &b[i..name_end(b, i)];
+            let end = name_end(b, i);
+            let name = &b[i..end];
+            table_seen |= name.eq_ignore_ascii_case(b"table");
             open.stack.push((None, weight(name)));
             open.depth += weight(name);
             open.max = open.max.max(open.depth);
             if open.max > limit {
-                return;
+                return Err(Stop::TooDeep);
             }
+            // Text is what follows the tag (quoted values may hold anything).
+            text_from = tag_end(b, end).map_or(b.len(), |(after, _)| after);
+        } else if b.get(i) == Some(&b'/') {
+            text_from = tag_end(b, name_end(b, i + 1)).map_or(b.len(), |(after, _)| after);
         }
     }
 }
 
-/// An upper bound on the nesting depth an HTML parser reaches on `html`, or some value
-/// above `limit` as soon as the bound passes it. Linear in the length of `html`.
-pub(super) fn nesting_depth(html: &str, limit: usize) -> usize {
+/// Whether `b[from..to]` holds anything but HTML whitespace.
+fn has_text(b: &[u8], from: usize, to: usize) -> bool {
+    b.get(from..to)
+        .is_some_and(|t| t.iter().any(|&c| !is_space(c)))
+}
+
+/// Checks `html` against the depth and attribute limits and the table rules; the bound it
+/// computes is returned for tests.
+pub(super) fn scan(html: &str, limit: usize, max_attributes: usize) -> Result<usize, Stop> {
     let b = html.as_bytes();
     let mut open = Open {
         stack: Vec::new(),
@@ -230,11 +374,15 @@ pub(super) fn nesting_depth(html: &str, limit: usize) -> usize {
         max: 0,
     };
     let mut i = 0;
-    while let Some(off) = b.get(i..).and_then(|r| r.iter().position(|&c| c == b'<')) {
-        if open.max > limit {
+    loop {
+        let next = b.get(i..).and_then(|r| r.iter().position(|&c| c == b'<'));
+        let lt = next.map_or(b.len(), |off| i + off);
+        if open.top_is_section() && has_text(b, i, lt) {
+            return Err(Stop::Unsupported(OUT_OF_CELLS));
+        }
+        if next.is_none() {
             break;
         }
-        let lt = i + off;
         match b.get(lt + 1).copied() {
             Some(b'!') if b.get(lt + 2..lt + 4) == Some(b"--") => {
                 // Comment: `<!-->` and `<!--->` end at once, otherwise `-->` or `--!>`.
@@ -255,10 +403,12 @@ pub(super) fn nesting_depth(html: &str, limit: usize) -> usize {
                 Some(c) if c.is_ascii_alphabetic() => {
                     let start = lt + 2;
                     let end = name_end(b, start);
-                    let Some(after) = tag_end(b, end) else {
+                    let Some((after, _)) = tag_end(b, end) else {
                         break;
                     };
-                    open.close(&b[start..end]);
+                    if !open.close(&b[start..end]) && open.in_table() {
+                        return Err(Stop::Unsupported(TABLE_ORDER));
+                    }
                     i = after;
                 }
                 Some(b'>') => i = lt + 3,
@@ -269,15 +419,22 @@ pub(super) fn nesting_depth(html: &str, limit: usize) -> usize {
                 let start = lt + 1;
                 let end = name_end(b, start);
                 let name = &b[start..end];
-                let Some(after) = tag_end(b, end) else {
+                let Some((after, attributes)) = tag_end(b, end) else {
                     // The parser drops a tag the text ends in, and the rest with it.
                     break;
                 };
+                if attributes > max_attributes {
+                    return Err(Stop::Unsupported("a tag with too many attributes"));
+                }
+                open.check_table_start(name)?;
                 if !contains(VOID, name) {
                     open.push(Some(name));
+                    if open.max > limit {
+                        return Err(Stop::TooDeep);
+                    }
                 }
                 if contains(UNMODELLED, name) {
-                    count_rest(b, after, &mut open, limit);
+                    count_rest(b, after, &mut open, limit)?;
                     break;
                 }
                 i = if contains(RAW_TEXT, name) {
@@ -289,7 +446,22 @@ pub(super) fn nesting_depth(html: &str, limit: usize) -> usize {
             _ => i = lt + 1,
         }
     }
-    open.max
+    Ok(open.max)
+}
+
+/// The bound alone, for tests (`usize::MAX` when the scan refuses the input).
+#[cfg(test)]
+pub(super) fn nesting_depth(html: &str, limit: usize) -> usize {
+    scan(html, limit, usize::MAX).unwrap_or(usize::MAX)
+}
+
+/// [`scan`] as a render check.
+pub(super) fn check(html: &str, limit: usize, max_attributes: usize) -> Result<(), RenderError> {
+    match scan(html, limit, max_attributes) {
+        Ok(_) => Ok(()),
+        Err(Stop::TooDeep) => Err(RenderError::TooDeep { max: limit }),
+        Err(Stop::Unsupported(reason)) => Err(RenderError::Unsupported { reason }),
+    }
 }
 
 /// Where a comment whose text starts at `from` ends: after the first `-->` or `--!>`, or at
@@ -420,15 +592,87 @@ mod tests {
         assert_eq!(depth("<script><!--<script></script><div></script>"), 3);
         assert_eq!(depth("<plaintext></plaintext><b><i>"), 3);
         assert_eq!(depth("<noscript><div title=\"</noscript>\"><p>"), 3);
-        assert_eq!(depth("<template><table>"), 4);
+        assert_eq!(depth("<template><div>"), 2);
+        // A table there is fine as long as nothing can be moved out of it.
+        assert_eq!(
+            depth("<math><mtext><table><mglyph></mglyph></table></mtext></math>"),
+            6
+        );
+        assert_eq!(
+            scan("<template><table>x", 32, 64),
+            Err(Stop::Unsupported(OUT_OF_CELLS))
+        );
         // Before them, void elements stay void.
         assert_eq!(depth(&"<source>".repeat(10)), 0);
     }
 
     #[test]
+    fn tables_hold_content_only_in_their_cells() {
+        let ok = "<table><thead><tr><th>a</th></tr></thead><tbody>\n<tr><td>b <b>c</b></td></tr>\n</tbody></table>";
+        // table (3 with its implied parts) + tbody + tr + td + b.
+        assert_eq!(scan(ok, 32, 64), Ok(7));
+        assert_eq!(
+            scan("<table><caption>x</caption><colgroup><col></colgroup><tr><td><table><td>y</td></table></td></tr></table>", 32, 64),
+            Ok(9)
+        );
+        // The tree builder moves these out of the table one by one, searching the table's
+        // siblings each time.
+        for moved in [
+            "<table>x",
+            "<table><tr>&amp;</tr>",
+            "<table><div>",
+            "<table><tr><td></td>x</tr>",
+            "<table><colgroup><p>",
+            "<table><tbody><table>",
+            "<table><td><svg></td>x",
+            "<div>x<br><math></math><table>x&amp;&amp;",
+        ] {
+            assert_eq!(
+                scan(moved, 32, 64),
+                Err(Stop::Unsupported(OUT_OF_CELLS)),
+                "{moved}"
+            );
+        }
+        // Parts out of order close cells the scan would still count as open.
+        for out_of_order in [
+            "<table><tr><td><tr>",
+            "<table><td><p>x</td>",
+            "<table><tr><td>x</tr>",
+            "<table><caption><td>",
+        ] {
+            assert_eq!(
+                scan(out_of_order, 32, 64),
+                Err(Stop::Unsupported(TABLE_ORDER)),
+                "{out_of_order}"
+            );
+        }
+        // Outside any table, stray table tags are ignored by the parser.
+        assert_eq!(scan("<td>x</tr>", 32, 64), Ok(1));
+    }
+
+    #[test]
+    fn attributes_and_root_elements_are_limited() {
+        let many: String = (0..65).map(|i| format!(" a{i}")).collect();
+        assert_eq!(
+            scan(&format!("<div{many}>"), 32, 64),
+            Err(Stop::Unsupported("a tag with too many attributes"))
+        );
+        assert_eq!(
+            scan(&format!("<div{}>", &many[..many.len() - 4]), 32, 64),
+            Ok(1)
+        );
+        // Each `<html>` merges its attributes into the root: every later tag counts.
+        assert_eq!(
+            scan(&format!("<html a>{}", "<html></html>".repeat(40)), 32, 64),
+            Err(Stop::TooDeep)
+        );
+    }
+
+    #[test]
     fn stops_past_the_limit() {
         let deep = "<div>".repeat(10_000);
-        assert_eq!(nesting_depth(&deep, 32), 33);
+        assert_eq!(scan(&deep, 32, 64), Err(Stop::TooDeep));
+        assert_eq!(scan(&"<div>".repeat(32), 32, 64), Ok(32));
     }
 }
 
@@ -438,7 +682,7 @@ mod oracle {
     //! tag soup.
     use proptest::prelude::*;
 
-    use super::nesting_depth;
+    use super::scan;
 
     /// Deepest element of `html` parsed as a body fragment, as the sanitizer parses it.
     pub(super) fn parsed_depth(html: &str) -> usize {
@@ -574,7 +818,10 @@ mod oracle {
 
         #[test]
         fn bound_is_above_the_parsed_depth(html in soup()) {
-            let ours = nesting_depth(&html, usize::MAX);
+            // Refused input never reaches the parser.
+            let Ok(ours) = scan(&html, usize::MAX, usize::MAX) else {
+                return Ok(());
+            };
             let real = parsed_depth(&html);
             prop_assert!(real <= ours + 2, "parsed {real} > bound {ours} + 2 for {html:?}");
         }
