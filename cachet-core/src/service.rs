@@ -147,8 +147,27 @@ fn required<T>(errors: &mut ValidationErrors, field: &str, value: Option<T>) -> 
     value
 }
 
-fn render_message(errors: &mut ValidationErrors, field: &str, source: &str) -> Option<Message> {
-    match markdown::render(source) {
+/// Renders a message on the blocking pool: even a message at every cap takes milliseconds
+/// of CPU, which an async worker serving status page visitors should not spend.
+async fn render_message(
+    errors: &mut ValidationErrors,
+    field: &str,
+    source: &str,
+) -> Option<Message> {
+    let owned = source.to_string();
+    let rendered = match tokio::task::spawn_blocking(move || markdown::render(&owned)).await {
+        Ok(rendered) => rendered,
+        // The render panicked or the runtime is shutting down: not the input's fault, but
+        // nothing may be written without its HTML either.
+        Err(_) => {
+            errors.add(
+                field,
+                format!("The {} could not be rendered.", validate::human(field)),
+            );
+            return None;
+        }
+    };
+    match rendered {
         Ok(html) => Some(Message {
             source: source.to_string(),
             html,
@@ -1410,7 +1429,7 @@ impl StatusPage {
             .unwrap_or_default();
         let source = self.incident_message(&input, &mut errors).await?;
         let message = match source.as_deref() {
-            Some(s) if !s.trim().is_empty() => render_message(&mut errors, "message", s),
+            Some(s) if !s.trim().is_empty() => render_message(&mut errors, "message", s).await,
             _ => {
                 if !errors.has("template") {
                     errors.add("message", "The message field is required.");
@@ -1487,7 +1506,7 @@ impl StatusPage {
         if input.message.is_some() || input.template.is_some() {
             match self.incident_message(&input, &mut errors).await? {
                 Some(s) if !s.trim().is_empty() => {
-                    ch.message = render_message(&mut errors, "message", &s)
+                    ch.message = render_message(&mut errors, "message", &s).await
                 }
                 Some(_) => errors.add("message", "The message may not be empty."),
                 None => {}
@@ -1548,7 +1567,7 @@ impl StatusPage {
         Ok(self.store.get_update(incident, id).await?)
     }
 
-    fn update_fields(
+    async fn update_fields(
         input: &IncidentUpdateInput,
         errors: &mut ValidationErrors,
         creating: bool,
@@ -1561,7 +1580,9 @@ impl StatusPage {
         };
         ch.status = enum_field(errors, "status", status, 1, 4);
         match input.message.as_deref() {
-            Some(m) if !m.trim().is_empty() => ch.message = render_message(errors, "message", m),
+            Some(m) if !m.trim().is_empty() => {
+                ch.message = render_message(errors, "message", m).await
+            }
             Some(_) => errors.add("message", "The message field is required."),
             None if creating => errors.add("message", "The message field is required."),
             None => {}
@@ -1583,7 +1604,7 @@ impl StatusPage {
     ) -> Result<IncidentUpdate> {
         self.authorize(actor, Action::WriteIncidentUpdate).await?;
         let mut errors = ValidationErrors::new();
-        let ch = Self::update_fields(&input, &mut errors, true);
+        let ch = Self::update_fields(&input, &mut errors, true).await;
         errors.into_result(())?;
         let (Some(status), Some(message)) = (ch.status, ch.message) else {
             return Err(Error::Rejected("incomplete input".into()));
@@ -1616,7 +1637,7 @@ impl StatusPage {
     ) -> Result<IncidentUpdate> {
         self.authorize(actor, Action::WriteIncidentUpdate).await?;
         let mut errors = ValidationErrors::new();
-        let mut ch = Self::update_fields(&input, &mut errors, false);
+        let mut ch = Self::update_fields(&input, &mut errors, false).await;
         errors.into_result(())?;
         ch.user_id = actor.user_id();
         let u = self.store.update_update(incident, id, ch).await?;
@@ -1829,7 +1850,7 @@ impl StatusPage {
         }
     }
 
-    fn schedule_fields(
+    async fn schedule_fields(
         &self,
         input: &ScheduleInput,
         errors: &mut ValidationErrors,
@@ -1846,7 +1867,7 @@ impl StatusPage {
             ch.message = Some(if m.trim().is_empty() {
                 None
             } else {
-                render_message(errors, "message", m)
+                render_message(errors, "message", m).await
             });
         }
         let status = if creating {
@@ -1930,7 +1951,7 @@ impl StatusPage {
     pub async fn create_schedule(&self, actor: &Actor, input: ScheduleInput) -> Result<Schedule> {
         self.authorize(actor, Action::WriteSchedule).await?;
         let mut errors = ValidationErrors::new();
-        let ch = self.schedule_fields(&input, &mut errors, true);
+        let ch = self.schedule_fields(&input, &mut errors, true).await;
         Self::check_window(&mut errors, ch.scheduled_at, ch.completed_at.flatten());
         errors.into_result(())?;
         let (Some(status), Some(scheduled_at)) = (ch.status, ch.scheduled_at) else {
@@ -1964,7 +1985,7 @@ impl StatusPage {
     ) -> Result<Schedule> {
         self.authorize(actor, Action::WriteSchedule).await?;
         let mut errors = ValidationErrors::new();
-        let ch = self.schedule_fields(&input, &mut errors, false);
+        let ch = self.schedule_fields(&input, &mut errors, false).await;
         let current = self.store.get_schedule(id).await?;
         let start = ch.scheduled_at.unwrap_or(current.scheduled_at);
         let end = ch.completed_at.unwrap_or(current.completed_at);

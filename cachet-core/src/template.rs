@@ -158,7 +158,11 @@ impl Template {
         }
 
         while !rest.is_empty() {
-            let next = ["{{", "{%", "{#"].iter().filter_map(|m| rest.find(m)).min();
+            // One forward scan to the next opener, so parsing is linear in the source.
+            let next = rest
+                .as_bytes()
+                .windows(2)
+                .position(|w| w[0] == b'{' && matches!(w[1], b'{' | b'%' | b'#'));
             let Some(start) = next else {
                 push(&mut stack, &mut top, Node::Text(rest.to_string()));
                 break;

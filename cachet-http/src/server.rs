@@ -8,16 +8,22 @@
 //!
 //! - a header read timeout, from the moment a connection opens or finishes its previous
 //!   response, so idle and slow-header connections are closed;
-//! - a cap on open connections: past it, a new connection is closed at once (the clients
-//!   already connected keep being served), rather than queueing without bound;
+//! - read and write timeouts on the socket, so a client that stops reading its responses
+//!   (or stops sending a body) loses its connection instead of holding it forever;
+//! - a cap on open connections, overall and optionally per client address: past it, a new
+//!   connection is closed at once (the clients already connected keep being served),
+//!   rather than queueing without bound;
 //! - graceful shutdown: on the signal it stops accepting, lets requests in flight finish
 //!   (up to a deadline), then returns.
 //!
 //! Each request carries the peer address as `axum::extract::ConnectInfo<SocketAddr>`.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
@@ -27,6 +33,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_io_timeout::TimeoutStream;
 use tower::ServiceExt;
 
 /// Limits of [`serve`].
@@ -35,8 +42,14 @@ pub struct ServerLimits {
     /// Longest a client may take to send a request's headers, counted from when the
     /// connection opens or its previous response ends.
     pub header_read_timeout: Duration,
+    /// Longest a single read or write on a connection may wait (a client that reads no
+    /// response, or sends its body too slowly, is disconnected).
+    pub io_timeout: Duration,
     /// Most connections open at once; further ones are closed as soon as they are accepted.
     pub max_connections: usize,
+    /// Most connections open at once from one client address (0: no per-address cap).
+    /// Behind a reverse proxy every connection comes from the proxy: leave it at 0 there.
+    pub max_connections_per_ip: usize,
     /// How long shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
 }
@@ -45,7 +58,9 @@ impl Default for ServerLimits {
     fn default() -> Self {
         ServerLimits {
             header_read_timeout: Duration::from_secs(10),
+            io_timeout: Duration::from_secs(10),
             max_connections: 4096,
+            max_connections_per_ip: 0,
             shutdown_grace: Duration::from_secs(10),
         }
     }
@@ -64,6 +79,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let per_ip: Counts = Arc::default();
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -89,19 +105,27 @@ pub async fn serve(
             drop(stream);
             continue;
         };
+        let Some(per_ip) = PerIp::claim(&per_ip, peer.ip(), limits.max_connections_per_ip) else {
+            tracing::warn!(%peer, "per-address connection limit reached; closing a new connection");
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
+        let mut stream = TimeoutStream::new(stream);
+        stream.set_read_timeout(Some(limits.io_timeout));
+        stream.set_write_timeout(Some(limits.io_timeout));
         let app = app.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo(peer));
             let app = app.clone();
             async move { Ok::<_, Infallible>(app.oneshot(req).await.unwrap_or_else(|e| match e {})) }
         });
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(Box::pin(stream)), service));
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
-            drop(slot);
+            drop((slot, per_ip));
         });
     }
     drop(listener);
@@ -112,4 +136,45 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// Open connections per client address.
+type Counts = Arc<Mutex<HashMap<IpAddr, usize>>>;
+
+/// One connection counted against its client address; released on drop.
+struct PerIp {
+    counts: Option<(Counts, IpAddr)>,
+}
+
+impl PerIp {
+    /// Counts a connection from `ip`, or `None` when `ip` already has `max` open (`max` 0:
+    /// no cap, nothing counted).
+    fn claim(counts: &Counts, ip: IpAddr, max: usize) -> Option<PerIp> {
+        if max == 0 {
+            return Some(PerIp { counts: None });
+        }
+        let mut map = counts.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(ip).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(PerIp {
+            counts: Some((Arc::clone(counts), ip)),
+        })
+    }
+}
+
+impl Drop for PerIp {
+    fn drop(&mut self) {
+        if let Some((counts, ip)) = self.counts.take() {
+            let mut map = counts.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(n) = map.get_mut(&ip) {
+                *n -= 1;
+                if *n == 0 {
+                    map.remove(&ip);
+                }
+            }
+        }
+    }
 }

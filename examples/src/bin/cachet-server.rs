@@ -98,6 +98,23 @@ struct ServeArgs {
         global = true
     )]
     header_timeout_secs: u64,
+    /// Seconds one read or write on a connection may wait (a client that stops reading its
+    /// responses is disconnected).
+    #[arg(
+        long,
+        env = "CACHET_IO_TIMEOUT_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    io_timeout_secs: u64,
+    /// Most connections from one client address (0: no cap; keep 0 behind a reverse proxy).
+    #[arg(
+        long,
+        env = "CACHET_MAX_CONNECTIONS_PER_IP",
+        default_value_t = 0,
+        global = true
+    )]
+    max_connections_per_ip: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -250,7 +267,9 @@ async fn serve(service: Arc<StatusPage>, args: ServeArgs) -> Result<(), String> 
     tracing::info!(%addr, "listening");
     let limits = ServerLimits {
         header_read_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
+        io_timeout: Duration::from_secs(args.io_timeout_secs.max(1)),
         max_connections: args.max_connections.max(1),
+        max_connections_per_ip: args.max_connections_per_ip,
         ..ServerLimits::default()
     };
     cachet_http::server::serve(listener, app, limits, shutdown_signal())

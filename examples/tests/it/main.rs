@@ -333,3 +333,60 @@ fn idle_connections_time_out_and_excess_connections_are_refused() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("Pong!"), "{answer}");
 }
+
+/// A client that pipelines requests and never reads the answers loses its connection after
+/// the I/O timeout, so it cannot hold a slot; a per-address cap refuses a second connection.
+#[test]
+fn clients_that_stop_reading_are_disconnected() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}", dir.path().join("cachet.db").display());
+    let server = start_with(
+        &db,
+        &[
+            "--max-connections",
+            "4",
+            "--max-connections-per-ip",
+            "1",
+            "--io-timeout-secs",
+            "1",
+        ],
+    );
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let mut hog = TcpStream::connect(&addr).expect("connect");
+    hog.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+    // Far more response bytes than the socket buffers hold; stop writing once they are full.
+    let request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    for _ in 0..20_000 {
+        if hog.write_all(request).is_err() {
+            break;
+        }
+    }
+    // One connection per address: a second one is closed at once while the hog holds its.
+    let ping = || -> Option<String> {
+        let mut c = TcpStream::connect(&addr).ok()?;
+        c.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        c.write_all(b"GET /api/v1/ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .ok()?;
+        let mut answer = String::new();
+        c.read_to_string(&mut answer).ok()?;
+        Some(answer).filter(|a| a.starts_with("HTTP/1.1 200"))
+    };
+    assert!(
+        ping().is_none(),
+        "a second connection from the same address was served"
+    );
+    let started = std::time::Instant::now();
+    let mut served = false;
+    while started.elapsed() < Duration::from_secs(8) {
+        if let Some(answer) = ping() {
+            assert!(answer.contains("Pong!"), "{answer}");
+            served = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(served, "the stalled client never lost its connection");
+    drop(hog);
+}
