@@ -28,7 +28,17 @@ use crate::validate::Email;
 #[macro_export]
 macro_rules! conformance_tests {
     ($factory:path) => {
-        $crate::conformance_tests!(@cases $factory;
+        $crate::conformance_tests!(@with_cases (@cases $factory;));
+    };
+    // For backends on a server: `$factory` returns `None` when the server is not configured
+    // (the case is skipped) or `Some((store, guard))`; `$teardown(guard)` runs after the case,
+    // whether it passed or not (to drop the case's own schema or database).
+    ($factory:path, teardown = $teardown:path) => {
+        $crate::conformance_tests!(@with_cases (@server $factory, $teardown;));
+    };
+    // The one case list, handed to the arm named by the prefix.
+    (@with_cases ($($prefix:tt)*)) => {
+        $crate::conformance_tests!($($prefix)*
             component_roundtrip, component_tags_found_by_slug, component_update_partial,
             component_missing_is_not_found, component_delete_removes_subscriptions,
             component_filters, component_sort_then_page, group_crud_and_ungroup, group_filters,
@@ -53,6 +63,25 @@ macro_rules! conformance_tests {
             async fn $case() {
                 let store = $factory().await;
                 $crate::testing::$case(::std::sync::Arc::new(store)).await;
+            }
+        )*
+    };
+    (@server $factory:path, $teardown:path; $($case:ident),* $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some((store, guard)) = $factory().await else {
+                    return;
+                };
+                let shared: $crate::testing::Shared = ::std::sync::Arc::new(store);
+                let outcome = ::tokio::spawn($crate::testing::$case(shared)).await;
+                $teardown(guard).await;
+                if let Err(e) = outcome {
+                    match e.try_into_panic() {
+                        Ok(panic) => ::std::panic::resume_unwind(panic),
+                        Err(e) => panic!("conformance case did not finish: {e}"),
+                    }
+                }
             }
         )*
     };
