@@ -62,3 +62,129 @@ async fn teardown(schema: Schema) {
 }
 
 cachet_core::conformance_tests!(store, teardown = teardown);
+
+/// The server needs no more than to read and write rows: migrations run as the owner, the
+/// store then works as a role granted only SELECT, INSERT, UPDATE and DELETE (the grants
+/// the README documents), and that role cannot change the schema.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn works_as_a_role_that_only_reads_and_writes_rows() {
+    use cachet_core::enums::{ComponentStatus, IncidentStatus, Role, Visibility};
+    use cachet_core::markdown;
+    use cachet_core::secret::{NewToken, PasswordHash};
+    use cachet_core::store::{
+        ComponentFilter, ListQuery, Message, NewApiToken, NewComponent, NewIncident, NewUser,
+    };
+    use cachet_core::validate::Email;
+    use cachet_core::Store;
+
+    let Some(url) = server_url("CACHET_TEST_POSTGRES_URL", &SKIPPED) else {
+        return;
+    };
+    let name = unique_name();
+    let (admin, owner_pool) = pool_in_new_schema(&url, &name).await;
+    PostgresStore::new(owner_pool.clone())
+        .migrate()
+        .await
+        .expect("the owner migrates");
+    owner_pool.close().await;
+    let role = format!("{name}_rw");
+    for grant in [
+        format!("CREATE ROLE {role} LOGIN"),
+        format!("GRANT USAGE ON SCHEMA {name} TO {role}"),
+        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {name} TO {role}"),
+        format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {name} TO {role}"),
+    ] {
+        sqlx_exec(&admin, &grant).await;
+    }
+    let options = PgConnectOptions::from_str(&url)
+        .expect("a PostgreSQL URL")
+        .username(&role)
+        .options([("search_path", name.as_str())]);
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(options)
+        .await
+        .expect("the row-only role connects");
+    let store = PostgresStore::new(pool.clone());
+
+    let outcome = async {
+        let nt = NewToken::generate();
+        let (admin_user, _) = store
+            .bootstrap_admin(
+                NewUser {
+                    username: "admin".into(),
+                    email: Email::parse("admin@example.com").expect("valid"),
+                    password_hash: PasswordHash::from_phc(
+                        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$x".into(),
+                    ),
+                    role: Role::Admin,
+                },
+                NewApiToken {
+                    user_id: cachet_core::ids::UserId(0),
+                    name: "setup".into(),
+                    prefix: nt.prefix,
+                    hash: nt.hash,
+                },
+            )
+            .await
+            .expect("setup as the row-only role")
+            .expect("first setup");
+        assert_eq!(admin_user.role, Role::Admin);
+        let component = store
+            .create_component(NewComponent {
+                name: "API".into(),
+                description: String::new(),
+                link: String::new(),
+                status: ComponentStatus::Operational,
+                order: 0,
+                group_id: None,
+                enabled: true,
+                meta: None,
+                tags: Vec::new(),
+            })
+            .await
+            .expect("insert as the row-only role");
+        let message = markdown::render("Down").expect("renders");
+        store
+            .create_incident(NewIncident {
+                user_id: None,
+                component_id: Some(component.id),
+                impact: Some(ComponentStatus::MajorOutage),
+                name: "outage".into(),
+                status: IncidentStatus::Investigating,
+                visible: Visibility::Public,
+                stickied: false,
+                message: Message {
+                    source: "Down".into(),
+                    html: message,
+                },
+                occurred_at: chrono::Utc::now(),
+                meta: Default::default(),
+            })
+            .await
+            .expect("a two-row write as the row-only role");
+        let listed = store
+            .list_components(&ListQuery::new(1, 20, ComponentFilter::default()))
+            .await
+            .expect("read as the row-only role");
+        assert_eq!(listed.items[0].status, ComponentStatus::MajorOutage);
+        let ddl = cachet_store_sql::sqlx::query("CREATE TABLE intruder (id BIGINT)")
+            .execute(&pool)
+            .await;
+        let refused = ddl.expect_err("the row-only role may not create tables");
+        let code = refused
+            .as_database_error()
+            .and_then(|e| e.code().map(|c| c.into_owned()));
+        assert_eq!(
+            code.as_deref(),
+            Some("42501"),
+            "insufficient_privilege: {refused}"
+        );
+    }
+    .await;
+    pool.close().await;
+    sqlx_exec(&admin, &format!("DROP SCHEMA {name} CASCADE")).await;
+    sqlx_exec(&admin, &format!("DROP OWNED BY {role}")).await;
+    sqlx_exec(&admin, &format!("DROP ROLE {role}")).await;
+    outcome
+}

@@ -1,5 +1,6 @@
 //! Server URLs from the environment, and the one "skipped" line.
 
+use std::io::Write as _;
 use std::sync::Once;
 
 /// The URL in `var`, or `None` (after saying so once per variable) when it is unset.
@@ -14,7 +15,13 @@ pub(crate) fn server_url(var: &str, once: &'static Once) -> Option<String> {
                 std::env::var("CACHET_REQUIRE_DB").as_deref() != Ok("1"),
                 "{var} is not set and CACHET_REQUIRE_DB=1 requires the server"
             );
-            once.call_once(|| eprintln!("skipped: {var} is not set, no tests against that server"));
+            // Written to the stream itself: the test harness would swallow `eprintln!`.
+            once.call_once(|| {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "skipped: {var} is not set, no tests against that server"
+                );
+            });
             None
         }
     }

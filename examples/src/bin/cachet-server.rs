@@ -11,9 +11,11 @@ use std::time::Duration;
 
 use cachet_core::enums::Role;
 use cachet_core::input::UserInput;
-use cachet_core::{Actor, StatusPage, Store};
+use cachet_core::{Actor, StatusPage, Store, StoreError};
 use cachet_http::server::ServerLimits;
 use cachet_http::HttpConfig;
+use cachet_store_sql::sqlx;
+use cachet_store_sql::{MySqlStore, PostgresStore};
 use cachet_store_sqlite::SqliteStore;
 use clap::{Parser, Subcommand};
 
@@ -24,7 +26,9 @@ use clap::{Parser, Subcommand};
     about = "A Cachet-compatible status page server"
 )]
 struct Cli {
-    /// Database URL: `sqlite://PATH`, `sqlite::memory:`, or a plain file path.
+    /// Database URL: `sqlite://PATH`, `sqlite::memory:` or a plain file path;
+    /// `postgres://user:password@host/db` or `mysql://user:password@host/db` (TLS and other
+    /// driver options as URL parameters, e.g. `?sslmode=verify-full` or `?ssl-mode=VERIFY_IDENTITY`).
     #[arg(
         long,
         env = "CACHET_DATABASE_URL",
@@ -32,6 +36,20 @@ struct Cli {
         global = true
     )]
     database_url: String,
+
+    /// Do not run migrations at start (for a database role that may only read and write
+    /// rows; run `cachet-server migrate` as the schema's owner instead).
+    #[arg(long, env = "CACHET_NO_MIGRATE", global = true)]
+    no_migrate: bool,
+
+    /// Connections to PostgreSQL or MySQL (SQLite has its own small pool).
+    #[arg(
+        long,
+        env = "CACHET_DB_MAX_CONNECTIONS",
+        default_value_t = 10,
+        global = true
+    )]
+    db_max_connections: u32,
 
     #[command(flatten)]
     serve: ServeArgs,
@@ -121,6 +139,8 @@ struct ServeArgs {
 enum Command {
     /// Run the server (the default).
     Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -184,37 +204,77 @@ fn describe(e: &dyn std::error::Error) -> String {
     text
 }
 
-fn sqlite_path(url: &str) -> Result<String, String> {
-    if let Some(rest) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    {
-        return Ok(rest.to_string());
-    }
-    if url.contains("://") {
-        let scheme = url.split("://").next().unwrap_or_default();
-        return Err(format!(
-            "database URL scheme \"{scheme}\" is not supported by this build (use sqlite://PATH)"
-        ));
-    }
-    Ok(url.to_string())
+/// Where the data lives, read from `--database-url`.
+enum Database {
+    Sqlite(String),
+    Postgres(String),
+    MySql(String),
 }
 
-async fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
-    let path = sqlite_path(url)?;
-    let store = if path == ":memory:" {
-        let s = SqliteStore::open_in_memory()
-            .map_err(|e| format!("cannot open the in-memory database: {}", describe(&e)))?;
-        s.migrate()
-            .await
-            .map_err(|e| format!("cannot migrate the database: {}", describe(&e)))?;
-        s
-    } else {
-        SqliteStore::open_and_migrate(&path)
-            .await
-            .map_err(|e| format!("cannot open the database {path}: {}", describe(&e)))?
-    };
-    Ok(Arc::new(store))
+impl Database {
+    fn parse(url: &str) -> Result<Database, String> {
+        if let Some(rest) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            return Ok(Database::Sqlite(rest.to_string()));
+        }
+        let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+        match scheme.as_deref() {
+            None => Ok(Database::Sqlite(url.to_string())),
+            Some("postgres" | "postgresql") => Ok(Database::Postgres(url.to_string())),
+            Some("mysql" | "mariadb") => Ok(Database::MySql(url.replacen("mariadb://", "mysql://", 1))),
+            Some(other) => Err(format!(
+                "database URL scheme \"{other}\" is not supported (use sqlite://PATH, postgres://... or mysql://...)"
+            )),
+        }
+    }
+}
+
+/// Opens the store; runs the migrations unless `migrate` is false (a server role that may
+/// only read and write rows: run `cachet-server migrate` as the owner first).
+async fn open_store(url: &str, migrate: bool, pool_size: u32) -> Result<Arc<dyn Store>, String> {
+    let migrated = |e: StoreError| format!("cannot migrate the database: {}", describe(&e));
+    match Database::parse(url)? {
+        Database::Sqlite(path) if path == ":memory:" => {
+            let s = SqliteStore::open_in_memory()
+                .map_err(|e| format!("cannot open the in-memory database: {}", describe(&e)))?;
+            s.migrate().await.map_err(migrated)?;
+            Ok(Arc::new(s))
+        }
+        Database::Sqlite(path) => {
+            let s = SqliteStore::open_and_migrate(&path)
+                .await
+                .map_err(|e| format!("cannot open the database {path}: {}", describe(&e)))?;
+            Ok(Arc::new(s))
+        }
+        Database::Postgres(url) => {
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(pool_size)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(&url)
+                .await
+                .map_err(|e| format!("cannot connect to PostgreSQL: {}", describe(&e)))?;
+            let s = PostgresStore::new(pool);
+            if migrate {
+                s.migrate().await.map_err(migrated)?;
+            }
+            Ok(Arc::new(s))
+        }
+        Database::MySql(url) => {
+            let pool = sqlx::mysql::MySqlPoolOptions::new()
+                .max_connections(pool_size)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(&url)
+                .await
+                .map_err(|e| format!("cannot connect to MySQL/MariaDB: {}", describe(&e)))?;
+            let s = MySqlStore::new(pool);
+            if migrate {
+                s.migrate().await.map_err(migrated)?;
+            }
+            Ok(Arc::new(s))
+        }
+    }
 }
 
 async fn shutdown_signal() {
@@ -278,7 +338,17 @@ async fn serve(service: Arc<StatusPage>, args: ServeArgs) -> Result<(), String> 
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
-    let store = open_store(&cli.database_url).await?;
+    if let Some(Command::Migrate) = cli.command {
+        open_store(&cli.database_url, true, 1).await?;
+        println!("The database schema is up to date.");
+        return Ok(());
+    }
+    let store = open_store(
+        &cli.database_url,
+        !cli.no_migrate,
+        cli.db_max_connections.max(1),
+    )
+    .await?;
     let service = Arc::new(
         StatusPage::new(store)
             .await
@@ -287,6 +357,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     let admin = Actor::System;
     match cli.command {
         None | Some(Command::Serve) => serve(service, cli.serve).await,
+        Some(Command::Migrate) => Ok(()),
         Some(Command::User(UserCommand::Add {
             username,
             email,

@@ -240,9 +240,15 @@ async fn server_sets_up_once_serves_the_api_and_page_and_stops_gracefully() {
 
 #[test]
 fn unsupported_database_urls_are_refused_clearly() {
-    let (ok, out) = cli("postgres://localhost/db", &["token", "list"]);
+    let (ok, out) = cli("redis://localhost/db", &["token", "list"]);
     assert!(!ok);
-    assert!(out.contains("\"postgres\" is not supported"), "{out}");
+    assert!(out.contains("\"redis\" is not supported"), "{out}");
+    let (ok, out) = cli(
+        "postgres://nobody@127.0.0.1:notaport/none",
+        &["token", "list"],
+    );
+    assert!(!ok);
+    assert!(out.contains("cannot connect to PostgreSQL"), "{out}");
     let (ok, out) = cli(
         "sqlite://:memory:",
         &[
