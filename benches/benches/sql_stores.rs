@@ -271,12 +271,18 @@ raw_engine!(
     |done: &sqlx::mysql::MySqlQueryResult| i64::try_from(done.last_insert_id()).unwrap_or(0)
 );
 
+/// The baseline's list: page and page size in, rows read out.
+type RawList = Box<dyn Fn(&Runtime, i64, i64) -> usize>;
+
+/// The baseline's insert: the new row's id.
+type RawInsert = Box<dyn Fn(&Runtime, &NewComponent) -> i64>;
+
 /// The two sides of one engine, each on its own schema or database.
 struct Engine {
     label: &'static str,
     ours: Arc<dyn Store>,
-    list_raw: Box<dyn Fn(&Runtime, i64, i64) -> usize>,
-    insert_raw: Box<dyn Fn(&Runtime, &NewComponent) -> i64>,
+    list_raw: RawList,
+    insert_raw: RawInsert,
     cleanup: Box<dyn FnOnce(&Runtime)>,
 }
 
