@@ -9,6 +9,7 @@ use std::sync::{Arc, OnceLock};
 
 use axum::body::Body;
 use axum::http::{header, HeaderValue, Method, Request, StatusCode};
+use cachet_core::crypto::DataKey;
 use cachet_core::enums::Role;
 use cachet_core::input::{
     ComponentInput, GroupInput, IncidentInput, IncidentUpdateInput, MetricInput, PointInput,
@@ -498,6 +499,8 @@ async fn seed() -> (Arc<StatusPage>, Seeded) {
         name: "fuzz".into(),
         prefix: secret[..8].into(),
         hash: TokenHash::of(secret),
+        abilities: None,
+        expires_at: None,
     };
     let admin = ok(
         "bootstrap_admin",
@@ -518,7 +521,10 @@ async fn seed() -> (Arc<StatusPage>, Seeded) {
         store.create_token(token(reporter.id, REPORTER_TOKEN)).await,
     );
 
-    let s = ok("StatusPage::new", StatusPage::new(store).await);
+    let s = ok(
+        "StatusPage::new",
+        StatusPage::new(store, DataKey::from_bytes([7; 32])).await,
+    );
     let sys = Actor::System;
     let group = ok(
         "group",

@@ -198,6 +198,16 @@ pub enum Error {
     /// No (valid) credentials were given where they are required.
     #[error("authentication required")]
     Unauthenticated,
+    /// A sign-in failed: unknown user, wrong password, inactive user or wrong second factor.
+    /// One answer for all of them, so it tells an attacker nothing.
+    #[error("the username or password is incorrect")]
+    SignInFailed,
+    /// Too many failed sign-ins: wait before the next try.
+    #[error("too many failed sign-ins; try again in {} seconds", .retry_after.as_secs().max(1))]
+    Throttled {
+        /// How long to wait.
+        retry_after: std::time::Duration,
+    },
     /// The backend cannot be reached.
     #[error("service unavailable")]
     Unavailable(#[source] BoxError),

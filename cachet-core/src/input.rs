@@ -178,3 +178,15 @@ pub struct UserInput {
     /// Role.
     pub role: crate::enums::Role,
 }
+
+/// Create an API token.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TokenInput {
+    /// Label.
+    pub name: String,
+    /// Ability names separated by spaces or commas (see [`crate::policy::Ability`]), to
+    /// narrow the token below its user's role; `None` for all the role may.
+    pub abilities: Option<String>,
+    /// When it stops working (must be in the future).
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod chart;
+pub mod crypto;
 pub mod enums;
 pub mod error;
 pub mod ids;
@@ -19,7 +20,9 @@ pub mod store;
 pub mod template;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod throttle;
 pub mod time;
+pub mod totp;
 pub mod validate;
 
 pub use chrono_tz::Tz;

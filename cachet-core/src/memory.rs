@@ -29,6 +29,8 @@ struct State {
     subscribers: BTreeMap<i64, Subscriber>,
     users: BTreeMap<i64, User>,
     tokens: BTreeMap<i64, ApiToken>,
+    /// (user, digest in hex) -> used at.
+    recovery: BTreeMap<(i64, String), Option<DateTime<Utc>>>,
     settings: BTreeMap<String, String>,
     audit: BTreeMap<i64, AuditEntry>,
     /// slug -> name of every tag ever used: a tag is found by slug or created.
@@ -1176,6 +1178,7 @@ impl Store for MemoryStore {
             password_hash: user.password_hash,
             role: user.role,
             active: true,
+            totp: Default::default(),
             created_at: now,
             updated_at: now,
         };
@@ -1185,6 +1188,8 @@ impl Store for MemoryStore {
             name: token.name,
             prefix: token.prefix,
             hash: token.hash,
+            abilities: token.abilities,
+            expires_at: token.expires_at,
             created_at: now,
             last_used_at: None,
             revoked_at: None,
@@ -1212,6 +1217,7 @@ impl Store for MemoryStore {
             password_hash: new.password_hash,
             role: new.role,
             active: true,
+            totp: Default::default(),
             created_at: now,
             updated_at: now,
         };
@@ -1292,6 +1298,8 @@ impl Store for MemoryStore {
             name: new.name,
             prefix: new.prefix,
             hash: new.hash,
+            abilities: new.abilities,
+            expires_at: new.expires_at,
             created_at: now(),
             last_used_at: None,
             revoked_at: None,
@@ -1346,6 +1354,107 @@ impl Store for MemoryStore {
             .ok_or(StoreError::NotFound(Entity::Token))?;
         t.last_used_at = Some(at);
         Ok(())
+    }
+
+    async fn begin_totp(&self, user: UserId, sealed_secret: String) -> Result<User, StoreError> {
+        let mut st = self.lock();
+        let u = st
+            .users
+            .get_mut(&user.get())
+            .ok_or(StoreError::NotFound(Entity::User))?;
+        if u.totp.enabled_at.is_some() {
+            return Err(StoreError::Conflict(
+                "two-factor authentication is already on".into(),
+            ));
+        }
+        u.totp = crate::model::TotpState {
+            sealed_secret: Some(sealed_secret),
+            enabled_at: None,
+            last_step: None,
+        };
+        u.updated_at = now();
+        Ok(u.clone())
+    }
+
+    async fn enable_totp(
+        &self,
+        user: UserId,
+        sealed_secret: String,
+        step: i64,
+        recovery: Vec<TokenHash>,
+    ) -> Result<User, StoreError> {
+        let mut st = self.lock();
+        let u = st
+            .users
+            .get_mut(&user.get())
+            .ok_or(StoreError::NotFound(Entity::User))?;
+        if u.totp.enabled_at.is_some() || u.totp.sealed_secret.as_ref() != Some(&sealed_secret) {
+            return Err(StoreError::Conflict(
+                "two-factor enrollment changed meanwhile".into(),
+            ));
+        }
+        let at = now();
+        u.totp.enabled_at = Some(at);
+        u.totp.last_step = Some(step);
+        u.updated_at = at;
+        let out = u.clone();
+        st.recovery.retain(|(uid, _), _| *uid != user.get());
+        for h in recovery {
+            st.recovery.insert((user.get(), h.to_hex()), None);
+        }
+        Ok(out)
+    }
+
+    async fn disable_totp(&self, user: UserId) -> Result<User, StoreError> {
+        let mut st = self.lock();
+        let u = st
+            .users
+            .get_mut(&user.get())
+            .ok_or(StoreError::NotFound(Entity::User))?;
+        u.totp = Default::default();
+        u.updated_at = now();
+        let out = u.clone();
+        st.recovery.retain(|(uid, _), _| *uid != user.get());
+        Ok(out)
+    }
+
+    async fn claim_totp_step(&self, user: UserId, step: i64) -> Result<bool, StoreError> {
+        let mut st = self.lock();
+        let u = st
+            .users
+            .get_mut(&user.get())
+            .ok_or(StoreError::NotFound(Entity::User))?;
+        if u.totp.enabled_at.is_none() || u.totp.last_step.is_some_and(|last| step <= last) {
+            return Ok(false);
+        }
+        u.totp.last_step = Some(step);
+        Ok(true)
+    }
+
+    async fn use_recovery_code(
+        &self,
+        user: UserId,
+        code: &TokenHash,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut st = self.lock();
+        match st.recovery.get_mut(&(user.get(), code.to_hex())) {
+            Some(used @ None) => {
+                *used = Some(at);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn recovery_codes_left(&self, user: UserId) -> Result<u32, StoreError> {
+        let st = self.lock();
+        let left = st
+            .recovery
+            .iter()
+            .filter(|((uid, _), used)| *uid == user.get() && used.is_none())
+            .count();
+        Ok(u32::try_from(left).unwrap_or(u32::MAX))
     }
 
     async fn load_settings(&self) -> Result<Vec<(String, String)>, StoreError> {

@@ -303,10 +303,40 @@ pub struct User {
     pub role: Role,
     /// Inactive users cannot sign in and their tokens fail.
     pub active: bool,
+    /// Two-factor authentication.
+    pub totp: TotpState,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+impl User {
+    /// True when signing in needs a TOTP or recovery code.
+    pub fn has_2fa(&self) -> bool {
+        self.totp.enabled_at.is_some()
+    }
+}
+
+/// A user's TOTP state: off (all `None`), enrollment pending (a secret, not enabled), or on.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct TotpState {
+    /// The secret, sealed with the data key (see [`crate::crypto`]).
+    pub sealed_secret: Option<String>,
+    /// When 2FA was turned on.
+    pub enabled_at: Option<DateTime<Utc>>,
+    /// The last step signed in with; it and every earlier step are refused.
+    pub last_step: Option<i64>,
+}
+
+impl std::fmt::Debug for TotpState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpState")
+            .field("has_secret", &self.sealed_secret.is_some())
+            .field("enabled_at", &self.enabled_at)
+            .field("last_step", &self.last_step)
+            .finish()
+    }
 }
 
 /// An API token (its secret is never stored, only its digest).
@@ -322,6 +352,10 @@ pub struct ApiToken {
     pub prefix: String,
     /// SHA-256 of the whole token.
     pub hash: TokenHash,
+    /// What it may do within its user's role (`None`: all the role may).
+    pub abilities: Option<crate::policy::Abilities>,
+    /// It fails from this instant on.
+    pub expires_at: Option<DateTime<Utc>>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last successful use.

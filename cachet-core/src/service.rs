@@ -11,20 +11,28 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
 
+mod accounts;
+
+pub use accounts::{
+    retry_after, Enrollment, PendingSignIn, SignIn, SignedIn, SECOND_FACTOR_WINDOW,
+};
+
 use crate::audit::{Admit, FailureBudget};
 use crate::chart;
+use crate::crypto::DataKey;
 use crate::enums::*;
 use crate::error::{Entity, Error, Result, StoreError, ValidationErrors};
 use crate::ids::*;
 use crate::input::*;
 use crate::markdown;
 use crate::model::*;
-use crate::policy::{decide, Action, Actor, Decision, Principal};
+use crate::policy::{decide, Abilities, Ability, Action, Actor, Decision, Principal};
 use crate::rollup::{self, Overall};
 use crate::secret::{random_code, NewToken, PasswordHash, TokenHash};
 use crate::settings::Settings;
 use crate::store::*;
 use crate::template::Template;
+use crate::throttle::SignInThrottle;
 use crate::validate::{self, Email};
 
 /// How long a cached public snapshot may be served before it is rebuilt even without a
@@ -96,6 +104,8 @@ pub struct StatusPage {
     generation: AtomicU64,
     guest_snapshot: RwLock<Option<(u64, Instant, Arc<PageSnapshot>)>>,
     failures: FailureBudget,
+    key: DataKey,
+    throttle: SignInThrottle,
 }
 
 impl std::fmt::Debug for StatusPage {
@@ -271,11 +281,13 @@ fn incident_meta(errors: &mut ValidationErrors, meta: &Value) -> BTreeMap<String
 }
 
 impl StatusPage {
-    /// A service over `store`, with settings loaded from it.
+    /// A service over `store`, with settings loaded from it. `key` seals personal data and
+    /// secrets at rest (TOTP secrets, subscriber emails): keep it outside the database, and
+    /// give every instance on one database the same key.
     ///
     /// # Errors
     /// When the store cannot be read.
-    pub async fn new(store: Arc<dyn Store>) -> Result<StatusPage> {
+    pub async fn new(store: Arc<dyn Store>, key: DataKey) -> Result<StatusPage> {
         let pairs = store.load_settings().await?;
         let settings = Settings::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         Ok(StatusPage {
@@ -284,6 +296,8 @@ impl StatusPage {
             generation: AtomicU64::new(0),
             guest_snapshot: RwLock::new(None),
             failures: FailureBudget::default(),
+            key,
+            throttle: SignInThrottle::default(),
         })
     }
 
@@ -416,10 +430,14 @@ impl StatusPage {
             }
             return Err(Error::Unauthenticated);
         };
-        if stored.revoked_at.is_some() || !user.active {
+        let now = now();
+        let expired = stored.expires_at.is_some_and(|t| t <= now);
+        if stored.revoked_at.is_some() || expired || !user.active {
             if audit_failures {
                 let why = if stored.revoked_at.is_some() {
                     "revoked"
+                } else if expired {
+                    "expired"
                 } else {
                     "inactive user"
                 };
@@ -432,7 +450,6 @@ impl StatusPage {
             }
             return Err(Error::Unauthenticated);
         }
-        let now = now();
         if stored
             .last_used_at
             .is_none_or(|t| (now - t).num_seconds() >= TOKEN_TOUCH_INTERVAL_SECS)
@@ -442,6 +459,7 @@ impl StatusPage {
         Ok(Actor::User(Principal {
             user_id: user.id,
             role: user.role,
+            abilities: stored.abilities,
         }))
     }
 
@@ -481,6 +499,8 @@ impl StatusPage {
             name: "setup".into(),
             prefix: token.prefix.clone(),
             hash: token.hash,
+            abilities: None,
+            expires_at: None,
         };
         match self.store.bootstrap_admin(user, stored).await? {
             Some((user, _)) => {
@@ -500,8 +520,8 @@ impl StatusPage {
     /// Creates a user (Admin only).
     ///
     /// # Errors
-    /// `Invalid` for a bad name, email or a password shorter than 12 characters; `Conflict`
-    /// when the name or email is taken.
+    /// `Invalid` for a bad name or email, or a password the policy refuses (see
+    /// [`validate::password`]); `Conflict` when the name or email is taken.
     pub async fn create_user(&self, actor: &Actor, input: UserInput) -> Result<User> {
         self.authorize(actor, Action::WriteUsers).await?;
         let mut errors = ValidationErrors::new();
@@ -514,24 +534,12 @@ impl StatusPage {
         if let Err(m) = &email {
             errors.add("email", format!("The email {m}."));
         }
-        let pw_len = input.password.chars().count();
-        if pw_len < validate::MIN_PASSWORD {
-            errors.add(
-                "password",
-                format!(
-                    "The password must be at least {} characters.",
-                    validate::MIN_PASSWORD
-                ),
-            );
-        } else if pw_len > validate::MAX_PASSWORD {
-            errors.add(
-                "password",
-                format!(
-                    "The password may not be greater than {} characters.",
-                    validate::MAX_PASSWORD
-                ),
-            );
-        }
+        validate::password(
+            &mut errors,
+            "password",
+            &input.password,
+            &[input.username.as_str(), input.email.as_str()],
+        );
         let email = errors
             .into_result(email)?
             .map_err(|_| Error::Rejected("invalid email".into()))?;
@@ -621,31 +629,56 @@ impl StatusPage {
     /// which is shown once and never stored.
     ///
     /// # Errors
-    /// `NotFound(User)`; `Invalid` for a bad name.
+    /// `NotFound(User)`; `Invalid` for a bad name, an unknown ability or an expiry that is
+    /// not in the future.
     pub async fn create_token(
         &self,
         actor: &Actor,
         user: UserId,
-        name: &str,
+        input: TokenInput,
     ) -> Result<(ApiToken, String)> {
         self.authorize(actor, Action::WriteTokens).await?;
         let mut errors = ValidationErrors::new();
-        validate::name(&mut errors, "name", name);
+        validate::name(&mut errors, "name", &input.name);
+        let abilities = match input.abilities.as_deref().map(Abilities::parse) {
+            None => None,
+            Some(Ok(set)) => Some(set),
+            Some(Err(unknown)) => {
+                errors.add(
+                    "abilities",
+                    format!(
+                        "The abilities field names an unknown ability: {}. Known: {}.",
+                        unknown.chars().take(64).collect::<String>(),
+                        Ability::ALL.map(Ability::name).join(", ")
+                    ),
+                );
+                None
+            }
+        };
+        if input.expires_at.is_some_and(|t| t <= now()) {
+            errors.add("expires_at", "The expires at must be a date in the future.");
+        }
         errors.into_result(())?;
         let token = NewToken::generate();
         let stored = self
             .store
             .create_token(NewApiToken {
                 user_id: user,
-                name: name.trim().to_string(),
+                name: input.name.trim().to_string(),
                 prefix: token.prefix.clone(),
                 hash: token.hash,
+                abilities,
+                expires_at: input.expires_at,
             })
             .await?;
+        let scope = abilities.map_or_else(|| "all of the role".to_string(), |a| a.to_string());
         self.audit(
             actor,
             "token.created",
-            format!("token {} created for user {}", stored.prefix, user),
+            format!(
+                "token {} created for user {} (abilities: {scope})",
+                stored.prefix, user
+            ),
         )
         .await?;
         Ok((stored, token.secret))

@@ -27,6 +27,8 @@ pub struct Settings {
     /// Origins (`https://host[:port]`) whose pages may read the public API from a browser
     /// (CORS). Empty: the origin of `app_url`, if set.
     pub allowed_domains: Vec<String>,
+    /// Admins must sign in with two factors: an Admin without 2FA may only enroll.
+    pub require_admin_2fa: bool,
 }
 
 impl Default for Settings {
@@ -41,6 +43,7 @@ impl Default for Settings {
             suppress_notifications_in_maintenance: true,
             app_incident_days: 7,
             allowed_domains: Vec::new(),
+            require_admin_2fa: true,
         }
     }
 }
@@ -56,6 +59,7 @@ pub const KEYS: &[&str] = &[
     "suppress_notifications_in_maintenance",
     "app_incident_days",
     "allowed_domains",
+    "require_admin_2fa",
 ];
 
 fn parse_bool(s: &str) -> Option<bool> {
@@ -129,13 +133,15 @@ impl Settings {
             }
             "always_authenticate"
             | "skip_subscriber_verification"
-            | "suppress_notifications_in_maintenance" => {
+            | "suppress_notifications_in_maintenance"
+            | "require_admin_2fa" => {
                 let Some(b) = parse_bool(value) else {
                     return bad("must be true or false");
                 };
                 match key {
                     "always_authenticate" => self.always_authenticate = b,
                     "skip_subscriber_verification" => self.skip_subscriber_verification = b,
+                    "require_admin_2fa" => self.require_admin_2fa = b,
                     _ => self.suppress_notifications_in_maintenance = b,
                 }
             }
@@ -167,6 +173,7 @@ impl Settings {
             ),
             ("app_incident_days", self.app_incident_days.to_string()),
             ("allowed_domains", self.allowed_domains.join(",")),
+            ("require_admin_2fa", self.require_admin_2fa.to_string()),
         ]
     }
 

@@ -579,6 +579,10 @@ pub struct NewApiToken {
     pub prefix: String,
     /// Digest.
     pub hash: TokenHash,
+    /// Abilities within the user's role (`None`: all of it).
+    pub abilities: Option<crate::policy::Abilities>,
+    /// Expiry.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// A new audit log entry.
@@ -1086,6 +1090,62 @@ pub trait Store: Send + Sync + 'static {
     /// # Contract
     /// Sets `last_used_at`. `NotFound(Token)` when missing.
     async fn touch_token(&self, id: TokenId, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    // ---- two-factor authentication
+
+    /// Starts (or restarts) TOTP enrollment: stores `sealed_secret` as the user's pending
+    /// secret and forgets the last used step.
+    ///
+    /// # Errors
+    /// `NotFound(User)`; `Conflict` when 2FA is already on (it must be turned off first).
+    async fn begin_totp(&self, user: UserId, sealed_secret: String) -> Result<User, StoreError>;
+
+    /// Turns 2FA on, in one atomic write: only while `sealed_secret` is still the pending
+    /// secret, records `step` (the code that confirmed it) as used and replaces the user's
+    /// recovery codes with `recovery`.
+    ///
+    /// # Errors
+    /// `NotFound(User)`; `Conflict` when 2FA is already on or enrollment was restarted with
+    /// another secret meanwhile.
+    async fn enable_totp(
+        &self,
+        user: UserId,
+        sealed_secret: String,
+        step: i64,
+        recovery: Vec<TokenHash>,
+    ) -> Result<User, StoreError>;
+
+    /// Turns 2FA off: clears the secret and the step and deletes the recovery codes, atomically.
+    ///
+    /// # Errors
+    /// `NotFound(User)`.
+    async fn disable_totp(&self, user: UserId) -> Result<User, StoreError>;
+
+    /// Records `step` as used when 2FA is on and `step` is later than the last used step, in
+    /// one conditional write, so two sign-ins with the same code cannot both succeed.
+    /// Returns false when it is not later (a replay, or a race lost).
+    ///
+    /// # Errors
+    /// `NotFound(User)`.
+    async fn claim_totp_step(&self, user: UserId, step: i64) -> Result<bool, StoreError>;
+
+    /// Marks the user's unused recovery code with digest `code` used at `at`. Returns false
+    /// when the user has no such unused code.
+    ///
+    /// # Errors
+    /// Store failures.
+    async fn use_recovery_code(
+        &self,
+        user: UserId,
+        code: &TokenHash,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Unused recovery codes of the user.
+    ///
+    /// # Errors
+    /// Store failures.
+    async fn recovery_codes_left(&self, user: UserId) -> Result<u32, StoreError>;
 
     // ---- settings and audit
 

@@ -30,7 +30,8 @@ macro_rules! conformance_tests {
     ($factory:path) => {
         $crate::conformance_tests!(@with_cases (@cases $factory;));
     };
-    // For backends on a server: `$factory` returns `None` when the server is not configured
+    // For backends with something to set up and clean up (a server database, a temporary
+    // folder): `$factory` returns `None` when the backend is not configured
     // (the case is skipped) or `Some((store, guard))`; `$teardown(guard)` runs after the case,
     // whether it passed or not (to drop the case's own schema or database).
     ($factory:path, teardown = $teardown:path) => {
@@ -50,7 +51,8 @@ macro_rules! conformance_tests {
             point_record_dedups_within_window, point_children_belong_to_parent, point_default_order_newest_first,
             metric_sums_are_bucketed, subscriber_create_idempotent_with_subscriptions,
             subscriber_concurrent_same_email, subscriber_delete_and_subscription_delete,
-            users_unique_and_updates, tokens_find_revoke_touch, bootstrap_admin_only_once,
+            users_unique_and_updates, tokens_find_revoke_touch, tokens_keep_abilities_and_expiry,
+            two_factor_steps_and_recovery_codes, bootstrap_admin_only_once,
             bootstrap_admin_ignores_other_roles,
             settings_roundtrip, audit_append_and_filter, overview_contents,
             concurrent_incidents_keep_state_consistent, list_pages_and_clamps,
@@ -195,6 +197,8 @@ fn setup_token() -> NewApiToken {
         name: "setup".into(),
         prefix: nt.prefix,
         hash: nt.hash,
+        abilities: None,
+        expires_at: None,
     }
 }
 
@@ -1748,6 +1752,8 @@ pub async fn tokens_find_revoke_touch(s: Shared) {
             name: "bot".into(),
             prefix: nt.prefix.clone(),
             hash: nt.hash,
+            abilities: None,
+            expires_at: None,
         })
         .await
         .unwrap();
@@ -1788,12 +1794,191 @@ pub async fn tokens_find_revoke_touch(s: Shared) {
             name: "x".into(),
             prefix: other.prefix,
             hash: other.hash,
+            abilities: None,
+            expires_at: None,
         })
         .await,
         Entity::User,
     );
     assert_eq!(s.list_tokens(Some(u.id)).await.unwrap().len(), 1);
     assert_eq!(s.list_tokens(Some(UserId(999_999))).await.unwrap().len(), 0);
+}
+
+/// A token's abilities and expiry are stored and read back exactly.
+pub async fn tokens_keep_abilities_and_expiry(s: Shared) {
+    use crate::policy::{Abilities, Ability};
+    let u = s
+        .create_user(new_user("bot", Role::Reporter))
+        .await
+        .unwrap();
+    let narrow = Abilities::of(&[Ability::MetricPointsWrite, Ability::ComponentStatusWrite]);
+    let nt = NewToken::generate();
+    let tok = s
+        .create_token(NewApiToken {
+            user_id: u.id,
+            name: "monitor".into(),
+            prefix: nt.prefix.clone(),
+            hash: nt.hash,
+            abilities: Some(narrow),
+            expires_at: Some(t(4_000_000_000)),
+        })
+        .await
+        .unwrap();
+    assert_eq!(tok.abilities, Some(narrow));
+    assert_eq!(tok.expires_at, Some(t(4_000_000_000)));
+    let (found, _) = s.find_token(&nt.hash).await.unwrap();
+    assert_eq!(
+        (found.abilities, found.expires_at),
+        (Some(narrow), Some(t(4_000_000_000)))
+    );
+    // The empty set is not "no restriction".
+    let none = NewToken::generate();
+    let empty = s
+        .create_token(NewApiToken {
+            user_id: u.id,
+            name: "read-only".into(),
+            prefix: none.prefix.clone(),
+            hash: none.hash,
+            abilities: Some(Abilities::none()),
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(empty.abilities, Some(Abilities::none()));
+    assert_eq!(
+        s.find_token(&none.hash).await.unwrap().0.abilities,
+        Some(Abilities::none())
+    );
+    let listed: Vec<_> = s
+        .list_tokens(Some(u.id))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.name, t.abilities, t.expires_at))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("monitor".to_string(), Some(narrow), Some(t(4_000_000_000))),
+            ("read-only".to_string(), Some(Abilities::none()), None)
+        ]
+    );
+}
+
+/// 2FA enrollment, step claims and recovery codes: each transition is conditional and
+/// atomic, so a replayed step or a used code never counts twice, even concurrently.
+pub async fn two_factor_steps_and_recovery_codes(s: Shared) {
+    let u = s.create_user(new_user("ann", Role::Admin)).await.unwrap();
+    assert_eq!(u.totp, TotpState::default());
+    assert!(!s.claim_totp_step(u.id, 5).await.unwrap(), "2FA is off");
+    let pending = s.begin_totp(u.id, "sealed-1".into()).await.unwrap();
+    assert_eq!(pending.totp.sealed_secret.as_deref(), Some("sealed-1"));
+    assert!(!pending.has_2fa());
+    // Restarted enrollment replaces the secret; enabling with the old one is a conflict.
+    s.begin_totp(u.id, "sealed-2".into()).await.unwrap();
+    let codes: Vec<TokenHash> = (0..10)
+        .map(|i| TokenHash::of(&format!("code{i}")))
+        .collect();
+    assert!(matches!(
+        s.enable_totp(u.id, "sealed-1".into(), 100, codes.clone())
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let on = s
+        .enable_totp(u.id, "sealed-2".into(), 100, codes.clone())
+        .await
+        .unwrap();
+    assert!(on.has_2fa());
+    assert_eq!(on.totp.last_step, Some(100));
+    assert_eq!(on.totp.sealed_secret.as_deref(), Some("sealed-2"));
+    assert!(matches!(
+        s.begin_totp(u.id, "sealed-3".into()).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.enable_totp(u.id, "sealed-2".into(), 101, codes.clone())
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    // Steps only move forward.
+    assert!(!s.claim_totp_step(u.id, 100).await.unwrap());
+    assert!(!s.claim_totp_step(u.id, 99).await.unwrap());
+    assert!(s.claim_totp_step(u.id, 101).await.unwrap());
+    assert_eq!(s.get_user(u.id).await.unwrap().totp.last_step, Some(101));
+    // Eight sign-ins racing with the same code: exactly one wins.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(
+            async move { s.claim_totp_step(u.id, 102).await },
+        ));
+    }
+    let mut won = 0;
+    for task in tasks {
+        if task.await.expect("task").expect("no error") {
+            won += 1;
+        }
+    }
+    assert_eq!(won, 1);
+    // Recovery codes: each works once, concurrently too; another user's code does not.
+    assert_eq!(s.recovery_codes_left(u.id).await.unwrap(), 10);
+    assert!(s
+        .use_recovery_code(u.id, &codes[0], t(1_700_000_000))
+        .await
+        .unwrap());
+    assert!(!s
+        .use_recovery_code(u.id, &codes[0], t(1_700_000_001))
+        .await
+        .unwrap());
+    assert!(!s
+        .use_recovery_code(u.id, &TokenHash::of("nope"), t(0))
+        .await
+        .unwrap());
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let s = s.clone();
+        let code = codes[1];
+        tasks.push(tokio::spawn(async move {
+            s.use_recovery_code(u.id, &code, t(1_700_000_002)).await
+        }));
+    }
+    let mut used = 0;
+    for task in tasks {
+        if task.await.expect("task").expect("no error") {
+            used += 1;
+        }
+    }
+    assert_eq!(used, 1);
+    assert_eq!(s.recovery_codes_left(u.id).await.unwrap(), 8);
+    let other = s.create_user(new_user("bob", Role::Viewer)).await.unwrap();
+    assert!(!s
+        .use_recovery_code(other.id, &codes[2], t(0))
+        .await
+        .unwrap());
+    assert_eq!(s.recovery_codes_left(other.id).await.unwrap(), 0);
+    // Off: secret, step and codes are gone; on again with new codes only.
+    let off = s.disable_totp(u.id).await.unwrap();
+    assert_eq!(off.totp, TotpState::default());
+    assert_eq!(s.recovery_codes_left(u.id).await.unwrap(), 0);
+    assert!(!s.use_recovery_code(u.id, &codes[3], t(0)).await.unwrap());
+    s.begin_totp(u.id, "sealed-4".into()).await.unwrap();
+    let fresh = vec![TokenHash::of("fresh")];
+    let again = s
+        .enable_totp(u.id, "sealed-4".into(), 7, fresh)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.totp.last_step,
+        Some(7),
+        "a new secret starts its steps over"
+    );
+    assert_eq!(s.recovery_codes_left(u.id).await.unwrap(), 1);
+    assert_not_found(
+        s.begin_totp(UserId(999_999), "x".into()).await,
+        Entity::User,
+    );
+    assert_not_found(s.disable_totp(UserId(999_999)).await, Entity::User);
+    assert_not_found(s.claim_totp_step(UserId(999_999), 1).await, Entity::User);
 }
 
 /// bootstrap_admin creates the first admin and token only once, even concurrently.

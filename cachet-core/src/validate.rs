@@ -31,6 +31,79 @@ pub const MIN_PASSWORD: usize = 12;
 /// Longest password (Argon2 input is bounded to keep hashing cheap).
 pub const MAX_PASSWORD: usize = 1024;
 
+/// Least strength score (zxcvbn, 0 to 4) of a password: 3 means "safely unguessable" for an
+/// attacker who can try 10^8 to 10^10 guesses offline.
+pub const MIN_PASSWORD_SCORE: u8 = 3;
+/// Characters of a password the strength estimator looks at: its matching grows faster than
+/// linearly with length, and anything this long that passed its first 100 characters is not
+/// weak because of the rest.
+const PASSWORD_SCORED_CHARS: usize = 100;
+
+/// The password policy: at least [`MIN_PASSWORD`] and at most [`MAX_PASSWORD`] characters,
+/// not built from the user's own name or email address (`personal`), and strong enough for
+/// the strength estimator (which knows the most common passwords, names, words, keyboard
+/// walks, dates and l33t spellings, and is also given `personal`).
+pub fn password(errors: &mut ValidationErrors, field: &str, password: &str, personal: &[&str]) {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD {
+        errors.add(
+            field,
+            format!(
+                "The {} must be at least {MIN_PASSWORD} characters.",
+                human(field)
+            ),
+        );
+        return;
+    }
+    if chars > MAX_PASSWORD {
+        errors.add(
+            field,
+            format!(
+                "The {} may not be greater than {MAX_PASSWORD} characters.",
+                human(field)
+            ),
+        );
+        return;
+    }
+    let lower = password.to_lowercase();
+    let mut inputs: Vec<String> = Vec::new();
+    for p in personal {
+        let p = p.trim().to_lowercase();
+        if let Some((local, _)) = p.split_once('@') {
+            inputs.push(local.to_string());
+        }
+        inputs.push(p);
+    }
+    inputs.retain(|p| p.chars().count() >= 3);
+    if inputs.iter().any(|p| lower.contains(p.as_str())) {
+        errors.add(
+            field,
+            format!(
+                "The {} may not contain the username or email address.",
+                human(field)
+            ),
+        );
+        return;
+    }
+    let scored: String = password.chars().take(PASSWORD_SCORED_CHARS).collect();
+    let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    let estimate = zxcvbn::zxcvbn(&scored, &refs);
+    if u8::from(estimate.score()) < MIN_PASSWORD_SCORE {
+        let hint = estimate
+            .feedback()
+            .and_then(|f| f.warning())
+            .map(|w| format!(" ({w})"))
+            .unwrap_or_default();
+        errors.add(
+            field,
+            format!(
+                "The {} is too easy to guess{hint}; use a longer passphrase of uncommon words.",
+                human(field)
+            ),
+        );
+    }
+}
+
 /// Checks a required or optional text: not blank when required, at most `max` characters,
 /// no control characters other than newline and tab.
 pub fn text(errors: &mut ValidationErrors, field: &str, value: &str, max: usize, required: bool) {
@@ -209,6 +282,61 @@ impl fmt::Display for Email {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn password_errors(pw: &str, personal: &[&str]) -> Vec<String> {
+        let mut e = ValidationErrors::new();
+        password(&mut e, "password", pw, personal);
+        e.errors().iter().map(|f| f.message.clone()).collect()
+    }
+
+    #[test]
+    fn password_policy() {
+        let me = ["margaret", "maggie.h@example.com"];
+        // Strong passphrases pass.
+        for ok in [
+            "correct horse battery staple",
+            "plinth-oxbow-quietus-8",
+            "Tr0mb0ne!Vortex#Gravel",
+        ] {
+            assert_eq!(password_errors(ok, &me), Vec::<String>::new(), "{ok}");
+        }
+        assert_eq!(
+            password_errors("short", &me),
+            ["The password must be at least 12 characters."]
+        );
+        assert_eq!(
+            password_errors(&"x".repeat(MAX_PASSWORD + 1), &me),
+            ["The password may not be greater than 1024 characters."]
+        );
+        // Common passwords and patterns, long enough to pass the length rule.
+        for weak in [
+            "password1234",
+            "123456789012",
+            "qwertyuiopasdf",
+            "iloveyou1234",
+            "aaaaaaaaaaaa",
+            "P@ssw0rd2024!",
+        ] {
+            let got = password_errors(weak, &me);
+            assert_eq!(got.len(), 1, "{weak}: {got:?}");
+            assert!(
+                got[0].starts_with("The password is too easy to guess"),
+                "{weak}: {got:?}"
+            );
+        }
+        // Built from the user's own name or email (any case).
+        for own in [
+            "Margaret-Rules-99!",
+            "maggie.h@example.com!",
+            "xMAGGIE.Hx-2024-zz",
+        ] {
+            assert_eq!(
+                password_errors(own, &me),
+                ["The password may not contain the username or email address."],
+                "{own}"
+            );
+        }
+    }
 
     #[test]
     fn emails() {

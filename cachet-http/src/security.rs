@@ -128,7 +128,11 @@ mod tests {
 
     async fn app(timeout: Duration) -> Router {
         let store = Arc::new(cachet_core::memory::MemoryStore::new());
-        let service = Arc::new(cachet_core::StatusPage::new(store).await.unwrap());
+        let service = Arc::new(
+            cachet_core::StatusPage::new(store, cachet_core::crypto::DataKey::generate().0)
+                .await
+                .unwrap(),
+        );
         let state = AppState {
             service,
             config: Arc::new(HttpConfig {

@@ -23,6 +23,7 @@ macro_rules! sql_backend {
         use cachet_core::ids::*;
         use cachet_core::markdown::SafeHtml;
         use cachet_core::model::*;
+        use cachet_core::policy::Abilities;
         use cachet_core::secret::{PasswordHash, TokenHash};
         use cachet_core::store::*;
         use cachet_core::validate::Email;
@@ -1958,8 +1959,8 @@ macro_rules! sql_backend {
 
         // ------------------------------------------------------------------ users and tokens
 
-        const USER_COLUMNS: &str =
-            "u.id, u.username, u.email, u.password_hash, u.role, u.active, u.created_at, u.updated_at";
+        const USER_COLUMNS: &str = "u.id, u.username, u.email, u.password_hash, u.role, u.active, \
+             u.totp_secret, u.totp_enabled_at, u.totp_last_step, u.created_at, u.updated_at";
 
         fn user_row(r: &DbRow) -> Result<User, sqlx::Error> {
             Ok(User {
@@ -1969,8 +1970,13 @@ macro_rules! sql_backend {
                 password_hash: PasswordHash::from_phc(text(r, 3)?),
                 role: en(r, 4)?,
                 active: r.try_get(5)?,
-                created_at: ts(r, 6)?,
-                updated_at: ts(r, 7)?,
+                totp: TotpState {
+                    sealed_secret: opt_text(r, 6)?,
+                    enabled_at: opt_ts(r, 7)?,
+                    last_step: r.try_get(8)?,
+                },
+                created_at: ts(r, 9)?,
+                updated_at: ts(r, 10)?,
             })
         }
 
@@ -2123,8 +2129,8 @@ macro_rules! sql_backend {
             get_user(c, id).await
         }
 
-        const TOKEN_COLUMNS: &str =
-            "t.id, t.user_id, t.name, t.prefix, t.hash, t.created_at, t.last_used_at, t.revoked_at";
+        const TOKEN_COLUMNS: &str = "t.id, t.user_id, t.name, t.prefix, t.hash, t.abilities, \
+             t.expires_at, t.created_at, t.last_used_at, t.revoked_at";
 
         fn token_row(r: &DbRow) -> Result<ApiToken, sqlx::Error> {
             Ok(ApiToken {
@@ -2133,9 +2139,16 @@ macro_rules! sql_backend {
                 name: text(r, 2)?,
                 prefix: text(r, 3)?,
                 hash: digest(r, 4)?,
-                created_at: ts(r, 5)?,
-                last_used_at: opt_ts(r, 6)?,
-                revoked_at: opt_ts(r, 7)?,
+                abilities: opt_text(r, 5)?
+                    .map(|text| {
+                        Abilities::parse(&text)
+                            .map_err(|unknown| decode(Corrupt(format!("unknown ability {unknown:?}"))))
+                    })
+                    .transpose()?,
+                expires_at: opt_ts(r, 6)?,
+                created_at: ts(r, 7)?,
+                last_used_at: opt_ts(r, 8)?,
+                revoked_at: opt_ts(r, 9)?,
             })
         }
 
@@ -2150,12 +2163,15 @@ macro_rules! sql_backend {
         async fn insert_token(c: &mut Conn, user: UserId, new: &NewApiToken) -> Res<ApiToken> {
             let id = insert(
                 c,
-                "INSERT INTO api_tokens (user_id, name, prefix, hash, created_at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO api_tokens (user_id, name, prefix, hash, abilities, expires_at, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
                 vec![
                     user.get().into(),
                     new.name.as_str().into(),
                     new.prefix.as_str().into(),
                     new.hash.to_hex().into(),
+                    new.abilities.map(|a| a.to_string()).into(),
+                    new.expires_at.map(secs).into(),
                     now_secs().into(),
                 ],
             )
@@ -2212,6 +2228,129 @@ macro_rules! sql_backend {
             )
             .await?;
             Ok(())
+        }
+
+        // ------------------------------------------------------------------ two-factor
+
+        async fn lock_user(c: &mut Conn, id: UserId) -> Res<User> {
+            let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ? FOR UPDATE");
+            match fetch_opt(c, &sql, vec![Arg::Int(id.get())], user_row).await? {
+                Some(u) => Ok(u),
+                None => not_found(Entity::User),
+            }
+        }
+
+        async fn begin_totp(c: &mut Conn, id: UserId, sealed: String) -> Res<User> {
+            if lock_user(c, id).await?.has_2fa() {
+                return Err(taken_conflict("two-factor authentication is already on"));
+            }
+            execute(
+                c,
+                "UPDATE users SET totp_secret = ?, totp_enabled_at = NULL, totp_last_step = NULL, \
+                 updated_at = ? WHERE id = ?",
+                vec![sealed.into(), now_secs().into(), id.get().into()],
+            )
+            .await?;
+            get_user(c, id).await
+        }
+
+        async fn replace_recovery_codes(c: &mut Conn, id: UserId, codes: &[TokenHash]) -> Res<()> {
+            execute(
+                c,
+                "DELETE FROM recovery_codes WHERE user_id = ?",
+                vec![id.get().into()],
+            )
+            .await?;
+            let mut unique: Vec<String> = codes.iter().map(TokenHash::to_hex).collect();
+            unique.sort();
+            unique.dedup();
+            for code in unique {
+                execute(
+                    c,
+                    "INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)",
+                    vec![id.get().into(), code.into()],
+                )
+                .await?;
+            }
+            Ok(())
+        }
+
+        async fn enable_totp(
+            c: &mut Conn,
+            id: UserId,
+            sealed: String,
+            step: i64,
+            recovery: Vec<TokenHash>,
+        ) -> Res<User> {
+            let user = lock_user(c, id).await?;
+            if user.has_2fa() || user.totp.sealed_secret.as_deref() != Some(sealed.as_str()) {
+                return Err(taken_conflict("two-factor enrollment changed meanwhile"));
+            }
+            let at = now_secs();
+            execute(
+                c,
+                "UPDATE users SET totp_enabled_at = ?, totp_last_step = ?, updated_at = ? WHERE id = ?",
+                vec![at.into(), step.into(), at.into(), id.get().into()],
+            )
+            .await?;
+            replace_recovery_codes(c, id, &recovery).await?;
+            get_user(c, id).await
+        }
+
+        async fn disable_totp(c: &mut Conn, id: UserId) -> Res<User> {
+            lock_user(c, id).await?;
+            execute(
+                c,
+                "UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL, \
+                 updated_at = ? WHERE id = ?",
+                vec![now_secs().into(), id.get().into()],
+            )
+            .await?;
+            replace_recovery_codes(c, id, &[]).await?;
+            get_user(c, id).await
+        }
+
+        async fn claim_totp_step(c: &mut Conn, id: UserId, step: i64) -> Res<bool> {
+            get_user(c, id).await?;
+            // The condition makes the value change whenever a row matches, so "rows changed"
+            // means the same on both engines.
+            let changed = execute(
+                c,
+                "UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_enabled_at IS NOT NULL \
+                 AND (totp_last_step IS NULL OR totp_last_step < ?)",
+                vec![step.into(), id.get().into(), step.into()],
+            )
+            .await?;
+            Ok(changed == 1)
+        }
+
+        async fn use_recovery_code(
+            c: &mut Conn,
+            id: UserId,
+            code: TokenHash,
+            at: DateTime<Utc>,
+        ) -> Res<bool> {
+            let changed = execute(
+                c,
+                "UPDATE recovery_codes SET used_at = ? \
+                 WHERE user_id = ? AND code_hash = ? AND used_at IS NULL",
+                vec![secs(at).into(), id.get().into(), code.to_hex().into()],
+            )
+            .await?;
+            Ok(changed == 1)
+        }
+
+        async fn recovery_codes_left(c: &mut Conn, id: UserId) -> Res<u32> {
+            let counts = fetch_all(
+                c,
+                "SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL",
+                vec![id.get().into()],
+                |r| r.try_get::<i64, _>(0),
+            )
+            .await?;
+            Ok(counts
+                .first()
+                .map_or(0, |n| u32::try_from(*n).unwrap_or(u32::MAX)))
         }
 
         // ------------------------------------------------------------------ settings, audit
@@ -2659,6 +2798,46 @@ macro_rules! sql_backend {
 
             async fn touch_token(&self, id: TokenId, at: DateTime<Utc>) -> Result<(), StoreError> {
                 self.write(move |c| Box::pin(touch_token(c, id, at))).await
+            }
+
+            async fn begin_totp(&self, user: UserId, sealed_secret: String) -> Result<User, StoreError> {
+                self.write(move |c| Box::pin(begin_totp(c, user, sealed_secret.clone())))
+                    .await
+            }
+
+            async fn enable_totp(
+                &self,
+                user: UserId,
+                sealed_secret: String,
+                step: i64,
+                recovery: Vec<TokenHash>,
+            ) -> Result<User, StoreError> {
+                self.write(move |c| {
+                    Box::pin(enable_totp(c, user, sealed_secret.clone(), step, recovery.clone()))
+                })
+                .await
+            }
+
+            async fn disable_totp(&self, user: UserId) -> Result<User, StoreError> {
+                self.write(move |c| Box::pin(disable_totp(c, user))).await
+            }
+
+            async fn claim_totp_step(&self, user: UserId, step: i64) -> Result<bool, StoreError> {
+                self.write(move |c| Box::pin(claim_totp_step(c, user, step))).await
+            }
+
+            async fn use_recovery_code(
+                &self,
+                user: UserId,
+                code: &TokenHash,
+                at: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                let code = *code;
+                self.write(move |c| Box::pin(use_recovery_code(c, user, code, at))).await
+            }
+
+            async fn recovery_codes_left(&self, user: UserId) -> Result<u32, StoreError> {
+                self.read(move |c| Box::pin(recovery_codes_left(c, user))).await
             }
 
             async fn load_settings(&self) -> Result<Vec<(String, String)>, StoreError> {

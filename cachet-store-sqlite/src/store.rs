@@ -387,6 +387,47 @@ impl Store for SqliteStore {
         self.write(move |tx| users::touch_token(tx, id, at)).await
     }
 
+    async fn begin_totp(&self, user: UserId, sealed_secret: String) -> Result<User, StoreError> {
+        self.write(move |tx| users::begin_totp(tx, user, sealed_secret))
+            .await
+    }
+
+    async fn enable_totp(
+        &self,
+        user: UserId,
+        sealed_secret: String,
+        step: i64,
+        recovery: Vec<TokenHash>,
+    ) -> Result<User, StoreError> {
+        self.write(move |tx| users::enable_totp(tx, user, sealed_secret, step, recovery))
+            .await
+    }
+
+    async fn disable_totp(&self, user: UserId) -> Result<User, StoreError> {
+        self.write(move |tx| users::disable_totp(tx, user)).await
+    }
+
+    async fn claim_totp_step(&self, user: UserId, step: i64) -> Result<bool, StoreError> {
+        self.write(move |tx| users::claim_totp_step(tx, user, step))
+            .await
+    }
+
+    async fn use_recovery_code(
+        &self,
+        user: UserId,
+        code: &TokenHash,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let code = *code;
+        self.write(move |tx| users::use_recovery_code(tx, user, &code, at))
+            .await
+    }
+
+    async fn recovery_codes_left(&self, user: UserId) -> Result<u32, StoreError> {
+        self.read(move |tx| users::recovery_codes_left(tx, user))
+            .await
+    }
+
     // ---- settings and audit
 
     async fn load_settings(&self) -> Result<Vec<(String, String)>, StoreError> {

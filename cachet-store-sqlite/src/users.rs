@@ -3,7 +3,8 @@
 use cachet_core::enums::Role;
 use cachet_core::error::Entity;
 use cachet_core::ids::{TokenId, UserId};
-use cachet_core::model::{ApiToken, User};
+use cachet_core::model::{ApiToken, TotpState, User};
+use cachet_core::policy::Abilities;
 use cachet_core::secret::{PasswordHash, TokenHash};
 use cachet_core::store::{now, ListQuery, NewApiToken, NewUser, Page, UserChanges, UserSort};
 use cachet_core::validate::Email;
@@ -15,8 +16,8 @@ use crate::conv::{opt_ts, secs, En, Hash, Ts};
 use crate::error::{not_found, Fail, Res};
 use crate::query::{fetch_page, order_by, PageSpec, Set, Where};
 
-const COLUMNS: &str =
-    "u.id, u.username, u.email, u.password_hash, u.role, u.active, u.created_at, u.updated_at";
+const COLUMNS: &str = "u.id, u.username, u.email, u.password_hash, u.role, u.active, \
+     u.totp_secret, u.totp_enabled_at, u.totp_last_step, u.created_at, u.updated_at";
 
 fn row(r: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
@@ -26,6 +27,11 @@ fn row(r: &Row<'_>) -> rusqlite::Result<User> {
         password_hash: PasswordHash::from_phc(r.get("password_hash")?),
         role: r.get::<_, En<_>>("role")?.0,
         active: r.get("active")?,
+        totp: TotpState {
+            sealed_secret: r.get("totp_secret")?,
+            enabled_at: opt_ts(r.get("totp_enabled_at")?),
+            last_step: r.get("totp_last_step")?,
+        },
         created_at: r.get::<_, Ts>("created_at")?.0,
         updated_at: r.get::<_, Ts>("updated_at")?.0,
     })
@@ -166,7 +172,8 @@ pub(crate) fn update(conn: &Connection, id: UserId, changes: UserChanges) -> Res
 // ---- tokens
 
 const TOKEN_COLUMNS: &str =
-    "t.id, t.user_id, t.name, t.prefix, t.hash, t.created_at, t.last_used_at, t.revoked_at";
+    "t.id, t.user_id, t.name, t.prefix, t.hash, t.abilities, t.expires_at, \
+     t.created_at, t.last_used_at, t.revoked_at";
 
 fn token_row(r: &Row<'_>) -> rusqlite::Result<ApiToken> {
     Ok(ApiToken {
@@ -175,10 +182,26 @@ fn token_row(r: &Row<'_>) -> rusqlite::Result<ApiToken> {
         name: r.get("name")?,
         prefix: r.get("prefix")?,
         hash: r.get::<_, Hash>("hash")?.0,
+        abilities: abilities(r.get("abilities")?)?,
+        expires_at: opt_ts(r.get("expires_at")?),
         created_at: r.get::<_, Ts>("created_at")?.0,
         last_used_at: opt_ts(r.get("last_used_at")?),
         revoked_at: opt_ts(r.get("revoked_at")?),
     })
+}
+
+fn abilities(stored: Option<String>) -> rusqlite::Result<Option<Abilities>> {
+    stored
+        .map(|text| {
+            Abilities::parse(&text).map_err(|unknown| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    0,
+                    rusqlite::types::Type::Text,
+                    format!("unknown ability {unknown:?}").into(),
+                )
+            })
+        })
+        .transpose()
 }
 
 fn get_token(conn: &Connection, id: TokenId) -> Res<ApiToken> {
@@ -194,8 +217,19 @@ fn get_token(conn: &Connection, id: TokenId) -> Res<ApiToken> {
 }
 
 fn insert_token(conn: &Connection, user: UserId, new: &NewApiToken) -> Res<ApiToken> {
-    conn.prepare_cached("INSERT INTO api_tokens (user_id, name, prefix, hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![user.get(), new.name, new.prefix, new.hash.to_hex(), secs(now())])?;
+    conn.prepare_cached(
+        "INSERT INTO api_tokens (user_id, name, prefix, hash, abilities, expires_at, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        user.get(),
+        new.name,
+        new.prefix,
+        new.hash.to_hex(),
+        new.abilities.map(|a| a.to_string()),
+        new.expires_at.map(secs),
+        secs(now())
+    ])?;
     get_token(conn, TokenId(conn.last_insert_rowid()))
 }
 
@@ -248,4 +282,99 @@ pub(crate) fn touch_token(conn: &Connection, id: TokenId, at: DateTime<Utc>) -> 
         return not_found(Entity::Token);
     }
     Ok(())
+}
+
+// ---- two-factor authentication
+
+pub(crate) fn begin_totp(conn: &Connection, id: UserId, sealed: String) -> Res<User> {
+    let user = get(conn, id)?;
+    if user.has_2fa() {
+        return Err(conflict("two-factor authentication is already on"));
+    }
+    conn.prepare_cached(
+        "UPDATE users SET totp_secret = ?2, totp_enabled_at = NULL, totp_last_step = NULL, \
+         updated_at = ?3 WHERE id = ?1",
+    )?
+    .execute(params![id.get(), sealed, secs(now())])?;
+    get(conn, id)
+}
+
+pub(crate) fn enable_totp(
+    conn: &Connection,
+    id: UserId,
+    sealed: String,
+    step: i64,
+    recovery: Vec<TokenHash>,
+) -> Res<User> {
+    get(conn, id)?;
+    let at = secs(now());
+    let changed = conn
+        .prepare_cached(
+            "UPDATE users SET totp_enabled_at = ?3, totp_last_step = ?4, updated_at = ?3 \
+             WHERE id = ?1 AND totp_secret = ?2 AND totp_enabled_at IS NULL",
+        )?
+        .execute(params![id.get(), sealed, at, step])?;
+    if changed == 0 {
+        return Err(conflict("two-factor enrollment changed meanwhile"));
+    }
+    replace_recovery_codes(conn, id, &recovery)?;
+    get(conn, id)
+}
+
+fn replace_recovery_codes(conn: &Connection, id: UserId, codes: &[TokenHash]) -> Res<()> {
+    conn.prepare_cached("DELETE FROM recovery_codes WHERE user_id = ?1")?
+        .execute([id.get()])?;
+    let mut insert = conn.prepare_cached(
+        "INSERT OR IGNORE INTO recovery_codes (user_id, code_hash) VALUES (?1, ?2)",
+    )?;
+    for code in codes {
+        insert.execute(params![id.get(), code.to_hex()])?;
+    }
+    Ok(())
+}
+
+pub(crate) fn disable_totp(conn: &Connection, id: UserId) -> Res<User> {
+    get(conn, id)?;
+    conn.prepare_cached(
+        "UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL, \
+         updated_at = ?2 WHERE id = ?1",
+    )?
+    .execute(params![id.get(), secs(now())])?;
+    replace_recovery_codes(conn, id, &[])?;
+    get(conn, id)
+}
+
+pub(crate) fn claim_totp_step(conn: &Connection, id: UserId, step: i64) -> Res<bool> {
+    get(conn, id)?;
+    let changed = conn
+        .prepare_cached(
+            "UPDATE users SET totp_last_step = ?2 WHERE id = ?1 AND totp_enabled_at IS NOT NULL \
+             AND (totp_last_step IS NULL OR totp_last_step < ?2)",
+        )?
+        .execute(params![id.get(), step])?;
+    Ok(changed == 1)
+}
+
+pub(crate) fn use_recovery_code(
+    conn: &Connection,
+    id: UserId,
+    code: &TokenHash,
+    at: DateTime<Utc>,
+) -> Res<bool> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE recovery_codes SET used_at = ?3 \
+             WHERE user_id = ?1 AND code_hash = ?2 AND used_at IS NULL",
+        )?
+        .execute(params![id.get(), code.to_hex(), secs(at)])?;
+    Ok(changed == 1)
+}
+
+pub(crate) fn recovery_codes_left(conn: &Connection, id: UserId) -> Res<u32> {
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL",
+        )?
+        .query_row([id.get()], |r| r.get(0))?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
 }

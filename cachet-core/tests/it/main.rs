@@ -1,6 +1,7 @@
 //! Integration tests of cachet-core: the conformance suite on `MemoryStore`, and the
 //! service's rules end to end.
 
+mod accounts;
 mod conformance;
 mod sanitizer;
 mod service;

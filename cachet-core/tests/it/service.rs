@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use cachet_core::crypto::DataKey;
 use cachet_core::enums::*;
 use cachet_core::error::{Entity, Error};
 use cachet_core::input::*;
@@ -14,7 +15,9 @@ use cachet_core::StatusPage;
 use chrono::{TimeZone, Utc};
 
 async fn service() -> StatusPage {
-    StatusPage::new(Arc::new(MemoryStore::new())).await.unwrap()
+    StatusPage::new(Arc::new(MemoryStore::new()), DataKey::generate().0)
+        .await
+        .unwrap()
 }
 
 const SYS: Actor = Actor::System;
@@ -26,16 +29,13 @@ async fn user(s: &StatusPage, name: &str, role: Role) -> Actor {
             UserInput {
                 username: name.into(),
                 email: format!("{name}@example.com"),
-                password: "correct horse battery".into(),
+                password: "plinth-oxbow-quietus-8".into(),
                 role,
             },
         )
         .await
         .unwrap();
-    Actor::User(Principal {
-        user_id: u.id,
-        role,
-    })
+    Actor::User(Principal::new(u.id, role))
 }
 
 fn component(name: &str, status: i64) -> ComponentInput {
@@ -793,13 +793,7 @@ async fn tokens_authenticate_with_their_users_role_until_revoked_or_disabled() {
         .unwrap()
         .is_none());
     let actor = s.authenticate_token(&secret).await.unwrap();
-    assert_eq!(
-        actor,
-        Actor::User(Principal {
-            user_id: admin.id,
-            role: Role::Admin
-        })
-    );
+    assert_eq!(actor, Actor::User(Principal::new(admin.id, Role::Admin)));
     assert!(matches!(
         s.authenticate_token("cct_wrong").await,
         Err(Error::Unauthenticated)
@@ -814,13 +808,23 @@ async fn tokens_authenticate_with_their_users_role_until_revoked_or_disabled() {
             UserInput {
                 username: "bot".into(),
                 email: "bot@example.com".into(),
-                password: "long enough password".into(),
+                password: "plinth-oxbow-quietus-8".into(),
                 role: Role::Reporter,
             },
         )
         .await
         .unwrap();
-    let (tok, bot_secret) = s.create_token(&actor, bot.id, "monitor").await.unwrap();
+    let (tok, bot_secret) = s
+        .create_token(
+            &actor,
+            bot.id,
+            TokenInput {
+                name: "monitor".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert!(bot_secret.starts_with(&tok.prefix));
     assert_eq!(
         s.authenticate_token(&bot_secret).await.unwrap().role(),

@@ -93,6 +93,19 @@ impl From<Error> for ApiError {
             Error::Rejected(m) => ApiError::bad_request(m),
             Error::Forbidden => ApiError::status(StatusCode::FORBIDDEN),
             Error::Unauthenticated => ApiError::status(StatusCode::UNAUTHORIZED),
+            Error::SignInFailed => ApiError {
+                status: StatusCode::UNAUTHORIZED,
+                detail: "The username or password is incorrect.".into(),
+                details: None,
+            },
+            Error::Throttled { retry_after } => ApiError {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                detail: format!(
+                    "Too many failed sign-ins. Try again in {} seconds.",
+                    retry_after.as_secs().max(1)
+                ),
+                details: None,
+            },
             Error::Unavailable(source) => {
                 tracing::error!(error = %source, "store unavailable");
                 ApiError::status(StatusCode::SERVICE_UNAVAILABLE)

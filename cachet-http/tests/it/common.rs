@@ -47,6 +47,8 @@ async fn token_for(store: &MemoryStore, name: &str, role: Role) -> String {
             name: "test".into(),
             prefix: t.prefix.clone(),
             hash: t.hash,
+            abilities: None,
+            expires_at: None,
         })
         .await
         .unwrap();
@@ -60,7 +62,11 @@ impl App {
 
     pub(crate) async fn with_config(config: cachet_http::HttpConfig) -> App {
         let store = Arc::new(MemoryStore::new());
-        let service = Arc::new(StatusPage::new(store.clone()).await.unwrap());
+        let service = Arc::new(
+            StatusPage::new(store.clone(), cachet_core::crypto::DataKey::generate().0)
+                .await
+                .unwrap(),
+        );
         let admin = token_for(&store, "admin", Role::Admin).await;
         let manager = token_for(&store, "manager", Role::Manager).await;
         let reporter = token_for(&store, "reporter", Role::Reporter).await;

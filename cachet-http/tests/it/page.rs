@@ -24,9 +24,12 @@ const SYSTEM: &Actor = &Actor::System;
 
 async fn service() -> Arc<StatusPage> {
     Arc::new(
-        StatusPage::new(Arc::new(MemoryStore::new()))
-            .await
-            .expect("memory store"),
+        StatusPage::new(
+            Arc::new(MemoryStore::new()),
+            cachet_core::crypto::DataKey::generate().0,
+        )
+        .await
+        .expect("memory store"),
     )
 }
 

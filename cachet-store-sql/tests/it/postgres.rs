@@ -124,6 +124,8 @@ async fn works_as_a_role_that_only_reads_and_writes_rows() {
                     name: "setup".into(),
                     prefix: nt.prefix,
                     hash: nt.hash,
+                    abilities: None,
+                    expires_at: None,
                 },
             )
             .await

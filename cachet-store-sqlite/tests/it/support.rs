@@ -141,6 +141,8 @@ pub(crate) fn token(user: UserId, secret: &str) -> NewApiToken {
         name: "ci".to_owned(),
         prefix: "cct_abcd".to_owned(),
         hash: TokenHash::of(secret),
+        abilities: None,
+        expires_at: None,
     }
 }
 

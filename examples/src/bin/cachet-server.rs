@@ -5,12 +5,14 @@
 //! password and API token once; it never re-runs setup once a user exists.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use cachet_core::crypto::DataKey;
 use cachet_core::enums::Role;
-use cachet_core::input::UserInput;
+use cachet_core::input::{TokenInput, UserInput};
 use cachet_core::{Actor, StatusPage, Store, StoreError};
 use cachet_http::server::ServerLimits;
 use cachet_http::HttpConfig;
@@ -50,6 +52,17 @@ struct Cli {
         global = true
     )]
     db_max_connections: u32,
+
+    /// File holding the data key that seals TOTP secrets and subscriber emails at rest
+    /// (64 hex digits). Created with mode 0600 on first start when missing; back it up
+    /// apart from the database, and give every instance on one database the same key.
+    #[arg(
+        long,
+        env = "CACHET_DATA_KEY_FILE",
+        default_value = "cachet.key",
+        global = true
+    )]
+    data_key_file: PathBuf,
 
     #[command(flatten)]
     serve: ServeArgs,
@@ -178,6 +191,13 @@ enum TokenCommand {
         /// A label for the token.
         #[arg(long, default_value = "cli")]
         name: String,
+        /// Narrow the token below the user's role: ability names separated by commas
+        /// (e.g. `metrics.points.write,components.status.write`).
+        #[arg(long)]
+        abilities: Option<String>,
+        /// Days until the token stops working (default: never).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
     },
     /// Revoke a token, given the token itself or its visible prefix.
     Revoke {
@@ -337,6 +357,68 @@ async fn serve(service: Arc<StatusPage>, args: ServeArgs) -> Result<(), String> 
         .map_err(|e| format!("server error: {e}"))
 }
 
+/// The data key: `CACHET_DATA_KEY` when set, else the key file, created on first start.
+fn load_data_key(path: &Path) -> Result<DataKey, String> {
+    if let Ok(text) = std::env::var("CACHET_DATA_KEY") {
+        return DataKey::parse(&text).map_err(|e| format!("CACHET_DATA_KEY: {e}"));
+    }
+    match std::fs::read_to_string(path) {
+        Ok(text) => DataKey::parse(&text).map_err(|e| format!("{}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let (key, text) = DataKey::generate();
+            // Written whole to a private temporary file, then linked into place: the link
+            // fails if another instance got there first, and nobody ever reads half a key.
+            let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let written = options.open(&tmp).and_then(|mut file| {
+                std::io::Write::write_all(&mut file, format!("{text}\n").as_bytes())?;
+                file.sync_all()
+            });
+            if let Err(e) = written {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(format!(
+                    "cannot create the data key file {}: {}",
+                    path.display(),
+                    describe(&e)
+                ));
+            }
+            let linked = std::fs::hard_link(&tmp, path);
+            let _ = std::fs::remove_file(&tmp);
+            match linked {
+                Ok(()) => {}
+                // Another instance created it first: use theirs.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    return load_data_key(path)
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "cannot create the data key file {}: {}",
+                        path.display(),
+                        describe(&e)
+                    ))
+                }
+            }
+            eprintln!(
+                "Created the data key file {} (mode 0600). Back it up apart from the database: \
+                 without it, TOTP secrets and subscriber emails cannot be read.",
+                path.display()
+            );
+            Ok(key)
+        }
+        Err(e) => Err(format!(
+            "cannot read the data key file {}: {}",
+            path.display(),
+            describe(&e)
+        )),
+    }
+}
+
 async fn run(cli: Cli) -> Result<(), String> {
     if let Some(Command::Migrate) = cli.command {
         open_store(&cli.database_url, true, 1).await?;
@@ -349,8 +431,9 @@ async fn run(cli: Cli) -> Result<(), String> {
         cli.db_max_connections.max(1),
     )
     .await?;
+    let key = load_data_key(&cli.data_key_file)?;
     let service = Arc::new(
-        StatusPage::new(store)
+        StatusPage::new(store, key)
             .await
             .map_err(|e| format!("cannot load settings: {}", describe(&e)))?,
     );
@@ -398,13 +481,27 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
-        Some(Command::Token(TokenCommand::Create { user, name })) => {
+        Some(Command::Token(TokenCommand::Create {
+            user,
+            name,
+            abilities,
+            expires_in_days,
+        })) => {
             let u = service
                 .find_user(&admin, &user)
                 .await
                 .map_err(|e| format!("user \"{user}\": {}", describe(&e)))?;
             let (t, secret) = service
-                .create_token(&admin, u.id, &name)
+                .create_token(
+                    &admin,
+                    u.id,
+                    TokenInput {
+                        name,
+                        abilities,
+                        expires_at: expires_in_days
+                            .map(|d| chrono::Utc::now() + chrono::Duration::days(i64::from(d))),
+                    },
+                )
                 .await
                 .map_err(|e| describe(&e))?;
             println!(

@@ -16,7 +16,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Any `Store` works; an in-memory SQLite database keeps the example self-contained.
     let store = SqliteStore::open_in_memory()?;
     store.migrate().await?;
-    let service = Arc::new(StatusPage::new(Arc::new(store)).await?);
+    // The data key seals secrets at rest; a real application loads it from its configuration
+    // (see `cachet_core::crypto::DataKey::parse`). A fresh one suits an in-memory database.
+    let key = cachet_core::crypto::DataKey::generate().0;
+    let service = Arc::new(StatusPage::new(Arc::new(store), key).await?);
 
     // The host application can call the service directly, with the same rules as the API.
     if let Some((_, _, token)) = service.bootstrap("admin", "admin@example.com").await? {

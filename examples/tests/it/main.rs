@@ -29,8 +29,11 @@ fn start(db: &str) -> Server {
 
 /// [`start`] with extra `serve` flags.
 fn start_with(db: &str, flags: &[&str]) -> Server {
+    let key = key_file_for(db);
     let mut child = Command::new(bin())
         .args(["--database-url", db, "serve", "--listen", "127.0.0.1:0"])
+        .arg("--data-key-file")
+        .arg(&key)
         .args(flags)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -61,9 +64,20 @@ fn start_with(db: &str, flags: &[&str]) -> Server {
     }
 }
 
+/// The data key file of a test server: beside a SQLite database, in the temp folder for
+/// other URLs (never in the working directory).
+fn key_file_for(db: &str) -> std::path::PathBuf {
+    match db.strip_prefix("sqlite://").map(std::path::Path::new) {
+        Some(path) if path.is_absolute() => path.with_file_name("cachet.key"),
+        _ => std::env::temp_dir().join(format!("cachet-test-{}.key", std::process::id())),
+    }
+}
+
 fn cli(db: &str, args: &[&str]) -> (bool, String) {
     let out = Command::new(bin())
         .args(["--database-url", db])
+        .arg("--data-key-file")
+        .arg(key_file_for(db))
         .args(args)
         .output()
         .expect("cli runs");
@@ -100,6 +114,16 @@ async fn server_sets_up_once_serves_the_api_and_page_and_stops_gracefully() {
         .expect("first start prints an API token");
     assert!(token.starts_with("cct_"), "{token}");
     assert!(server.lines.iter().any(|l| l.starts_with("  Password: ")));
+    // The data key was created on first start, readable by its owner only.
+    let key_file = dir.path().join("cachet.key");
+    let key_text = std::fs::read_to_string(&key_file).expect("data key file created");
+    assert_eq!(key_text.trim().len(), 64, "64 hex digits");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
     let http = reqwest::Client::new();
     let base = server.base.clone();
 

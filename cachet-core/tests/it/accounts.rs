@@ -1,0 +1,381 @@
+//! Signing in, throttling, 2FA and narrowed tokens through the service, with the values
+//! they must produce; and the audit trail they leave, which must never hold a secret.
+
+use std::sync::Arc;
+
+use cachet_core::crypto::DataKey;
+use cachet_core::enums::Role;
+use cachet_core::error::Error;
+use cachet_core::input::{ComponentInput, PointInput, TokenInput, UserInput};
+use cachet_core::memory::MemoryStore;
+use cachet_core::policy::{Abilities, Ability, Actor};
+use cachet_core::secret::NewToken;
+use cachet_core::service::{SignIn, SignedIn};
+use cachet_core::store::{AuditFilter, ListQuery, NewApiToken};
+use cachet_core::throttle::ACCOUNT_FREE_FAILURES;
+use cachet_core::totp::{TotpSecret, STEP_SECS};
+use cachet_core::{StatusPage, Store};
+use chrono::{Duration, Utc};
+
+const SYS: Actor = Actor::System;
+const PASSWORD: &str = "plinth-oxbow-quietus-8";
+
+async fn setup() -> (StatusPage, Arc<MemoryStore>) {
+    let store = Arc::new(MemoryStore::new());
+    let s = StatusPage::new(store.clone(), DataKey::generate().0)
+        .await
+        .unwrap();
+    (s, store)
+}
+
+async fn add_user(s: &StatusPage, name: &str, role: Role) -> cachet_core::model::User {
+    s.create_user(
+        &SYS,
+        UserInput {
+            username: name.into(),
+            email: format!("{name}@example.com"),
+            password: PASSWORD.into(),
+            role,
+        },
+    )
+    .await
+    .unwrap()
+}
+
+fn done(r: SignIn) -> SignedIn {
+    match r {
+        SignIn::Done(d) => d,
+        SignIn::SecondFactor(_) => panic!("expected a finished sign-in"),
+    }
+}
+
+async fn audit_kinds(s: &StatusPage) -> Vec<(String, String)> {
+    let page = s
+        .list_audit(&SYS, &ListQuery::new(1, 100, AuditFilter::default()))
+        .await
+        .unwrap();
+    let mut v: Vec<(String, String)> = page.items.into_iter().map(|e| (e.kind, e.detail)).collect();
+    v.reverse();
+    v
+}
+
+fn component() -> ComponentInput {
+    ComponentInput {
+        name: Some("API".into()),
+        status: Some(1),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn unknown_user_wrong_password_and_inactive_user_look_the_same() {
+    let (s, _) = setup().await;
+    let u = add_user(&s, "ann", Role::Manager).await;
+    let unknown = s.sign_in("nobody", PASSWORD, "c").await.unwrap_err();
+    let wrong = s.sign_in("ann", "wrong password!", "c").await.unwrap_err();
+    assert!(matches!(unknown, Error::SignInFailed));
+    assert!(matches!(wrong, Error::SignInFailed));
+    assert_eq!(unknown.to_string(), wrong.to_string());
+    s.update_user(&SYS, u.id, None, Some(false)).await.unwrap();
+    assert!(matches!(
+        s.sign_in("ann", PASSWORD, "c").await,
+        Err(Error::SignInFailed)
+    ));
+    s.update_user(&SYS, u.id, None, Some(true)).await.unwrap();
+    let ok = done(s.sign_in("ann", PASSWORD, "c").await.unwrap());
+    assert_eq!(ok.user.id, u.id);
+    assert_eq!(ok.actor.role(), Some(Role::Manager));
+    assert!(!ok.must_enroll_2fa);
+    // By email too.
+    let by_email = done(s.sign_in("ann@example.com", PASSWORD, "c").await.unwrap());
+    assert_eq!(by_email.user.id, u.id);
+    let kinds = audit_kinds(&s).await;
+    let failed: Vec<_> = kinds.iter().filter(|(k, _)| k == "login.failed").collect();
+    assert_eq!(failed.len(), 3, "{kinds:?}");
+    assert_eq!(failed[0].1, "password refused for an unknown user");
+    assert_eq!(failed[1].1, format!("password refused for user {}", u.id));
+    assert!(kinds
+        .iter()
+        .all(|(_, d)| !d.contains("nobody") && !d.contains("wrong")));
+    assert_eq!(
+        kinds.iter().filter(|(k, _)| k == "login.succeeded").count(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn throttling_engages_after_the_free_failures_for_real_and_unknown_accounts() {
+    let (s, _) = setup().await;
+    add_user(&s, "ann", Role::Viewer).await;
+    for login in ["ann", "ghost"] {
+        for i in 0..=ACCOUNT_FREE_FAILURES {
+            let e = s
+                .sign_in(login, "not the password", "10.0.0.1")
+                .await
+                .unwrap_err();
+            assert!(matches!(e, Error::SignInFailed), "{login} attempt {i}: {e}");
+        }
+        // Locked now: even the right password is not checked.
+        let e = s.sign_in(login, PASSWORD, "10.0.0.2").await.unwrap_err();
+        match e {
+            Error::Throttled { retry_after } => {
+                assert!(retry_after.as_secs() <= 1, "{retry_after:?}")
+            }
+            other => panic!("{login}: expected Throttled, got {other}"),
+        }
+    }
+    // Case does not buy a fresh budget.
+    assert!(matches!(
+        s.sign_in("ANN", PASSWORD, "10.0.0.3").await,
+        Err(Error::Throttled { .. })
+    ));
+    let kinds = audit_kinds(&s).await;
+    assert_eq!(
+        kinds.iter().filter(|(k, _)| k == "login.locked").count(),
+        2,
+        "{kinds:?}"
+    );
+    // After the lock runs out, the right password works and clears the account.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    done(s.sign_in("ann", PASSWORD, "10.0.0.4").await.unwrap());
+    let e = s
+        .sign_in("ann", "not the password", "10.0.0.4")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::SignInFailed));
+}
+
+fn code_at(secret: &TotpSecret, offset_steps: i64) -> String {
+    let step = u64::try_from(Utc::now().timestamp()).unwrap() / STEP_SECS;
+    secret.code(step.checked_add_signed(offset_steps).unwrap())
+}
+
+#[tokio::test]
+async fn two_factor_enrollment_sign_in_replay_and_recovery_codes() {
+    let (s, _) = setup().await;
+    let u = add_user(&s, "ann", Role::Admin).await;
+    let first = done(s.sign_in("ann", PASSWORD, "c").await.unwrap());
+    // An Admin without 2FA may do nothing but enroll.
+    assert!(first.must_enroll_2fa);
+    assert!(matches!(
+        s.create_component(&first.actor, component()).await,
+        Err(Error::Forbidden)
+    ));
+    let enrollment = s.begin_2fa(&first.actor).await.unwrap();
+    assert!(enrollment
+        .otpauth_uri
+        .starts_with("otpauth://totp/Status:ann?secret="));
+    assert!(enrollment.qr_svg.contains("<svg"));
+    assert_eq!(format!("{enrollment:?}"), "Enrollment(..)");
+    let secret = TotpSecret::from_base32(&enrollment.secret_base32).unwrap();
+    // A wrong code does not turn it on.
+    let wrong = if code_at(&secret, 0) == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    assert!(matches!(
+        s.confirm_2fa(&first.actor, wrong).await,
+        Err(Error::Invalid(_))
+    ));
+    let recovery = s
+        .confirm_2fa(&first.actor, &code_at(&secret, -1))
+        .await
+        .unwrap();
+    assert_eq!(recovery.len(), 10);
+    assert_eq!(s.recovery_codes_left(&first.actor).await.unwrap(), 10);
+    // Now a password alone is not enough.
+    let SignIn::SecondFactor(pending) = s.sign_in("ann", PASSWORD, "c").await.unwrap() else {
+        panic!("expected a second step");
+    };
+    assert_eq!(pending.user_id(), u.id);
+    // The code that confirmed the enrollment was used: a replay is refused.
+    assert!(matches!(
+        s.complete_sign_in(&pending, &code_at(&secret, -1), "c")
+            .await,
+        Err(Error::SignInFailed)
+    ));
+    let full = s
+        .complete_sign_in(&pending, &code_at(&secret, 0), "c")
+        .await
+        .unwrap();
+    assert!(!full.must_enroll_2fa);
+    s.create_component(&full.actor, component()).await.unwrap();
+    // The same code again, in another sign-in: refused.
+    let SignIn::SecondFactor(again) = s.sign_in("ann", PASSWORD, "c").await.unwrap() else {
+        panic!("expected a second step");
+    };
+    assert!(matches!(
+        s.complete_sign_in(&again, &code_at(&secret, 0), "c").await,
+        Err(Error::SignInFailed)
+    ));
+    // A recovery code works once, typed loosely.
+    let loose = recovery[0].to_uppercase().replace('-', " ");
+    s.complete_sign_in(&again, &loose, "c").await.unwrap();
+    assert!(matches!(
+        s.complete_sign_in(&again, &recovery[0], "c").await,
+        Err(Error::SignInFailed)
+    ));
+    assert_eq!(s.recovery_codes_left(&full.actor).await.unwrap(), 9);
+    // Disabling needs a current code that is not used yet.
+    assert!(matches!(
+        s.disable_2fa(&full.actor, &code_at(&secret, 0)).await,
+        Err(Error::Invalid(_))
+    ));
+    s.disable_2fa(&full.actor, &code_at(&secret, 1))
+        .await
+        .unwrap();
+    assert_eq!(s.recovery_codes_left(&full.actor).await.unwrap(), 0);
+    let after = done(s.sign_in("ann", PASSWORD, "c").await.unwrap());
+    assert!(after.must_enroll_2fa);
+    // Nothing secret reached the audit log.
+    let kinds = audit_kinds(&s).await;
+    for (kind, detail) in &kinds {
+        assert!(!detail.contains(&enrollment.secret_base32), "{kind}");
+        assert!(!detail.contains(PASSWORD), "{kind}");
+        for code in &recovery {
+            assert!(!detail.contains(code.as_str()), "{kind}");
+        }
+    }
+    let names: Vec<&str> = kinds.iter().map(|(k, _)| k.as_str()).collect();
+    for expected in [
+        "2fa.enabled",
+        "2fa.recovery_code_used",
+        "2fa.disabled",
+        "login.succeeded",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_admin_2fa_requirement_is_a_setting() {
+    let (s, _) = setup().await;
+    add_user(&s, "ann", Role::Admin).await;
+    add_user(&s, "bob", Role::Manager).await;
+    assert!(!done(s.sign_in("bob", PASSWORD, "c").await.unwrap()).must_enroll_2fa);
+    s.update_settings(&SYS, &[("require_admin_2fa".into(), "false".into())])
+        .await
+        .unwrap();
+    let ann = done(s.sign_in("ann", PASSWORD, "c").await.unwrap());
+    assert!(!ann.must_enroll_2fa);
+    s.create_component(&ann.actor, component()).await.unwrap();
+    assert_eq!(s.user_actor(ann.user.id).await.unwrap(), ann.actor);
+}
+
+#[tokio::test]
+async fn tokens_are_narrowed_by_abilities_and_fail_when_expired() {
+    let (s, store) = setup().await;
+    let bot = add_user(&s, "bot", Role::Manager).await;
+    let (tok, secret) = s
+        .create_token(
+            &SYS,
+            bot.id,
+            TokenInput {
+                name: "points only".into(),
+                abilities: Some("metrics.points.write".into()),
+                expires_at: Some(Utc::now() + Duration::days(30)),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        tok.abilities,
+        Some(Abilities::of(&[Ability::MetricPointsWrite]))
+    );
+    let actor = s.authenticate_token(&secret).await.unwrap();
+    assert!(matches!(
+        s.create_component(&actor, component()).await,
+        Err(Error::Forbidden)
+    ));
+    // Within the ability: allowed (an unknown metric is the next thing in the way).
+    let e = s
+        .record_point(
+            &actor,
+            cachet_core::ids::MetricId(999),
+            PointInput {
+                value: Some(1.0),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::NotFound(_)), "{e}");
+    // Bad abilities and past expiry are named.
+    let e = s
+        .create_token(
+            &SYS,
+            bot.id,
+            TokenInput {
+                name: "x".into(),
+                abilities: Some("incidents.write root".into()),
+                expires_at: Some(Utc::now() - Duration::seconds(1)),
+            },
+        )
+        .await
+        .unwrap_err();
+    let Error::Invalid(v) = e else { panic!("{e}") };
+    let fields: Vec<&str> = v.errors().iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(fields, ["abilities", "expires_at"]);
+    assert!(v.errors()[0].message.contains("root"));
+    // A token whose expiry has passed fails like a revoked one, and is audited.
+    let old = NewToken::generate();
+    store
+        .create_token(NewApiToken {
+            user_id: bot.id,
+            name: "old".into(),
+            prefix: old.prefix.clone(),
+            hash: old.hash,
+            abilities: None,
+            expires_at: Some(Utc::now() - Duration::seconds(5)),
+        })
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.authenticate_token(&old.secret).await,
+        Err(Error::Unauthenticated)
+    ));
+    assert_eq!(
+        s.identify_reader(Some(&old.secret)).await.unwrap(),
+        Actor::Guest
+    );
+    let kinds = audit_kinds(&s).await;
+    assert!(kinds
+        .iter()
+        .any(|(k, d)| k == "token.failed" && d.ends_with("refused: expired")));
+    assert!(kinds
+        .iter()
+        .all(|(_, d)| !d.contains(&secret) && !d.contains(&old.secret)));
+}
+
+#[tokio::test]
+async fn the_password_policy_applies_to_new_users() {
+    let (s, _) = setup().await;
+    for (password, expect) in [
+        ("short", "at least 12"),
+        ("password1234", "too easy to guess"),
+        ("carol-the-great-99", "may not contain the username"),
+    ] {
+        let e = s
+            .create_user(
+                &SYS,
+                UserInput {
+                    username: "carol".into(),
+                    email: "carol@example.com".into(),
+                    password: password.into(),
+                    role: Role::Viewer,
+                },
+            )
+            .await
+            .unwrap_err();
+        let Error::Invalid(v) = e else {
+            panic!("{password}: {e}")
+        };
+        assert_eq!(v.errors().len(), 1, "{password}");
+        assert_eq!(v.errors()[0].field, "password");
+        assert!(v.errors()[0].message.contains(expect), "{password}: {v}");
+    }
+}

@@ -1,0 +1,18 @@
+-- Two-factor authentication and narrowed, expiring API tokens.
+
+-- The TOTP secret is sealed with the data key (never in clear); totp_last_step is the last
+-- 30-second step a user signed in with, so a code cannot be used twice.
+ALTER TABLE users ADD COLUMN totp_secret TEXT, ADD COLUMN totp_enabled_at BIGINT,
+    ADD COLUMN totp_last_step BIGINT;
+
+-- Space-separated ability names (NULL: everything the user's role may); expiry instant.
+ALTER TABLE api_tokens ADD COLUMN abilities TEXT, ADD COLUMN expires_at BIGINT;
+
+-- Single-use recovery codes, as SHA-256 digests.
+CREATE TABLE recovery_codes (
+    user_id   BIGINT NOT NULL,
+    code_hash CHAR(64) NOT NULL,
+    used_at   BIGINT,
+    PRIMARY KEY (user_id, code_hash),
+    FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;

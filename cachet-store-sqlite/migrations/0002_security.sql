@@ -1,0 +1,19 @@
+-- Two-factor authentication and narrowed, expiring API tokens.
+
+-- The TOTP secret is sealed with the data key (never in clear); totp_last_step is the last
+-- 30-second step a user signed in with, so a code cannot be used twice.
+ALTER TABLE users ADD COLUMN totp_secret TEXT;
+ALTER TABLE users ADD COLUMN totp_enabled_at INTEGER;
+ALTER TABLE users ADD COLUMN totp_last_step INTEGER;
+
+-- Space-separated ability names (NULL: everything the user's role may); expiry instant.
+ALTER TABLE api_tokens ADD COLUMN abilities TEXT;
+ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;
+
+-- Single-use recovery codes, as SHA-256 digests.
+CREATE TABLE recovery_codes (
+    user_id   INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    code_hash TEXT    NOT NULL,
+    used_at   INTEGER,
+    PRIMARY KEY (user_id, code_hash)
+) WITHOUT ROWID;
