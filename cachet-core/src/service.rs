@@ -164,6 +164,18 @@ async fn render_message(
     field: &str,
     source: &str,
 ) -> Option<Message> {
+    // Text columns of PostgreSQL cannot hold NUL, and no message needs one: refused on
+    // every store alike.
+    if source.contains('\0') {
+        errors.add(
+            field,
+            format!(
+                "The {} may not contain NUL characters.",
+                validate::human(field)
+            ),
+        );
+        return None;
+    }
     let owned = source.to_string();
     let rendered = match tokio::task::spawn_blocking(move || markdown::render(&owned)).await {
         Ok(rendered) => rendered,
@@ -932,6 +944,17 @@ impl StatusPage {
     ) -> Result<Page<Component>> {
         self.read_gate(actor).await?;
         q.filter.public_only = !actor.sees_private();
+        q.filter.tags.sort_unstable();
+        q.filter.tags.dedup();
+        if q.filter.tags.len() > validate::MAX_TAGS {
+            return Err(Error::Invalid(ValidationErrors::single(
+                "tags",
+                format!(
+                    "The tags filter may name at most {} tags.",
+                    validate::MAX_TAGS
+                ),
+            )));
+        }
         Ok(self.store.list_components(&q).await?)
     }
 
@@ -1756,6 +1779,9 @@ impl StatusPage {
                     validate::MAX_TEMPLATE_BYTES
                 ),
             ),
+            Some(t) if t.contains('\0') => {
+                errors.add("template", "The template may not contain NUL characters.")
+            }
             Some(t) => match Template::parse(t) {
                 Ok(_) => ch.template = Some(t.clone()),
                 Err(e) => errors.add("template", format!("The template is invalid: {e}.")),

@@ -56,7 +56,9 @@ macro_rules! conformance_tests {
             bootstrap_admin_ignores_other_roles,
             settings_roundtrip, audit_append_and_filter, overview_contents,
             concurrent_incidents_keep_state_consistent, list_pages_and_clamps,
-            failed_multi_row_write_leaves_nothing
+            failed_multi_row_write_leaves_nothing, text_compares_exactly,
+            nulls_sort_as_the_smallest_value, long_messages_sort_on_every_byte,
+            subscribing_while_a_component_is_deleted, reads_see_one_snapshot
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -1979,6 +1981,208 @@ pub async fn two_factor_steps_and_recovery_codes(s: Shared) {
     );
     assert_not_found(s.disable_totp(UserId(999_999)).await, Entity::User);
     assert_not_found(s.claim_totp_step(UserId(999_999), 1).await, Entity::User);
+}
+
+/// Text is compared and sorted by its exact characters on every engine: trailing spaces and
+/// tabs count (MySQL's PAD SPACE collations ignore trailing spaces).
+pub async fn text_compares_exactly(s: Shared) {
+    for name in ["x", "x ", "x\t", "a\tb", "a "] {
+        s.create_component(new_component(name)).await.unwrap();
+    }
+    for (wanted, expect) in [("x", 1), ("x ", 1), ("x  ", 0), ("x\t", 1)] {
+        let found = s
+            .list_components(&filtered(ComponentFilter {
+                name: Some(wanted.into()),
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+        assert_eq!(found.total, expect, "name filter {wanted:?}");
+        assert!(found.items.iter().all(|c| c.name == wanted));
+    }
+    let mut by_name: ListQuery<ComponentSort, ComponentFilter> = q();
+    by_name.sort = Some((ComponentSort::Name, Order::Asc));
+    let names: Vec<String> = s
+        .list_components(&by_name)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    // Code point order: TAB (9) < SPACE (32) < letters.
+    assert_eq!(names, ["a\tb", "a ", "x", "x\t", "x "]);
+    s.create_user(new_user("bob", Role::Viewer)).await.unwrap();
+    let mut spaced = new_user("bob2", Role::Viewer);
+    spaced.username = "bob ".into();
+    let spaced = s.create_user(spaced).await;
+    assert_eq!(spaced.map(|u| u.username).ok().as_deref(), Some("bob "));
+    assert_eq!(s.find_user("bob").await.unwrap().username, "bob");
+    assert_eq!(s.find_user("bob ").await.unwrap().username, "bob ");
+    let template = |slug: &str| NewTemplate {
+        name: "t".into(),
+        slug: slug.into(),
+        template: "x".into(),
+    };
+    s.create_template(template("s")).await.unwrap();
+    s.create_template(template("s ")).await.unwrap();
+    assert_eq!(s.get_template_by_slug("s ").await.unwrap().slug, "s ");
+    s.save_settings(vec![("k".into(), "1".into()), ("k ".into(), "2".into())])
+        .await
+        .unwrap();
+    let settings = s.load_settings().await.unwrap();
+    assert!(settings.contains(&("k".into(), "1".into())), "{settings:?}");
+    assert!(
+        settings.contains(&("k ".into(), "2".into())),
+        "{settings:?}"
+    );
+}
+
+/// NULL sorts as the smallest value on every engine (PostgreSQL would put it last).
+pub async fn nulls_sort_as_the_smallest_value(s: Shared) {
+    let u = s
+        .create_user(new_user("ann", Role::Reporter))
+        .await
+        .unwrap();
+    let mut by_user = new_incident("by user", None, None);
+    by_user.user_id = Some(u.id);
+    s.create_incident(by_user).await.unwrap();
+    s.create_incident(new_incident("anonymous", None, None))
+        .await
+        .unwrap();
+    for (order, expect) in [
+        (Order::Asc, ["anonymous", "by user"]),
+        (Order::Desc, ["by user", "anonymous"]),
+    ] {
+        let mut query: ListQuery<IncidentSort, IncidentFilter> = q();
+        query.sort = Some((IncidentSort::UserId, order));
+        let names: Vec<String> = s
+            .list_incidents(&query)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|i| i.name)
+            .collect();
+        assert_eq!(names, expect, "{order:?}");
+    }
+    let schedule = |name: &str, completed: Option<DateTime<Utc>>| NewSchedule {
+        name: name.into(),
+        message: None,
+        status: ScheduleStatus::Upcoming,
+        scheduled_at: t(1_700_000_000),
+        completed_at: completed,
+        components: Vec::new(),
+    };
+    s.create_schedule(schedule("done", Some(t(1_700_003_600))))
+        .await
+        .unwrap();
+    s.create_schedule(schedule("open", None)).await.unwrap();
+    let mut query: ListQuery<ScheduleSort, ()> = q();
+    query.sort = Some((ScheduleSort::CompletedAt, Order::Asc));
+    let names: Vec<String> = s
+        .list_schedules(&query)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|x| x.name)
+        .collect();
+    assert_eq!(names, ["open", "done"]);
+}
+
+/// Sorting by a long message looks at all of it (MySQL looks at 1024 bytes by default).
+pub async fn long_messages_sort_on_every_byte(s: Shared) {
+    let long = |last: &str| msg(&format!("{}{last}", "x".repeat(1500)));
+    let mut one = new_incident("one", None, None);
+    one.message = long("b");
+    s.create_incident(one).await.unwrap();
+    let mut two = new_incident("two", None, None);
+    two.message = long("a");
+    s.create_incident(two).await.unwrap();
+    let mut query: ListQuery<IncidentSort, IncidentFilter> = q();
+    query.sort = Some((IncidentSort::Message, Order::Asc));
+    let names: Vec<String> = s
+        .list_incidents(&query)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
+    assert_eq!(names, ["two", "one"]);
+}
+
+/// A subscription and the deletion of its component, at the same time: afterwards no
+/// subscription points at the deleted component, whichever ran first.
+pub async fn subscribing_while_a_component_is_deleted(s: Shared) {
+    for round in 0..30 {
+        let c = s
+            .create_component(new_component(&format!("c{round}")))
+            .await
+            .unwrap();
+        let to = if round % 2 == 0 {
+            SubscribeTo::Components(vec![c.id])
+        } else {
+            SubscribeTo::AllComponents
+        };
+        let subscribe = {
+            let s = s.clone();
+            let sub = new_subscriber(&format!("s{round}@example.com"), to);
+            tokio::spawn(async move { s.create_subscriber(sub).await })
+        };
+        let delete = {
+            let s = s.clone();
+            tokio::spawn(async move { s.delete_component(c.id).await })
+        };
+        let (sub, _) = subscribe.await.expect("task").expect("subscribed");
+        delete.await.expect("task").expect("deleted");
+        let stored = s.get_subscriber(sub.id).await.unwrap();
+        assert!(
+            stored.subscriptions.iter().all(|x| x.component_id != c.id),
+            "round {round}: a subscription to deleted component {} survived",
+            c.id
+        );
+    }
+}
+
+/// A read sees one moment: while incidents that set a component's status are created, the
+/// overview never shows an incident without its effect on the component, or the reverse.
+pub async fn reads_see_one_snapshot(s: Shared) {
+    let c = s.create_component(new_component("api")).await.unwrap();
+    let writer = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            for n in 0..20 {
+                let status = if n % 2 == 0 {
+                    ComponentStatus::MajorOutage
+                } else {
+                    ComponentStatus::Operational
+                };
+                s.create_incident(new_incident(&format!("i{n}"), Some(c.id), Some(status)))
+                    .await
+                    .expect("incident");
+            }
+        })
+    };
+    let mut torn = Vec::new();
+    while !writer.is_finished() {
+        let o = s.overview(t(0)).await.unwrap();
+        let incidents = o.incidents.len();
+        let status = o.components.iter().find(|x| x.id == c.id).map(|x| x.status);
+        // After n incidents the component shows the impact of the n-th.
+        let expect = match incidents {
+            0 => ComponentStatus::Operational,
+            n if n % 2 == 1 => ComponentStatus::MajorOutage,
+            _ => ComponentStatus::Operational,
+        };
+        if status != Some(expect) {
+            torn.push((incidents, status));
+        }
+        tokio::task::yield_now().await;
+    }
+    writer.await.expect("writer");
+    assert!(torn.is_empty(), "torn overviews: {torn:?}");
 }
 
 /// bootstrap_admin creates the first admin and token only once, even concurrently.

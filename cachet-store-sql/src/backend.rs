@@ -45,6 +45,11 @@ macro_rules! sql_backend {
 
         /// Attempts of a write that keeps meeting deadlocks or serialization failures.
         const WRITE_ATTEMPTS: u32 = 8;
+        /// The migration lock of one MySQL database, waited for up to 10 minutes.
+        const MYSQL_MIGRATE_LOCK: &str =
+            "SELECT GET_LOCK(CONCAT('cachet_rs_migrate:', DATABASE()), 600)";
+        const MYSQL_MIGRATE_UNLOCK: &str =
+            "SELECT RELEASE_LOCK(CONCAT('cachet_rs_migrate:', DATABASE()))";
 
         #[doc = concat!("A [`cachet_core::Store`] on ", $engine, " through a sqlx pool.")]
         ///
@@ -70,17 +75,36 @@ macro_rules! sql_backend {
 
             /// Applies the migrations embedded in this crate that the database lacks.
             ///
-            /// Idempotent and safe to run from several processes at once (sqlx takes a
-            /// database lock while it migrates).
+            /// Idempotent and safe to run from several processes at once: they take turns
+            /// on a database-wide lock (PostgreSQL: sqlx's advisory lock; MySQL/MariaDB: a
+            /// named `GET_LOCK` of this crate, since MariaDB refuses the infinite wait that
+            /// sqlx's own MySQL lock asks for and then takes no lock at all).
             ///
             /// # Errors
             /// When the database refuses (e.g. the role may not create tables), or was
             /// migrated by a newer version of this crate.
             pub async fn migrate(&self) -> Result<(), StoreError> {
-                $migrator
-                    .run(&self.pool)
-                    .await
-                    .map_err(|e| StoreError::Backend(Box::new(e)))
+                let backend = |e: sqlx::migrate::MigrateError| StoreError::Backend(Box::new(e));
+                let mut migrator = $migrator;
+                let mut conn = self.pool.acquire().await.map_err(classify)?;
+                match D {
+                    Dialect::Postgres => migrator.run_direct(&mut *conn).await.map_err(backend),
+                    Dialect::MySql => {
+                        let got: Option<i64> = sqlx::query_scalar(MYSQL_MIGRATE_LOCK)
+                            .fetch_one(&mut *conn)
+                            .await
+                            .map_err(classify)?;
+                        if got != Some(1) {
+                            return Err(StoreError::Unavailable(
+                                "another migration held the lock for 10 minutes".into(),
+                            ));
+                        }
+                        migrator.set_locking(false);
+                        let outcome = migrator.run_direct(&mut *conn).await;
+                        let _ = sqlx::query(MYSQL_MIGRATE_UNLOCK).execute(&mut *conn).await;
+                        outcome.map_err(backend)
+                    }
+                }
             }
 
             /// Runs `op` in a transaction and commits; again from the start when it meets
@@ -113,13 +137,22 @@ macro_rules! sql_backend {
                 }
             }
 
-            /// Runs `op` in a read transaction (on MySQL a consistent snapshot).
+            /// Runs `op` in a read transaction: one consistent snapshot on both engines.
             async fn read<T, F>(&self, op: F) -> Result<T, StoreError>
             where
                 T: Send,
                 F: for<'c> FnOnce(&'c mut Conn) -> BoxFut<'c, T> + Send,
             {
                 let mut tx = self.pool.begin().await.map_err(classify)?;
+                if D == Dialect::Postgres {
+                    // One snapshot for every statement of the read, as MySQL's default
+                    // REPEATABLE READ gives: a list and its children, or the overview's
+                    // components and incidents, are never torn by a write in between.
+                    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(classify)?;
+                }
                 let value = op(&mut tx).await.map_err(Fail::into_store)?;
                 tx.commit().await.map_err(classify)?;
                 Ok(value)
@@ -516,7 +549,7 @@ macro_rules! sql_backend {
                 columns: COMPONENT_COLUMNS,
                 from: "components c",
                 filter: &w,
-                order: order_by(q.sort.map(|(s, o)| (component_sort(s), o)), "c.id", "c.id ASC"),
+                order: order_by(D, q.sort.map(|(s, o)| (component_sort(s), o)), "c.id", "c.id ASC"),
             };
             let (mut items, total) = fetch_page(c, &spec, &q, component_row).await?;
             fill_tags(c, &mut items).await?;
@@ -673,7 +706,7 @@ macro_rules! sql_backend {
                 columns: GROUP_COLUMNS,
                 from: "component_groups g",
                 filter: &w,
-                order: order_by(q.sort.map(|(s, o)| (group_sort(s), o)), "g.id", "g.id ASC"),
+                order: order_by(D, q.sort.map(|(s, o)| (group_sort(s), o)), "g.id", "g.id ASC"),
             };
             let (items, total) = fetch_page(c, &spec, &q, group_row).await?;
             Ok(Page { items, total })
@@ -874,8 +907,20 @@ macro_rules! sql_backend {
                 columns: INCIDENT_COLUMNS,
                 from: "incidents i",
                 filter: &w,
-                order: order_by(q.sort.map(|(s, o)| (incident_sort(s), o)), "i.id", "i.id ASC"),
+                order: order_by(D, q.sort.map(|(s, o)| (incident_sort(s), o)), "i.id", "i.id ASC"),
             };
+            if D == Dialect::MySql && matches!(q.sort, Some((IncidentSort::Message, _))) {
+                // MySQL sorts by the first max_sort_length bytes only (1024 by default);
+                // messages are up to 64 KiB (names fit in 1024 bytes, so only this sort needs
+                // it), and the sort buffer must hold a good number of such keys. The settings
+                // stay on the pooled connection, which is harmless.
+                execute(
+                    c,
+                    "SET SESSION max_sort_length = 65536, sort_buffer_size = 8388608",
+                    Vec::new(),
+                )
+                .await?;
+            }
             let (mut items, total) = fetch_page(c, &spec, &q, incident_row).await?;
             fill_updates(c, &mut items).await?;
             Ok(Page { items, total })
@@ -1039,6 +1084,7 @@ macro_rules! sql_backend {
                 from: "incident_updates u",
                 filter: &w,
                 order: order_by(
+                    D,
                     q.sort.map(|(s, o)| (update_sort(s), o)),
                     "u.id",
                     "u.created_at DESC, u.id DESC",
@@ -1179,7 +1225,7 @@ macro_rules! sql_backend {
                 columns: TEMPLATE_COLUMNS,
                 from: "incident_templates t",
                 filter: &w,
-                order: order_by(q.sort.map(|(s, o)| (template_sort(s), o)), "t.id", "t.id ASC"),
+                order: order_by(D, q.sort.map(|(s, o)| (template_sort(s), o)), "t.id", "t.id ASC"),
             };
             let (items, total) = fetch_page(c, &spec, &q, template_row).await?;
             Ok(Page { items, total })
@@ -1356,7 +1402,7 @@ macro_rules! sql_backend {
                 columns: SCHEDULE_COLUMNS,
                 from: "schedules s",
                 filter: &w,
-                order: order_by(q.sort.map(|(s, o)| (schedule_sort(s), o)), "s.id", "s.id ASC"),
+                order: order_by(D, q.sort.map(|(s, o)| (schedule_sort(s), o)), "s.id", "s.id ASC"),
             };
             let (mut items, total) = fetch_page(c, &spec, &q, schedule_row).await?;
             fill_schedule_components(c, &mut items).await?;
@@ -1554,7 +1600,7 @@ macro_rules! sql_backend {
                 columns: METRIC_COLUMNS,
                 from: "metrics m",
                 filter: &w,
-                order: order_by(q.sort.map(|(s, o)| (metric_sort(s), o)), "m.id", "m.id ASC"),
+                order: order_by(D, q.sort.map(|(s, o)| (metric_sort(s), o)), "m.id", "m.id ASC"),
             };
             let (items, total) = fetch_page(c, &spec, &q, metric_row).await?;
             Ok(Page { items, total })
@@ -1643,6 +1689,7 @@ macro_rules! sql_backend {
                 from: "metric_points p",
                 filter: &w,
                 order: order_by(
+                    D,
                     q.sort.map(|(s, o)| (point_sort(s), o)),
                     "p.id",
                     "p.created_at DESC, p.id DESC",
@@ -1857,7 +1904,7 @@ macro_rules! sql_backend {
                 columns: SUBSCRIBER_COLUMNS,
                 from: "subscribers s",
                 filter: &w,
-                order: order_by(q.sort.map(|(s, o)| (subscriber_sort(s), o)), "s.id", "s.id ASC"),
+                order: order_by(D, q.sort.map(|(s, o)| (subscriber_sort(s), o)), "s.id", "s.id ASC"),
             };
             let (mut items, total) = fetch_page(c, &spec, &q, subscriber_row).await?;
             fill_subscriptions(c, &mut items).await?;
@@ -1904,33 +1951,45 @@ macro_rules! sql_backend {
                 Err(e) if e.is_unique_violation() => return Err(Fail::Again),
                 Err(e) => return Err(e),
             };
+            // The components are locked before their subscriptions are written, in id
+            // order, so a concurrent delete_component either runs first (the component is
+            // no longer live here) or after this commits (and deletes these subscriptions).
             let targets: Vec<ComponentId> = match new.subscribe_to {
                 SubscribeTo::AllComponents => {
                     fetch_all(
                         c,
-                        "SELECT id FROM components WHERE deleted_at IS NULL ORDER BY id",
+                        "SELECT id FROM components WHERE deleted_at IS NULL ORDER BY id FOR UPDATE",
                         Vec::new(),
                         |r| r.try_get::<i64, _>(0).map(ComponentId),
                     )
                     .await?
                 }
-                SubscribeTo::Components(ids) => ids,
+                SubscribeTo::Components(ids) => {
+                    let mut order: Vec<ComponentId> = ids.clone();
+                    order.sort_unstable();
+                    order.dedup();
+                    let mut live = std::collections::HashSet::new();
+                    for component in order {
+                        if lock_component(c, component).await? {
+                            live.insert(component);
+                        }
+                    }
+                    ids.into_iter().filter(|id| live.contains(id)).collect()
+                }
             };
             for component in targets {
-                if component_is_live(c, component).await? {
-                    execute(
-                        c,
-                        "INSERT INTO subscriptions (subscriber_id, component_id, created_at, updated_at) \
-                         VALUES (?, ?, ?, ?)",
-                        vec![
-                            Arg::Int(id.get()),
-                            Arg::Int(component.get()),
-                            Arg::Int(at),
-                            Arg::Int(at),
-                        ],
-                    )
-                    .await?;
-                }
+                execute(
+                    c,
+                    "INSERT INTO subscriptions (subscriber_id, component_id, created_at, updated_at) \
+                     VALUES (?, ?, ?, ?)",
+                    vec![
+                        Arg::Int(id.get()),
+                        Arg::Int(component.get()),
+                        Arg::Int(at),
+                        Arg::Int(at),
+                    ],
+                )
+                .await?;
             }
             Ok((get_subscriber(c, id).await?, true))
         }
@@ -2103,7 +2162,7 @@ macro_rules! sql_backend {
                 columns: USER_COLUMNS,
                 from: "users u",
                 filter: &w,
-                order: order_by(q.sort.map(|(s, o)| (user_sort(s), o)), "u.id", "u.id ASC"),
+                order: order_by(D, q.sort.map(|(s, o)| (user_sort(s), o)), "u.id", "u.id ASC"),
             };
             let (items, total) = fetch_page(c, &spec, &q, user_row).await?;
             Ok(Page { items, total })
@@ -2376,7 +2435,10 @@ macro_rules! sql_backend {
                      ON DUPLICATE KEY UPDATE value = VALUES(value)"
                 }
             };
-            for (key, value) in pairs {
+            // In key order (the last value of a repeated key wins), so that two saves take
+            // their row locks in the same order and cannot deadlock each other.
+            let ordered: std::collections::BTreeMap<String, String> = pairs.into_iter().collect();
+            for (key, value) in ordered {
                 execute(c, sql, vec![Arg::Text(key), Arg::Text(value)]).await?;
             }
             Ok(())
@@ -2435,7 +2497,7 @@ macro_rules! sql_backend {
                 columns: AUDIT_COLUMNS,
                 from: "audit_log a",
                 filter: &w,
-                order: order_by(q.sort.map(|(s, o)| (audit_sort(s), o)), "a.id", "a.id DESC"),
+                order: order_by(D, q.sort.map(|(s, o)| (audit_sort(s), o)), "a.id", "a.id DESC"),
             };
             let (items, total) = fetch_page(c, &spec, &q, audit_row).await?;
             Ok(Page { items, total })

@@ -100,6 +100,15 @@ fn mysql_lock_timeout(_db: &dyn sqlx::error::DatabaseError) -> bool {
     false
 }
 
+/// The server ended the session or cannot take it: SQLSTATE class `08` (connection
+/// exceptions) and PostgreSQL's `57P01`-`57P03` (shutdown, crash, cannot connect now).
+/// MySQL reports a killed connection as an I/O error, which is classified as such.
+fn server_going_away(db: &dyn sqlx::error::DatabaseError) -> bool {
+    let code = db.code();
+    let state = code.as_deref().unwrap_or("");
+    state.starts_with("08") || matches!(state, "57P01" | "57P02" | "57P03")
+}
+
 /// Maps a driver error to its meaning; the driver error stays the source where the
 /// meaning carries one.
 pub(crate) fn classify(e: sqlx::Error) -> StoreError {
@@ -111,7 +120,9 @@ pub(crate) fn classify(e: sqlx::Error) -> StoreError {
             ErrorKind::ForeignKeyViolation => {
                 StoreError::InvalidReference("a referenced row does not exist".to_owned())
             }
-            _ if is_transient(&e) => StoreError::Unavailable(Box::new(e)),
+            _ if is_transient(&e) || server_going_away(db.as_ref()) => {
+                StoreError::Unavailable(Box::new(e))
+            }
             _ => StoreError::Backend(Box::new(e)),
         },
         sqlx::Error::PoolTimedOut

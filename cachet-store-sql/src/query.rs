@@ -219,14 +219,23 @@ pub(crate) fn dir(order: Order) -> &'static str {
 }
 
 /// `ORDER BY` text: the requested column then `id` in the same direction, or `default`.
+///
+/// NULL sorts as the smallest value on every engine, as in SQLite and MySQL: PostgreSQL
+/// would put it last in ascending order, so there the direction is spelled out.
 pub(crate) fn order_by(
+    dialect: Dialect,
     sort: Option<(&'static str, Order)>,
     id: &'static str,
     default: &'static str,
 ) -> String {
+    let nulls = |order: Order| match (dialect, order) {
+        (Dialect::MySql, _) => "",
+        (Dialect::Postgres, Order::Asc) => " NULLS FIRST",
+        (Dialect::Postgres, Order::Desc) => " NULLS LAST",
+    };
     match sort {
         Some((col, order)) if col == id => format!("{id} {}", dir(order)),
-        Some((col, order)) => format!("{col} {d}, {id} {d}", d = dir(order)),
+        Some((col, order)) => format!("{col} {d}{n}, {id} {d}", d = dir(order), n = nulls(order)),
         None => default.to_owned(),
     }
 }
@@ -300,10 +309,25 @@ mod tests {
 
     #[test]
     fn order_breaks_ties_by_id_in_the_same_direction() {
+        let my = Dialect::MySql;
         assert_eq!(
-            order_by(Some(("c.name", Order::Desc)), "c.id", "c.id ASC"),
+            order_by(my, Some(("c.name", Order::Desc)), "c.id", "c.id ASC"),
             "c.name DESC, c.id DESC"
         );
-        assert_eq!(order_by(None, "c.id", "c.id ASC"), "c.id ASC");
+        assert_eq!(order_by(my, None, "c.id", "c.id ASC"), "c.id ASC");
+        // PostgreSQL sorts NULL as the smallest value, like the other engines.
+        let pg = Dialect::Postgres;
+        assert_eq!(
+            order_by(pg, Some(("i.user_id", Order::Asc)), "i.id", "i.id ASC"),
+            "i.user_id ASC NULLS FIRST, i.id ASC"
+        );
+        assert_eq!(
+            order_by(pg, Some(("i.user_id", Order::Desc)), "i.id", "i.id ASC"),
+            "i.user_id DESC NULLS LAST, i.id DESC"
+        );
+        assert_eq!(
+            order_by(pg, Some(("i.id", Order::Desc)), "i.id", "i.id ASC"),
+            "i.id DESC"
+        );
     }
 }

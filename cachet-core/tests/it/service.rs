@@ -1150,3 +1150,55 @@ async fn failure_audits_are_budgeted() {
         u64::from(cachet_core::audit::PER_WINDOW)
     );
 }
+
+/// PostgreSQL's text columns cannot hold NUL: every store refuses it the same way, as a
+/// validation error naming the field, before anything is written.
+#[tokio::test]
+async fn nul_characters_are_refused_in_every_message_and_template() {
+    let s = service().await;
+    let e = s
+        .create_incident(
+            &SYS,
+            IncidentInput {
+                name: Some("Outage".into()),
+                status: Some(1),
+                message: Some("pasted \u{0} text".into()),
+                visible: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(fields(e), vec!["message"]);
+    let e = s
+        .create_schedule(
+            &SYS,
+            ScheduleInput {
+                name: Some("Upgrade".into()),
+                message: Some("\u{0}".into()),
+                status: Some(0),
+                scheduled_at: Some("2030-01-01 10:00:00".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(fields(e), vec!["message"]);
+    let e = s
+        .create_template(
+            &SYS,
+            TemplateInput {
+                name: Some("t".into()),
+                template: Some("a\u{0}b".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(fields(e), vec!["template"]);
+    let incidents = s
+        .list_incidents(&SYS, ListQuery::new(1, 10, IncidentFilter::default()))
+        .await
+        .unwrap();
+    assert_eq!(incidents.total, 0);
+}

@@ -190,3 +190,82 @@ async fn works_as_a_role_that_only_reads_and_writes_rows() {
     sqlx_exec(&admin, &format!("DROP ROLE {role}")).await;
     outcome
 }
+
+/// A connection the server ends in the middle of a write is `Unavailable` (503), not a
+/// backend error (500): the operation may simply be tried again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_ended_by_the_server_is_unavailable() {
+    use cachet_core::store::{ComponentChanges, NewComponent};
+    use cachet_core::{Store, StoreError};
+
+    let Some((store, schema)) = store().await else {
+        return;
+    };
+    let (pool, admin) = (schema.pool.clone(), schema.admin.clone());
+    let outcome = async move {
+        let c = store
+            .create_component(NewComponent {
+                name: "API".into(),
+                description: String::new(),
+                link: String::new(),
+                status: cachet_core::enums::ComponentStatus::Operational,
+                order: 0,
+                group_id: None,
+                enabled: true,
+                meta: None,
+                tags: Vec::new(),
+            })
+            .await
+            .expect("component");
+        // Another session holds the row, so the store's update waits on it.
+        let mut blocker = pool.begin().await.expect("begin");
+        cachet_store_sql::sqlx::query("SELECT 1 FROM components WHERE id = $1 FOR UPDATE")
+            .bind(c.id.get())
+            .execute(&mut *blocker)
+            .await
+            .expect("lock the row");
+        let waiting = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .update_component(
+                        c.id,
+                        ComponentChanges {
+                            name: Some("renamed".into()),
+                            ..Default::default()
+                        },
+                    )
+                    .await
+            })
+        };
+        // Find the waiting session and end it, as an administrator or a failover would.
+        let mut ended = false;
+        for _ in 0..100 {
+            let killed: Vec<bool> = cachet_store_sql::sqlx::query_scalar(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE wait_event_type = 'Lock' AND datname = current_database() \
+                 AND pid <> pg_backend_pid()",
+            )
+            .fetch_all(&admin)
+            .await
+            .expect("pg_terminate_backend");
+            if killed.contains(&true) {
+                ended = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(ended, "the update never waited on the lock");
+        let result = waiting.await.expect("task");
+        assert!(
+            matches!(result, Err(StoreError::Unavailable(_))),
+            "{result:?}"
+        );
+        blocker.rollback().await.expect("rollback");
+    };
+    let outcome = tokio::spawn(outcome).await;
+    teardown(schema).await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}

@@ -2,11 +2,11 @@
 
 -- The TOTP secret is sealed with the data key (never in clear); totp_last_step is the last
 -- 30-second step a user signed in with, so a code cannot be used twice.
-ALTER TABLE users ADD COLUMN totp_secret TEXT, ADD COLUMN totp_enabled_at BIGINT,
+ALTER TABLE users ADD COLUMN totp_secret BLOB, ADD COLUMN totp_enabled_at BIGINT,
     ADD COLUMN totp_last_step BIGINT;
 
 -- Space-separated ability names (NULL: everything the user's role may); expiry instant.
-ALTER TABLE api_tokens ADD COLUMN abilities TEXT, ADD COLUMN expires_at BIGINT;
+ALTER TABLE api_tokens ADD COLUMN abilities BLOB, ADD COLUMN expires_at BIGINT;
 
 -- Single-use recovery codes, as SHA-256 digests.
 CREATE TABLE recovery_codes (
