@@ -2131,16 +2131,8 @@ impl StatusPage {
         } else {
             input.default_value
         };
-        if let Some(v) = default_value {
-            if !v.is_finite() || v.abs() > validate::MAX_METRIC_VALUE {
-                errors.add(
-                    "default_value",
-                    "The default value must be a finite number.",
-                );
-            } else {
-                ch.default_value = Some(v);
-            }
-        }
+        ch.default_value =
+            default_value.and_then(|v| validate::metric_value(errors, "default_value", v));
         ch.calc_type = enum_field(errors, "calc_type", input.calc_type, 0, 1);
         ch.display_chart = input.display_chart;
         ch.places = enum_field::<i64>(errors, "places", input.places, 0, 4)
@@ -2231,24 +2223,6 @@ impl StatusPage {
         Ok(self.store.list_points(metric, q).await?)
     }
 
-    fn point_value(errors: &mut ValidationErrors, v: f64) -> Option<f64> {
-        if !v.is_finite() {
-            errors.add("value", "The value must be a finite number.");
-            None
-        } else if v.abs() > validate::MAX_METRIC_VALUE {
-            errors.add(
-                "value",
-                format!(
-                    "The value must be between -{0} and {0}.",
-                    validate::MAX_METRIC_VALUE
-                ),
-            );
-            None
-        } else {
-            Some(v)
-        }
-    }
-
     fn point_time(errors: &mut ValidationErrors, ts: i64) -> Option<DateTime<Utc>> {
         // Points far outside any chart window are almost certainly a unit mistake (ms).
         let now = now().timestamp();
@@ -2282,7 +2256,7 @@ impl StatusPage {
         self.authorize(actor, Action::WriteMetricPoint).await?;
         let mut errors = ValidationErrors::new();
         let value = required(&mut errors, "value", input.value);
-        let value = value.and_then(|v| Self::point_value(&mut errors, v));
+        let value = value.and_then(|v| validate::metric_value(&mut errors, "value", v));
         let at = input.timestamp.map(|t| Self::point_time(&mut errors, t));
         errors.into_result(())?;
         let Some(value) = value else {
@@ -2319,7 +2293,9 @@ impl StatusPage {
     ) -> Result<MetricPoint> {
         self.authorize(actor, Action::EditMetricPoint).await?;
         let mut errors = ValidationErrors::new();
-        let value = input.value.and_then(|v| Self::point_value(&mut errors, v));
+        let value = input
+            .value
+            .and_then(|v| validate::metric_value(&mut errors, "value", v));
         let at = input
             .timestamp
             .and_then(|t| Self::point_time(&mut errors, t));

@@ -38,7 +38,7 @@ pub fn parse_local(input: &str, zone: Tz) -> Result<DateTime<Utc>, String> {
     };
     in_range(t).map_err(|()| {
         format!(
-            "The time \"{}\" is out of range (years 1970 to 9999)",
+            "The time \"{}\" is out of range (1970-01-01 00:00:00 to 9999-12-30 00:00:00 UTC)",
             truncate(s)
         )
     })

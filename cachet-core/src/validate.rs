@@ -104,6 +104,29 @@ pub fn password(errors: &mut ValidationErrors, field: &str, password: &str, pers
     }
 }
 
+/// A metric number (a point's value, a metric's default): finite and within
+/// ±[`MAX_METRIC_VALUE`]; `None` after naming the problem.
+pub fn metric_value(errors: &mut ValidationErrors, field: &str, v: f64) -> Option<f64> {
+    if !v.is_finite() {
+        errors.add(
+            field,
+            format!("The {} must be a finite number.", human(field)),
+        );
+        None
+    } else if v.abs() > MAX_METRIC_VALUE {
+        errors.add(
+            field,
+            format!(
+                "The {} must be between -{MAX_METRIC_VALUE} and {MAX_METRIC_VALUE}.",
+                human(field)
+            ),
+        );
+        None
+    } else {
+        Some(v)
+    }
+}
+
 /// Checks a required or optional text: not blank when required, at most `max` characters,
 /// no control characters other than newline and tab.
 pub fn text(errors: &mut ValidationErrors, field: &str, value: &str, max: usize, required: bool) {

@@ -39,9 +39,19 @@ struct Cli {
     )]
     database_url: String,
 
-    /// Do not run migrations at start (for a database role that may only read and write
-    /// rows; run `cachet-server migrate` as the schema's owner instead).
-    #[arg(long, env = "CACHET_NO_MIGRATE", global = true)]
+    /// Do not run migrations at start, for the server and the subcommands alike (for a
+    /// database role that may only read and write rows; run `cachet-server migrate` as the
+    /// schema's owner instead). As a variable: true/false, 1/0, yes/no or on/off.
+    #[arg(
+        long,
+        env = "CACHET_NO_MIGRATE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_value = "false",
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        global = true
+    )]
     no_migrate: bool,
 
     /// Connections to PostgreSQL or MySQL (SQLite has its own small pool).
@@ -254,7 +264,13 @@ impl Database {
 /// Opens the store; runs the migrations unless `migrate` is false (a server role that may
 /// only read and write rows: run `cachet-server migrate` as the owner first).
 async fn open_store(url: &str, migrate: bool, pool_size: u32) -> Result<Arc<dyn Store>, String> {
-    let migrated = |e: StoreError| format!("cannot migrate the database: {}", describe(&e));
+    let migrated = |e: StoreError| {
+        format!(
+            "cannot migrate the database: {} (a role that may only read and write rows cannot \
+             migrate: pass --no-migrate, and run `cachet-server migrate` as the schema's owner)",
+            describe(&e)
+        )
+    };
     match Database::parse(url)? {
         Database::Sqlite(path) if path == ":memory:" => {
             let s = SqliteStore::open_in_memory()
@@ -422,8 +438,20 @@ fn load_data_key(path: &Path) -> Result<DataKey, String> {
 async fn run(cli: Cli) -> Result<(), String> {
     if let Some(Command::Migrate) = cli.command {
         open_store(&cli.database_url, true, 1).await?;
-        println!("The database schema is up to date.");
+        println!("The database schema is up to date (missing migrations, if any, were applied).");
         return Ok(());
+    }
+    if let (Some(Command::User(_) | Command::Token(_)), Ok(Database::Sqlite(path))) =
+        (&cli.command, Database::parse(&cli.database_url))
+    {
+        // A subcommand never creates a database: a mistyped path would otherwise make a
+        // new, empty one and report nothing.
+        if path != ":memory:" && !Path::new(&path).exists() {
+            return Err(format!(
+                "there is no database at {path}: check --database-url, or start the server \
+                 once to create it"
+            ));
+        }
     }
     let store = open_store(
         &cli.database_url,
@@ -432,11 +460,15 @@ async fn run(cli: Cli) -> Result<(), String> {
     )
     .await?;
     let key = load_data_key(&cli.data_key_file)?;
-    let service = Arc::new(
-        StatusPage::new(store, key)
-            .await
-            .map_err(|e| format!("cannot load settings: {}", describe(&e)))?,
-    );
+    let service = Arc::new(StatusPage::new(store, key).await.map_err(|e| {
+        let hint = if cli.no_migrate {
+            " (with --no-migrate, the schema must exist: run `cachet-server migrate` as \
+                     its owner first)"
+        } else {
+            ""
+        };
+        format!("cannot load settings: {}{hint}", describe(&e))
+    })?);
     let admin = Actor::System;
     match cli.command {
         None | Some(Command::Serve) => serve(service, cli.serve).await,
@@ -560,7 +592,10 @@ async fn run(cli: Cli) -> Result<(), String> {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            // sqlx reports PostgreSQL's "already exists, skipping" notices at info and a slow
+            // first migration as a warning with the whole schema: noise for an operator.
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx::postgres::notice=warn,sqlx::query=error".into()),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

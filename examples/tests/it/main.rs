@@ -420,3 +420,35 @@ fn clients_that_stop_reading_are_disconnected() {
     assert!(served, "the stalled client never lost its connection");
     drop(hog);
 }
+
+#[test]
+fn subcommands_never_create_a_database_and_no_migrate_takes_boolish_values() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("typo.db");
+    let db = format!("sqlite://{}", missing.display());
+    let (ok, out) = cli(&db, &["token", "list"]);
+    assert!(!ok);
+    assert!(out.contains("there is no database at"), "{out}");
+    assert!(
+        !missing.exists(),
+        "a subcommand created {}",
+        missing.display()
+    );
+    // `migrate` creates it; then the subcommands work, with CACHET_NO_MIGRATE as 1 or yes.
+    let (ok, out) = cli(&db, &["migrate"]);
+    assert!(ok, "{out}");
+    for value in ["1", "yes", "true", "0"] {
+        let out = Command::new(bin())
+            .args(["--database-url", &db, "token", "list"])
+            .arg("--data-key-file")
+            .arg(key_file_for(&db))
+            .env("CACHET_NO_MIGRATE", value)
+            .output()
+            .expect("cli runs");
+        assert!(
+            out.status.success(),
+            "CACHET_NO_MIGRATE={value}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
