@@ -26,7 +26,7 @@ struct State {
     schedules: BTreeMap<i64, (Schedule, Option<DateTime<Utc>>)>,
     metrics: BTreeMap<i64, Metric>,
     points: BTreeMap<i64, MetricPoint>,
-    subscribers: BTreeMap<i64, Subscriber>,
+    subscribers: BTreeMap<i64, StoredSubscriber>,
     users: BTreeMap<i64, User>,
     tokens: BTreeMap<i64, ApiToken>,
     /// (user, digest in hex) -> used at.
@@ -1065,8 +1065,8 @@ impl Store for MemoryStore {
     async fn list_subscribers(
         &self,
         q: &ListQuery<SubscriberSort, ()>,
-    ) -> Result<Page<Subscriber>, StoreError> {
-        let rows: Vec<Subscriber> = self.lock().subscribers.values().cloned().collect();
+    ) -> Result<Page<StoredSubscriber>, StoreError> {
+        let rows: Vec<StoredSubscriber> = self.lock().subscribers.values().cloned().collect();
         Ok(sort_page(rows, q, false, |a, b, k| {
             let o = match k {
                 None | Some(SubscriberSort::Id) => std::cmp::Ordering::Equal,
@@ -1076,7 +1076,7 @@ impl Store for MemoryStore {
         }))
     }
 
-    async fn get_subscriber(&self, id: SubscriberId) -> Result<Subscriber, StoreError> {
+    async fn get_subscriber(&self, id: SubscriberId) -> Result<StoredSubscriber, StoreError> {
         self.lock()
             .subscribers
             .get(&id.get())
@@ -1084,12 +1084,51 @@ impl Store for MemoryStore {
             .ok_or(StoreError::NotFound(Entity::Subscriber))
     }
 
+    async fn find_subscriber(&self, lookup: &str) -> Result<StoredSubscriber, StoreError> {
+        self.lock()
+            .subscribers
+            .values()
+            .find(|s| s.email.lookup == lookup)
+            .cloned()
+            .ok_or(StoreError::NotFound(Entity::Subscriber))
+    }
+
+    async fn unsealed_subscriber_emails(&self) -> Result<Vec<(SubscriberId, String)>, StoreError> {
+        // Memory holds nothing from before sealing.
+        Ok(Vec::new())
+    }
+
+    async fn seal_subscriber_email(
+        &self,
+        id: SubscriberId,
+        email: SealedEmail,
+    ) -> Result<(), StoreError> {
+        let mut st = self.lock();
+        if st
+            .subscribers
+            .values()
+            .any(|s| s.id != id && s.email.lookup == email.lookup)
+        {
+            return Err(StoreError::Conflict("email is taken".into()));
+        }
+        let s = st
+            .subscribers
+            .get_mut(&id.get())
+            .ok_or(StoreError::NotFound(Entity::Subscriber))?;
+        s.email = email;
+        Ok(())
+    }
+
     async fn create_subscriber(
         &self,
         new: NewSubscriber,
-    ) -> Result<(Subscriber, bool), StoreError> {
+    ) -> Result<(StoredSubscriber, bool), StoreError> {
         let mut st = self.lock();
-        if let Some(s) = st.subscribers.values().find(|s| s.email == new.email) {
+        if let Some(s) = st
+            .subscribers
+            .values()
+            .find(|s| s.email.lookup == new.email.lookup)
+        {
             return Ok((s.clone(), false));
         }
         let id = st.id();

@@ -263,13 +263,29 @@ pub struct Subscription {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Someone who receives notifications.
+/// A subscriber's email address as stores keep it: never in clear.
+///
+/// `lookup` is a keyed digest of the normalised address (unique, to find and deduplicate
+/// subscribers by); `sealed` is the address encrypted with the data key. Both are made by
+/// the service ([`crate::crypto`]); a store only stores and compares them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Subscriber {
+pub struct SealedEmail {
+    /// Keyed digest, 64 hex digits.
+    pub lookup: String,
+    /// The address, sealed.
+    pub sealed: String,
+}
+
+/// Someone who receives notifications. Stores hold and return `Subscriber<SealedEmail>`;
+/// the service opens the address and hands out `Subscriber` (with an [`Email`]).
+///
+/// [`Email`]: crate::validate::Email
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscriber<E = crate::validate::Email> {
     /// Id.
     pub id: SubscriberId,
-    /// Normalised email address.
-    pub email: crate::validate::Email,
+    /// Normalised email address (sealed, in a store).
+    pub email: E,
     /// Digest of the verification code (the code itself is never stored).
     pub verify_code_hash: TokenHash,
     /// Phone number, if any.
@@ -286,6 +302,30 @@ pub struct Subscriber {
     pub created_at: DateTime<Utc>,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+impl<E> Subscriber<E> {
+    /// The same subscriber with its address replaced by `f(address)`.
+    ///
+    /// # Errors
+    /// What `f` returns.
+    pub fn try_map_email<F, X, Err>(self, f: F) -> Result<Subscriber<X>, Err>
+    where
+        F: FnOnce(E) -> Result<X, Err>,
+    {
+        Ok(Subscriber {
+            id: self.id,
+            email: f(self.email)?,
+            verify_code_hash: self.verify_code_hash,
+            phone_number: self.phone_number,
+            slack_webhook_url: self.slack_webhook_url,
+            verified_at: self.verified_at,
+            global: self.global,
+            subscriptions: self.subscriptions,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
 }
 
 /// A user account.

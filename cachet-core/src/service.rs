@@ -12,6 +12,7 @@ use chrono_tz::Tz;
 use serde_json::Value;
 
 mod accounts;
+mod subscribers;
 
 pub use accounts::{
     retry_after, Enrollment, PendingSignIn, SignIn, SignedIn, SECOND_FACTOR_WINDOW,
@@ -297,12 +298,14 @@ impl StatusPage {
     /// secrets at rest (TOTP secrets, subscriber emails): keep it outside the database, and
     /// give every instance on one database the same key.
     ///
+    /// Subscribers stored before addresses were sealed are sealed here, once.
+    ///
     /// # Errors
     /// When the store cannot be read.
     pub async fn new(store: Arc<dyn Store>, key: DataKey) -> Result<StatusPage> {
         let pairs = store.load_settings().await?;
         let settings = Settings::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        Ok(StatusPage {
+        let page = StatusPage {
             store,
             settings: RwLock::new(Arc::new(settings)),
             generation: AtomicU64::new(0),
@@ -310,7 +313,9 @@ impl StatusPage {
             failures: FailureBudget::default(),
             key,
             throttle: SignInThrottle::default(),
-        })
+        };
+        page.seal_unsealed_subscribers().await?;
+        Ok(page)
     }
 
     /// The store, for adapters that need a backend-specific operation (e.g. migrations).
@@ -2348,121 +2353,6 @@ impl StatusPage {
             .await?;
         let items = chart::items(&m, view, now, zone, &sums);
         Ok((m, items))
-    }
-
-    // ------------------------------------------------------------------ subscribers
-
-    /// Lists subscribers (Admin only: personal data).
-    ///
-    /// # Errors
-    /// `Forbidden`/`Unauthenticated`.
-    pub async fn list_subscribers(
-        &self,
-        actor: &Actor,
-        q: &ListQuery<SubscriberSort, ()>,
-    ) -> Result<Page<Subscriber>> {
-        self.authorize(actor, Action::ReadSubscribers).await?;
-        Ok(self.store.list_subscribers(q).await?)
-    }
-
-    /// Creates a subscriber (Admin only), or returns the existing one with that email
-    /// unchanged. Without components the subscriber is global and follows every component.
-    ///
-    /// # Errors
-    /// `Invalid` email or component ids.
-    pub async fn create_subscriber(
-        &self,
-        actor: &Actor,
-        input: SubscriberInput,
-    ) -> Result<(Subscriber, bool)> {
-        self.authorize(actor, Action::WriteSubscribers).await?;
-        let mut errors = ValidationErrors::new();
-        let email = match input.email.as_deref() {
-            None => {
-                errors.add("email", "The email field is required.");
-                None
-            }
-            Some(e) => match Email::parse(e) {
-                Ok(e) => Some(e),
-                Err(m) => {
-                    errors.add("email", format!("The email {m}."));
-                    None
-                }
-            },
-        };
-        let components = input.components.unwrap_or_default();
-        if components.len() > validate::MAX_COMPONENT_REFS {
-            errors.add(
-                "components",
-                format!(
-                    "The components may not have more than {} items.",
-                    validate::MAX_COMPONENT_REFS
-                ),
-            );
-        }
-        if components.iter().any(|c| *c <= 0 || *c > validate::MAX_INT) {
-            errors.add("components", "The selected components are invalid.");
-        }
-        errors.into_result(())?;
-        let Some(email) = email else {
-            return Err(Error::Rejected("incomplete input".into()));
-        };
-        let verify = input
-            .verify
-            .unwrap_or(self.settings().skip_subscriber_verification);
-        let global = components.is_empty();
-        let mut ids: Vec<ComponentId> = Vec::new();
-        for c in components {
-            if !ids.iter().any(|i| i.get() == c) {
-                ids.push(ComponentId(c));
-            }
-        }
-        let new = NewSubscriber {
-            email,
-            verify_code_hash: TokenHash::of(&random_code(VERIFY_CODE_LEN)),
-            verified_at: verify.then(now),
-            global,
-            subscribe_to: if global {
-                SubscribeTo::AllComponents
-            } else {
-                SubscribeTo::Components(ids)
-            },
-        };
-        let (s, created) = self.store.create_subscriber(new).await?;
-        if created {
-            self.audit(
-                actor,
-                "subscriber.created",
-                format!("subscriber {} created", s.id),
-            )
-            .await?;
-        }
-        Ok((s, created))
-    }
-
-    /// Deletes a subscriber and its subscriptions (Admin only; audited).
-    ///
-    /// # Errors
-    /// `NotFound(Subscriber)`.
-    pub async fn delete_subscriber(&self, actor: &Actor, id: SubscriberId) -> Result<()> {
-        self.authorize(actor, Action::WriteSubscribers).await?;
-        self.store.delete_subscriber(id).await?;
-        self.audit(
-            actor,
-            "subscriber.deleted",
-            format!("subscriber {id} deleted"),
-        )
-        .await?;
-        Ok(())
-    }
-
-    /// Deletes a subscription (Admin only).
-    ///
-    /// # Errors
-    /// `NotFound(Subscription)`.
-    pub async fn delete_subscription(&self, actor: &Actor, id: SubscriptionId) -> Result<()> {
-        self.authorize(actor, Action::WriteSubscribers).await?;
-        Ok(self.store.delete_subscription(id).await?)
     }
 }
 

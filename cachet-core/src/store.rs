@@ -527,11 +527,14 @@ pub enum SubscribeTo {
     Components(Vec<ComponentId>),
 }
 
+/// A subscriber as stores keep it (the address sealed).
+pub type StoredSubscriber = Subscriber<SealedEmail>;
+
 /// A validated new subscriber.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewSubscriber {
-    /// Email.
-    pub email: Email,
+    /// Email, sealed; unique by its lookup digest.
+    pub email: SealedEmail,
     /// Digest of the verification code.
     pub verify_code_hash: TokenHash,
     /// Verified at once (e.g. `verify=true`).
@@ -987,23 +990,49 @@ pub trait Store: Send + Sync + 'static {
     async fn list_subscribers(
         &self,
         q: &ListQuery<SubscriberSort, ()>,
-    ) -> Result<Page<Subscriber>, StoreError>;
+    ) -> Result<Page<StoredSubscriber>, StoreError>;
 
     /// Gets one subscriber.
     ///
     /// # Contract
     /// `NotFound(Subscriber)` when missing.
-    async fn get_subscriber(&self, id: SubscriberId) -> Result<Subscriber, StoreError>;
+    async fn get_subscriber(&self, id: SubscriberId) -> Result<StoredSubscriber, StoreError>;
+
+    /// Finds the subscriber whose email has the lookup digest `lookup`.
+    ///
+    /// # Contract
+    /// `NotFound(Subscriber)` when there is none.
+    async fn find_subscriber(&self, lookup: &str) -> Result<StoredSubscriber, StoreError>;
 
     /// Creates a subscriber with subscriptions, atomically; idempotent on the email.
     ///
     /// # Contract
-    /// When the email exists (compared exactly after normalisation), returns the existing
-    /// subscriber unchanged with `false`; concurrent creations of one email yield exactly one
-    /// subscriber and never an error. Otherwise creates it with its subscriptions (unknown
-    /// component ids skipped, creation order kept) and returns `true`.
-    async fn create_subscriber(&self, new: NewSubscriber)
-        -> Result<(Subscriber, bool), StoreError>;
+    /// When the email's lookup digest exists, returns the existing subscriber unchanged with
+    /// `false`; concurrent creations of one email yield exactly one subscriber and never an
+    /// error. Otherwise creates it with its subscriptions (unknown component ids skipped,
+    /// creation order kept) and returns `true`.
+    async fn create_subscriber(
+        &self,
+        new: NewSubscriber,
+    ) -> Result<(StoredSubscriber, bool), StoreError>;
+
+    /// Subscribers written before addresses were sealed (schema 0001): their ids and
+    /// addresses in clear, for the service to seal once with
+    /// [`Store::seal_subscriber_email`].
+    ///
+    /// # Errors
+    /// Store failures.
+    async fn unsealed_subscriber_emails(&self) -> Result<Vec<(SubscriberId, String)>, StoreError>;
+
+    /// Replaces a subscriber's address (in clear from before sealing) with its sealed form.
+    ///
+    /// # Errors
+    /// `NotFound(Subscriber)`; `Conflict` when another subscriber has the lookup digest.
+    async fn seal_subscriber_email(
+        &self,
+        id: SubscriberId,
+        email: SealedEmail,
+    ) -> Result<(), StoreError>;
 
     /// Deletes a subscriber and its subscriptions, atomically.
     ///

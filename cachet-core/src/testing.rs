@@ -171,11 +171,20 @@ fn new_metric(name: &str) -> NewMetric {
 
 fn new_subscriber(email: &str, to: SubscribeTo) -> NewSubscriber {
     NewSubscriber {
-        email: Email::parse(email).expect("test emails are valid"),
+        email: sealed(email),
         verify_code_hash: TokenHash::of(email),
         verified_at: None,
         global: matches!(to, SubscribeTo::AllComponents),
         subscribe_to: to,
+    }
+}
+
+/// A stand-in for the service's sealing: the store only stores and compares the two parts.
+fn sealed(email: &str) -> SealedEmail {
+    let normal = Email::parse(email).expect("test emails are valid");
+    SealedEmail {
+        lookup: TokenHash::of(normal.as_str()).to_hex(),
+        sealed: format!("v1.test:{}", normal.as_str()),
     }
 }
 
@@ -1577,7 +1586,47 @@ pub async fn subscriber_create_idempotent_with_subscriptions(s: Shared) {
         .await
         .unwrap();
     assert!(created);
-    assert_eq!(sub.email.as_str(), "Ann@example.com");
+    assert_eq!(sub.email, sealed("Ann@example.com"));
+    // Found by the lookup digest alone.
+    assert_eq!(
+        s.find_subscriber(&sealed("Ann@EXAMPLE.com").lookup)
+            .await
+            .unwrap()
+            .id,
+        sub.id
+    );
+    assert_not_found(
+        s.find_subscriber(&sealed("bob@example.com").lookup).await,
+        Entity::Subscriber,
+    );
+    // Re-sealing keeps the lookup unique.
+    let (other, _) = s
+        .create_subscriber(new_subscriber(
+            "other@example.com",
+            SubscribeTo::AllComponents,
+        ))
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.seal_subscriber_email(other.id, sealed("Ann@example.com"))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let resealed = SealedEmail {
+        lookup: sealed("other@example.com").lookup,
+        sealed: "v1.again".into(),
+    };
+    s.seal_subscriber_email(other.id, resealed.clone())
+        .await
+        .unwrap();
+    assert_eq!(s.get_subscriber(other.id).await.unwrap().email, resealed);
+    assert_not_found(
+        s.seal_subscriber_email(SubscriberId(999_999), sealed("x@example.com"))
+            .await,
+        Entity::Subscriber,
+    );
+    assert!(s.unsealed_subscriber_emails().await.unwrap().is_empty());
+    s.delete_subscriber(other.id).await.unwrap();
     assert_eq!(
         sub.subscriptions
             .iter()

@@ -1828,12 +1828,18 @@ macro_rules! sql_backend {
         // ------------------------------------------------------------------ subscribers
 
         const SUBSCRIBER_COLUMNS: &str = "s.id, s.email, s.verify_code_hash, s.phone_number, \
-             s.slack_webhook_url, s.verified_at, s.is_global, s.created_at, s.updated_at";
+             s.slack_webhook_url, s.verified_at, s.is_global, s.created_at, s.updated_at, \
+             s.email_sealed";
 
-        fn subscriber_row(r: &DbRow) -> Result<Subscriber, sqlx::Error> {
+        fn subscriber_row(r: &DbRow) -> Result<StoredSubscriber, sqlx::Error> {
             Ok(Subscriber {
                 id: SubscriberId(r.try_get(0)?),
-                email: Email::from_stored(text(r, 1)?),
+                // A row from before sealing has no sealed part: "" (the service reads
+                // `lookup` as the address then).
+                email: SealedEmail {
+                    lookup: text(r, 1)?,
+                    sealed: opt_text(r, 9)?.unwrap_or_default(),
+                },
                 verify_code_hash: digest(r, 2)?,
                 phone_number: opt_text(r, 3)?,
                 slack_webhook_url: opt_text(r, 4)?,
@@ -1852,7 +1858,7 @@ macro_rules! sql_backend {
             }
         }
 
-        async fn fill_subscriptions(c: &mut Conn, subscribers: &mut [Subscriber]) -> Res<()> {
+        async fn fill_subscriptions(c: &mut Conn, subscribers: &mut [StoredSubscriber]) -> Res<()> {
             let mut by_subscriber: HashMap<i64, Vec<Subscription>> = HashMap::new();
             for chunk in subscribers.chunks(CHUNK) {
                 let mut w = Where::default();
@@ -1885,9 +1891,9 @@ macro_rules! sql_backend {
             Ok(())
         }
 
-        async fn find_subscriber_by_email(c: &mut Conn, email: &Email) -> Res<Option<Subscriber>> {
+        async fn find_subscriber_by_lookup(c: &mut Conn, lookup: &str) -> Res<Option<StoredSubscriber>> {
             let sql = format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers s WHERE s.email = ?");
-            match fetch_opt(c, &sql, vec![Arg::from(email.as_str())], subscriber_row).await? {
+            match fetch_opt(c, &sql, vec![Arg::from(lookup)], subscriber_row).await? {
                 Some(s) => {
                     let mut one = [s];
                     fill_subscriptions(c, &mut one).await?;
@@ -1898,7 +1904,44 @@ macro_rules! sql_backend {
             }
         }
 
-        async fn list_subscribers(c: &mut Conn, q: ListQuery<SubscriberSort, ()>) -> Res<Page<Subscriber>> {
+        async fn find_subscriber(c: &mut Conn, lookup: String) -> Res<StoredSubscriber> {
+            match find_subscriber_by_lookup(c, &lookup).await? {
+                Some(s) => Ok(s),
+                None => not_found(Entity::Subscriber),
+            }
+        }
+
+        async fn unsealed_subscriber_emails(c: &mut Conn) -> Res<Vec<(SubscriberId, String)>> {
+            fetch_all(
+                c,
+                "SELECT id, email FROM subscribers WHERE email_sealed IS NULL ORDER BY id",
+                Vec::new(),
+                |r| Ok((SubscriberId(r.try_get(0)?), text(r, 1)?)),
+            )
+            .await
+        }
+
+        async fn seal_subscriber_email(c: &mut Conn, id: SubscriberId, email: SealedEmail) -> Res<()> {
+            get_subscriber(c, id).await?;
+            if exists(
+                c,
+                "SELECT 1 FROM subscribers WHERE email = ? AND id <> ?",
+                vec![email.lookup.as_str().into(), id.get().into()],
+            )
+            .await?
+            {
+                return Err(Fail::Store(StoreError::Conflict("email is taken".into())));
+            }
+            execute(
+                c,
+                "UPDATE subscribers SET email = ?, email_sealed = ? WHERE id = ?",
+                vec![email.lookup.into(), email.sealed.into(), id.get().into()],
+            )
+            .await?;
+            Ok(())
+        }
+
+        async fn list_subscribers(c: &mut Conn, q: ListQuery<SubscriberSort, ()>) -> Res<Page<StoredSubscriber>> {
             let w = Where::default();
             let spec = PageSpec {
                 columns: SUBSCRIBER_COLUMNS,
@@ -1911,7 +1954,7 @@ macro_rules! sql_backend {
             Ok(Page { items, total })
         }
 
-        async fn get_subscriber(c: &mut Conn, id: SubscriberId) -> Res<Subscriber> {
+        async fn get_subscriber(c: &mut Conn, id: SubscriberId) -> Res<StoredSubscriber> {
             let sql = format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers s WHERE s.id = ?");
             match fetch_opt(c, &sql, vec![Arg::Int(id.get())], subscriber_row).await? {
                 Some(s) => {
@@ -1924,17 +1967,18 @@ macro_rules! sql_backend {
             }
         }
 
-        async fn create_subscriber(c: &mut Conn, new: NewSubscriber) -> Res<(Subscriber, bool)> {
-            if let Some(existing) = find_subscriber_by_email(c, &new.email).await? {
+        async fn create_subscriber(c: &mut Conn, new: NewSubscriber) -> Res<(StoredSubscriber, bool)> {
+            if let Some(existing) = find_subscriber_by_lookup(c, &new.email.lookup).await? {
                 return Ok((existing, false));
             }
             let at = now_secs();
             let inserted = insert(
                 c,
-                "INSERT INTO subscribers (email, verify_code_hash, verified_at, is_global, created_at, updated_at) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO subscribers (email, email_sealed, verify_code_hash, verified_at, is_global, \
+                 created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 vec![
-                    new.email.as_str().into(),
+                    new.email.lookup.as_str().into(),
+                    new.email.sealed.as_str().into(),
                     new.verify_code_hash.to_hex().into(),
                     new.verified_at.map(secs).into(),
                     new.global.into(),
@@ -2784,19 +2828,40 @@ macro_rules! sql_backend {
             async fn list_subscribers(
                 &self,
                 q: &ListQuery<SubscriberSort, ()>,
-            ) -> Result<Page<Subscriber>, StoreError> {
+            ) -> Result<Page<StoredSubscriber>, StoreError> {
                 let q = q.clone();
                 self.read(move |c| Box::pin(list_subscribers(c, q))).await
             }
 
-            async fn get_subscriber(&self, id: SubscriberId) -> Result<Subscriber, StoreError> {
+            async fn find_subscriber(&self, lookup: &str) -> Result<StoredSubscriber, StoreError> {
+                let lookup = lookup.to_owned();
+                self.read(move |c| Box::pin(find_subscriber(c, lookup))).await
+            }
+
+            async fn unsealed_subscriber_emails(
+                &self,
+            ) -> Result<Vec<(SubscriberId, String)>, StoreError> {
+                self.read(move |c| Box::pin(unsealed_subscriber_emails(c))).await
+            }
+
+            async fn seal_subscriber_email(
+                &self,
+                id: SubscriberId,
+                email: SealedEmail,
+            ) -> Result<(), StoreError> {
+                self.write(move |c| Box::pin(seal_subscriber_email(c, id, email.clone())))
+                    .await
+                    .map_err(conflict_means("email is taken"))
+            }
+
+            async fn get_subscriber(&self, id: SubscriberId) -> Result<StoredSubscriber, StoreError> {
                 self.read(move |c| Box::pin(get_subscriber(c, id))).await
             }
 
             async fn create_subscriber(
                 &self,
                 new: NewSubscriber,
-            ) -> Result<(Subscriber, bool), StoreError> {
+            ) -> Result<(StoredSubscriber, bool), StoreError> {
                 self.write(move |c| Box::pin(create_subscriber(c, new.clone()))).await
             }
 

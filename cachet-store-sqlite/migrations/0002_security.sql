@@ -17,3 +17,8 @@ CREATE TABLE recovery_codes (
     used_at   INTEGER,
     PRIMARY KEY (user_id, code_hash)
 ) WITHOUT ROWID;
+
+-- Subscriber addresses sealed with the data key: from here on `email` holds the keyed
+-- lookup digest (unique) and `email_sealed` the encrypted address. Rows from before have
+-- the address in `email` and no `email_sealed` until the service seals them at start.
+ALTER TABLE subscribers ADD COLUMN email_sealed TEXT;

@@ -306,20 +306,41 @@ impl Store for SqliteStore {
     async fn list_subscribers(
         &self,
         q: &ListQuery<SubscriberSort, ()>,
-    ) -> Result<Page<Subscriber>, StoreError> {
+    ) -> Result<Page<StoredSubscriber>, StoreError> {
         let q = q.clone();
         self.read(move |tx| subscribers::list(tx, &q)).await
     }
 
-    async fn get_subscriber(&self, id: SubscriberId) -> Result<Subscriber, StoreError> {
+    async fn get_subscriber(&self, id: SubscriberId) -> Result<StoredSubscriber, StoreError> {
         self.read(move |tx| subscribers::get(tx, id)).await
+    }
+
+    async fn find_subscriber(&self, lookup: &str) -> Result<StoredSubscriber, StoreError> {
+        let lookup = lookup.to_owned();
+        self.read(move |tx| match subscribers::find(tx, &lookup)? {
+            Some(s) => Ok(s),
+            None => crate::error::not_found(cachet_core::error::Entity::Subscriber),
+        })
+        .await
     }
 
     async fn create_subscriber(
         &self,
         new: NewSubscriber,
-    ) -> Result<(Subscriber, bool), StoreError> {
+    ) -> Result<(StoredSubscriber, bool), StoreError> {
         self.write(move |tx| subscribers::create(tx, new)).await
+    }
+
+    async fn unsealed_subscriber_emails(&self) -> Result<Vec<(SubscriberId, String)>, StoreError> {
+        self.read(|tx| subscribers::unsealed(tx)).await
+    }
+
+    async fn seal_subscriber_email(
+        &self,
+        id: SubscriberId,
+        email: SealedEmail,
+    ) -> Result<(), StoreError> {
+        self.write(move |tx| subscribers::seal(tx, id, email)).await
     }
 
     async fn delete_subscriber(&self, id: SubscriberId) -> Result<(), StoreError> {

@@ -4,9 +4,10 @@ use std::collections::HashMap;
 
 use cachet_core::error::Entity;
 use cachet_core::ids::{ComponentId, SubscriberId, SubscriptionId};
-use cachet_core::model::{Subscriber, Subscription};
-use cachet_core::store::{now, ListQuery, NewSubscriber, Page, SubscribeTo, SubscriberSort};
-use cachet_core::validate::Email;
+use cachet_core::model::{SealedEmail, Subscriber, Subscription};
+use cachet_core::store::{
+    now, ListQuery, NewSubscriber, Page, StoredSubscriber, SubscribeTo, SubscriberSort,
+};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::components;
@@ -14,13 +15,20 @@ use crate::conv::{id_array, opt_ts, secs, Hash, Ts};
 use crate::error::{is_unique_violation, not_found, Res};
 use crate::query::{fetch_page, order_by, PageSpec, Where};
 
-const COLUMNS: &str = "s.id, s.email, s.verify_code_hash, s.phone_number, s.slack_webhook_url, s.verified_at, s.global, \
+const COLUMNS: &str = "s.id, s.email, s.email_sealed, s.verify_code_hash, s.phone_number, s.slack_webhook_url, s.verified_at, s.global, \
                        s.created_at, s.updated_at";
 
-fn row(r: &Row<'_>) -> rusqlite::Result<Subscriber> {
+fn row(r: &Row<'_>) -> rusqlite::Result<StoredSubscriber> {
     Ok(Subscriber {
         id: SubscriberId(r.get("id")?),
-        email: Email::from_stored(r.get("email")?),
+        // A row from before sealing has no sealed part: "" (the service reads `lookup` as
+        // the address then).
+        email: SealedEmail {
+            lookup: r.get("email")?,
+            sealed: r
+                .get::<_, Option<String>>("email_sealed")?
+                .unwrap_or_default(),
+        },
         verify_code_hash: r.get::<_, Hash>("verify_code_hash")?.0,
         phone_number: r.get("phone_number")?,
         slack_webhook_url: r.get("slack_webhook_url")?,
@@ -40,7 +48,7 @@ fn sort_column(s: SubscriberSort) -> &'static str {
 }
 
 /// Fills the subscriptions (creation order) of `subscribers` with one query.
-fn fill_subscriptions(conn: &Connection, subscribers: &mut [Subscriber]) -> Res<()> {
+fn fill_subscriptions(conn: &Connection, subscribers: &mut [StoredSubscriber]) -> Res<()> {
     if subscribers.is_empty() {
         return Ok(());
     }
@@ -71,18 +79,18 @@ fn fill_subscriptions(conn: &Connection, subscribers: &mut [Subscriber]) -> Res<
     Ok(())
 }
 
-fn with_subscriptions(conn: &Connection, s: Subscriber) -> Res<Subscriber> {
+fn with_subscriptions(conn: &Connection, s: StoredSubscriber) -> Res<StoredSubscriber> {
     let mut one = [s];
     fill_subscriptions(conn, &mut one)?;
     let [s] = one;
     Ok(s)
 }
 
-fn find_by_email(conn: &Connection, email: &Email) -> Res<Option<Subscriber>> {
+pub(crate) fn find(conn: &Connection, lookup: &str) -> Res<Option<StoredSubscriber>> {
     let sql = format!("SELECT {COLUMNS} FROM subscribers s WHERE s.email = ?1");
     match conn
         .prepare_cached(&sql)?
-        .query_row([email.as_str()], row)
+        .query_row([lookup], row)
         .optional()?
     {
         Some(s) => Ok(Some(with_subscriptions(conn, s)?)),
@@ -90,7 +98,10 @@ fn find_by_email(conn: &Connection, email: &Email) -> Res<Option<Subscriber>> {
     }
 }
 
-pub(crate) fn list(conn: &Connection, q: &ListQuery<SubscriberSort, ()>) -> Res<Page<Subscriber>> {
+pub(crate) fn list(
+    conn: &Connection,
+    q: &ListQuery<SubscriberSort, ()>,
+) -> Res<Page<StoredSubscriber>> {
     let w = Where::default();
     let spec = PageSpec {
         columns: COLUMNS,
@@ -103,7 +114,7 @@ pub(crate) fn list(conn: &Connection, q: &ListQuery<SubscriberSort, ()>) -> Res<
     Ok(Page { items, total })
 }
 
-pub(crate) fn get(conn: &Connection, id: SubscriberId) -> Res<Subscriber> {
+pub(crate) fn get(conn: &Connection, id: SubscriberId) -> Res<StoredSubscriber> {
     let sql = format!("SELECT {COLUMNS} FROM subscribers s WHERE s.id = ?1");
     match conn
         .prepare_cached(&sql)?
@@ -117,23 +128,30 @@ pub(crate) fn get(conn: &Connection, id: SubscriberId) -> Res<Subscriber> {
 
 /// Runs inside one `BEGIN IMMEDIATE` transaction: the look-up and the insert cannot be
 /// separated by another writer, so concurrent calls for one email create one subscriber.
-pub(crate) fn create(conn: &Connection, new: NewSubscriber) -> Res<(Subscriber, bool)> {
-    if let Some(existing) = find_by_email(conn, &new.email)? {
+pub(crate) fn create(conn: &Connection, new: NewSubscriber) -> Res<(StoredSubscriber, bool)> {
+    if let Some(existing) = find(conn, &new.email.lookup)? {
         return Ok((existing, false));
     }
     let at = secs(now());
     let inserted = conn
         .prepare_cached(
-            "INSERT INTO subscribers (email, verify_code_hash, verified_at, global, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+            "INSERT INTO subscribers (email, email_sealed, verify_code_hash, verified_at, global, \
+             created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
         )?
-        .execute(params![new.email.as_str(), new.verify_code_hash.to_hex(), new.verified_at.map(secs), new.global, at]);
+        .execute(params![
+            new.email.lookup,
+            new.email.sealed,
+            new.verify_code_hash.to_hex(),
+            new.verified_at.map(secs),
+            new.global,
+            at
+        ]);
     match inserted {
         Ok(_) => {}
         // Not reachable through this store (the transaction holds the write lock), but a
         // unique email is the rule whoever inserted it: answer with the existing row.
         Err(e) if is_unique_violation(&e) => {
-            return match find_by_email(conn, &new.email)? {
+            return match find(conn, &new.email.lookup)? {
                 Some(existing) => Ok((existing, false)),
                 None => Err(e.into()),
             };
@@ -184,5 +202,32 @@ pub(crate) fn delete_subscription(conn: &Connection, id: SubscriptionId) -> Res<
     {
         return not_found(Entity::Subscription);
     }
+    Ok(())
+}
+
+/// Rows from before addresses were sealed: id and the address in clear.
+pub(crate) fn unsealed(conn: &Connection) -> Res<Vec<(SubscriberId, String)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, email FROM subscribers WHERE email_sealed IS NULL ORDER BY id",
+    )?;
+    let rows = stmt
+        .query_map([], |r| Ok((SubscriberId(r.get(0)?), r.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+pub(crate) fn seal(conn: &Connection, id: SubscriberId, email: SealedEmail) -> Res<()> {
+    get(conn, id)?;
+    let taken = conn
+        .prepare_cached("SELECT 1 FROM subscribers WHERE email = ?1 AND id <> ?2")?
+        .query_row(params![email.lookup, id.get()], |_| Ok(()))
+        .optional()?;
+    if taken.is_some() {
+        return Err(crate::error::Fail::Store(
+            cachet_core::StoreError::Conflict("email is taken".into()),
+        ));
+    }
+    conn.prepare_cached("UPDATE subscribers SET email = ?2, email_sealed = ?3 WHERE id = ?1")?
+        .execute(params![id.get(), email.lookup, email.sealed])?;
     Ok(())
 }

@@ -379,3 +379,77 @@ async fn the_password_policy_applies_to_new_users() {
         assert!(v.errors()[0].message.contains(expect), "{password}: {v}");
     }
 }
+
+#[tokio::test]
+async fn subscriber_addresses_are_sealed_at_rest_exported_and_erased() {
+    use cachet_core::input::SubscriberInput;
+    let (s, store) = setup().await;
+    let c = s.create_component(&SYS, component()).await.unwrap();
+    let (sub, created) = s
+        .create_subscriber(
+            &SYS,
+            SubscriberInput {
+                email: Some("Reader@Example.COM".into()),
+                components: Some(vec![c.id.get()]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(sub.email.as_str(), "Reader@example.com");
+    // The store holds a digest and a ciphertext, never the address.
+    let stored = store.get_subscriber(sub.id).await.unwrap();
+    assert_eq!(stored.email.lookup.len(), 64);
+    assert!(stored.email.sealed.starts_with("v1."));
+    for part in [&stored.email.lookup, &stored.email.sealed] {
+        assert!(!part.to_lowercase().contains("reader"), "{part}");
+    }
+    // Found by address; the same address again is the same subscriber.
+    let found = s
+        .find_subscriber_by_email(&SYS, "Reader@example.com")
+        .await
+        .unwrap();
+    assert_eq!(found.id, sub.id);
+    let (again, created) = s
+        .create_subscriber(
+            &SYS,
+            SubscriberInput {
+                email: Some("Reader@example.com".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(again.id, sub.id);
+    // Only Admin may read or erase personal data.
+    let manager = add_user(&s, "mia", Role::Manager).await;
+    let mia = done(s.sign_in("mia", PASSWORD, "c").await.unwrap()).actor;
+    assert_eq!(mia.user_id(), Some(manager.id));
+    assert!(matches!(
+        s.export_subscriber(&mia, sub.id).await,
+        Err(Error::Forbidden)
+    ));
+    assert!(matches!(
+        s.erase_subscriber(&mia, sub.id).await,
+        Err(Error::Forbidden)
+    ));
+    let export = s.export_subscriber(&SYS, sub.id).await.unwrap();
+    let json = export.to_json();
+    assert_eq!(json["email"], "Reader@example.com");
+    assert_eq!(json["subscriptions"][0]["component_id"], c.id.get());
+    assert_eq!(json["subscriptions"][0]["component_name"], "API");
+    assert!(json.get("verify_code_hash").is_none());
+    s.erase_subscriber(&SYS, sub.id).await.unwrap();
+    assert!(matches!(
+        s.find_subscriber_by_email(&SYS, "Reader@example.com").await,
+        Err(Error::NotFound(_))
+    ));
+    let kinds = audit_kinds(&s).await;
+    assert!(kinds.iter().any(|(k, _)| k == "subscriber.exported"));
+    assert!(kinds.iter().any(|(k, _)| k == "subscriber.erased"));
+    assert!(kinds
+        .iter()
+        .all(|(_, d)| !d.to_lowercase().contains("reader")));
+}

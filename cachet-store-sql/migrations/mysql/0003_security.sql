@@ -16,3 +16,8 @@ CREATE TABLE recovery_codes (
     PRIMARY KEY (user_id, code_hash),
     FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+
+-- Subscriber addresses sealed with the data key: from here on `email` holds the keyed
+-- lookup digest (unique) and `email_sealed` the encrypted address. Rows from before have
+-- the address in `email` and no `email_sealed` until the service seals them at start.
+ALTER TABLE subscribers ADD COLUMN email_sealed BLOB;

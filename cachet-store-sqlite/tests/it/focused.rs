@@ -1110,3 +1110,64 @@ async fn json_meta_round_trips_exactly() {
         Some(serde_json::Value::Null)
     );
 }
+
+/// A subscriber written before addresses were sealed (address in `email`, no
+/// `email_sealed`) is sealed when the service starts: the address is readable through the
+/// service, and the file then holds only the digest and the ciphertext.
+#[tokio::test]
+async fn subscribers_from_before_sealing_are_sealed_at_start() {
+    use cachet_core::crypto::DataKey;
+    use cachet_core::{Actor, StatusPage};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cachet.db");
+    let store = SqliteStore::open_and_migrate(&path).await.unwrap();
+    drop(store);
+    let raw = Connection::open(&path).unwrap();
+    raw.execute(
+        "INSERT INTO subscribers (email, verify_code_hash, global, created_at, updated_at) \
+         VALUES ('old.reader@example.com', ?1, 1, 1700000000, 1700000000)",
+        [cachet_core::secret::TokenHash::of("x").to_hex()],
+    )
+    .unwrap();
+    let key = DataKey::from_bytes([3; 32]);
+    let store = SqliteStore::open_and_migrate(&path).await.unwrap();
+    let service = StatusPage::new(Arc::new(store), key.clone()).await.unwrap();
+    let listed = service
+        .list_subscribers(&Actor::System, &ListQuery::new(1, 10, ()))
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 1);
+    assert_eq!(listed.items[0].email.as_str(), "old.reader@example.com");
+    let (email, sealed): (String, String) = raw
+        .query_row("SELECT email, email_sealed FROM subscribers", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(
+        email,
+        key.lookup("subscriber.email", "old.reader@example.com")
+    );
+    assert!(
+        sealed.starts_with("v1.") && !sealed.contains("reader"),
+        "{sealed}"
+    );
+    // Found by address, and a new subscription of the same address is the same subscriber.
+    let found = service
+        .find_subscriber_by_email(&Actor::System, "old.reader@example.com")
+        .await
+        .unwrap();
+    assert_eq!(found.id, listed.items[0].id);
+    let (again, created) = service
+        .create_subscriber(
+            &Actor::System,
+            cachet_core::input::SubscriberInput {
+                email: Some("old.reader@example.com".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(again.id, found.id);
+}

@@ -116,7 +116,10 @@ pub(crate) fn point(value: f64, secs: i64) -> NewPoint {
 
 pub(crate) fn subscriber(email: &str, to: SubscribeTo) -> NewSubscriber {
     NewSubscriber {
-        email: Email::parse(email).expect("valid email"),
+        email: cachet_core::model::SealedEmail {
+            lookup: TokenHash::of(email).to_hex(),
+            sealed: format!("v1.test:{email}"),
+        },
         verify_code_hash: TokenHash::of(email),
         verified_at: None,
         global: false,

@@ -1,0 +1,293 @@
+//! Subscribers: personal data, so Admin only, sealed at rest, exportable and erasable.
+//!
+//! A subscriber's address reaches the store only as a [`SealedEmail`]: a keyed digest
+//! (`lookup`, unique, for deduplication and "find by address") and the address encrypted
+//! with the data key. The service seals on the way in and opens on the way out, so a
+//! database dump shows no address. Audit entries name subscribers by id, never by address.
+
+use serde_json::{json, Value};
+
+use super::{StatusPage, VERIFY_CODE_LEN};
+use crate::error::{Error, Result, StoreError, ValidationErrors};
+use crate::ids::{ComponentId, SubscriberId, SubscriptionId};
+use crate::input::SubscriberInput;
+use crate::model::{SealedEmail, Subscriber};
+use crate::policy::{Action, Actor};
+use crate::secret::{random_code, TokenHash};
+use crate::store::{
+    now, ListQuery, NewSubscriber, Page, StoredSubscriber, SubscribeTo, SubscriberSort,
+};
+use crate::validate::{self, Email};
+
+/// What the sealed address and its digest are bound to.
+const EMAIL_PURPOSE: &str = "subscriber.email";
+
+/// Everything stored about one subscriber, for a data request (see
+/// [`StatusPage::export_subscriber`]). Holds no secret: the verification code is stored only
+/// as a digest, which is left out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubscriberExport {
+    /// The subscriber, address opened.
+    pub subscriber: Subscriber,
+    /// The names of the components subscribed to, by id (deleted ones are absent).
+    pub component_names: Vec<(ComponentId, String)>,
+}
+
+impl SubscriberExport {
+    /// The export as a JSON document, to hand to the person who asked.
+    pub fn to_json(&self) -> Value {
+        let s = &self.subscriber;
+        let name = |id: ComponentId| {
+            self.component_names
+                .iter()
+                .find(|(c, _)| *c == id)
+                .map(|(_, n)| n.clone())
+        };
+        json!({
+            "id": s.id.get(),
+            "email": s.email.as_str(),
+            "global": s.global,
+            "verified_at": s.verified_at.map(|t| t.to_rfc3339()),
+            "created_at": s.created_at.to_rfc3339(),
+            "updated_at": s.updated_at.to_rfc3339(),
+            "phone_number": s.phone_number,
+            "slack_webhook_url": s.slack_webhook_url,
+            "subscriptions": s.subscriptions.iter().map(|x| json!({
+                "id": x.id.get(),
+                "component_id": x.component_id.get(),
+                "component_name": name(x.component_id),
+                "created_at": x.created_at.to_rfc3339(),
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+impl StatusPage {
+    fn seal_email(&self, email: &Email) -> SealedEmail {
+        SealedEmail {
+            lookup: self.key.lookup(EMAIL_PURPOSE, email.as_str()),
+            sealed: self.key.seal(EMAIL_PURPOSE, email.as_str().as_bytes()),
+        }
+    }
+
+    fn open_subscriber(&self, s: StoredSubscriber) -> Result<Subscriber> {
+        s.try_map_email(|e| {
+            if e.sealed.is_empty() {
+                // Not sealed yet (written before sealing, by an older instance): the
+                // address is still in the lookup column.
+                return Ok(Email::from_stored(e.lookup));
+            }
+            let bytes = self
+                .key
+                .open(EMAIL_PURPOSE, &e.sealed)
+                .map_err(|err| Error::Backend(Box::new(err)))?;
+            let text = String::from_utf8(bytes).map_err(|err| Error::Backend(Box::new(err)))?;
+            Ok(Email::from_stored(text))
+        })
+    }
+
+    /// Seals the addresses of subscribers stored before addresses were sealed (once, at
+    /// start). Returns how many were sealed.
+    pub(super) async fn seal_unsealed_subscribers(&self) -> Result<usize> {
+        let legacy = self.store.unsealed_subscriber_emails().await?;
+        let mut sealed = 0;
+        for (id, plain) in legacy {
+            let email = Email::parse(&plain).unwrap_or_else(|_| Email::from_stored(plain));
+            match self
+                .store
+                .seal_subscriber_email(id, self.seal_email(&email))
+                .await
+            {
+                Ok(()) => sealed += 1,
+                // Deleted meanwhile, or the same address subscribed again since: the newer
+                // row stands; the old one keeps its clear address until an Admin erases it.
+                Err(StoreError::NotFound(_) | StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(sealed)
+    }
+
+    /// Lists subscribers (Admin only: personal data).
+    ///
+    /// # Errors
+    /// `Forbidden`/`Unauthenticated`.
+    pub async fn list_subscribers(
+        &self,
+        actor: &Actor,
+        q: &ListQuery<SubscriberSort, ()>,
+    ) -> Result<Page<Subscriber>> {
+        self.authorize(actor, Action::ReadSubscribers).await?;
+        let page = self.store.list_subscribers(q).await?;
+        let items = page
+            .items
+            .into_iter()
+            .map(|s| self.open_subscriber(s))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page {
+            items,
+            total: page.total,
+        })
+    }
+
+    /// Finds the subscriber with an address (Admin only), e.g. for a data request.
+    ///
+    /// # Errors
+    /// `Invalid` for a malformed address; `NotFound(Subscriber)`.
+    pub async fn find_subscriber_by_email(&self, actor: &Actor, email: &str) -> Result<Subscriber> {
+        self.authorize(actor, Action::ReadSubscribers).await?;
+        let email = Email::parse(email)
+            .map_err(|m| ValidationErrors::single("email", format!("The email {m}.")))?;
+        let lookup = self.key.lookup(EMAIL_PURPOSE, email.as_str());
+        let s = self.store.find_subscriber(&lookup).await?;
+        self.open_subscriber(s)
+    }
+
+    /// Everything stored about a subscriber (Admin only; audited, by id).
+    ///
+    /// # Errors
+    /// `NotFound(Subscriber)`.
+    pub async fn export_subscriber(
+        &self,
+        actor: &Actor,
+        id: SubscriberId,
+    ) -> Result<SubscriberExport> {
+        self.authorize(actor, Action::ReadSubscribers).await?;
+        let subscriber = self.open_subscriber(self.store.get_subscriber(id).await?)?;
+        let mut component_names = Vec::new();
+        for sub in &subscriber.subscriptions {
+            match self.store.get_component(sub.component_id).await {
+                Ok(c) => component_names.push((c.id, c.name)),
+                Err(StoreError::NotFound(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.audit(
+            actor,
+            "subscriber.exported",
+            format!("subscriber {id} exported"),
+        )
+        .await?;
+        Ok(SubscriberExport {
+            subscriber,
+            component_names,
+        })
+    }
+
+    /// Erases a subscriber and their subscriptions on request (Admin only; audited, by id:
+    /// the audit log keeps no address).
+    ///
+    /// # Errors
+    /// `NotFound(Subscriber)`.
+    pub async fn erase_subscriber(&self, actor: &Actor, id: SubscriberId) -> Result<()> {
+        self.authorize(actor, Action::WriteSubscribers).await?;
+        self.store.delete_subscriber(id).await?;
+        self.audit(
+            actor,
+            "subscriber.erased",
+            format!("subscriber {id} erased on request"),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Creates a subscriber (Admin only), or returns the existing one with that email
+    /// unchanged. Without components the subscriber is global and follows every component.
+    ///
+    /// # Errors
+    /// `Invalid` email or component ids.
+    pub async fn create_subscriber(
+        &self,
+        actor: &Actor,
+        input: SubscriberInput,
+    ) -> Result<(Subscriber, bool)> {
+        self.authorize(actor, Action::WriteSubscribers).await?;
+        let mut errors = ValidationErrors::new();
+        let email = match input.email.as_deref() {
+            None => {
+                errors.add("email", "The email field is required.");
+                None
+            }
+            Some(e) => match Email::parse(e) {
+                Ok(e) => Some(e),
+                Err(m) => {
+                    errors.add("email", format!("The email {m}."));
+                    None
+                }
+            },
+        };
+        let components = input.components.unwrap_or_default();
+        if components.len() > validate::MAX_COMPONENT_REFS {
+            errors.add(
+                "components",
+                format!(
+                    "The components may not have more than {} items.",
+                    validate::MAX_COMPONENT_REFS
+                ),
+            );
+        }
+        if components.iter().any(|c| *c <= 0 || *c > validate::MAX_INT) {
+            errors.add("components", "The selected components are invalid.");
+        }
+        errors.into_result(())?;
+        let Some(email) = email else {
+            return Err(Error::Rejected("incomplete input".into()));
+        };
+        let verify = input
+            .verify
+            .unwrap_or(self.settings().skip_subscriber_verification);
+        let global = components.is_empty();
+        let mut ids: Vec<ComponentId> = Vec::new();
+        for c in components {
+            if !ids.iter().any(|i| i.get() == c) {
+                ids.push(ComponentId(c));
+            }
+        }
+        let new = NewSubscriber {
+            email: self.seal_email(&email),
+            verify_code_hash: TokenHash::of(&random_code(VERIFY_CODE_LEN)),
+            verified_at: verify.then(now),
+            global,
+            subscribe_to: if global {
+                SubscribeTo::AllComponents
+            } else {
+                SubscribeTo::Components(ids)
+            },
+        };
+        let (s, created) = self.store.create_subscriber(new).await?;
+        if created {
+            self.audit(
+                actor,
+                "subscriber.created",
+                format!("subscriber {} created", s.id),
+            )
+            .await?;
+        }
+        Ok((self.open_subscriber(s)?, created))
+    }
+
+    /// Deletes a subscriber and its subscriptions (Admin only; audited).
+    ///
+    /// # Errors
+    /// `NotFound(Subscriber)`.
+    pub async fn delete_subscriber(&self, actor: &Actor, id: SubscriberId) -> Result<()> {
+        self.authorize(actor, Action::WriteSubscribers).await?;
+        self.store.delete_subscriber(id).await?;
+        self.audit(
+            actor,
+            "subscriber.deleted",
+            format!("subscriber {id} deleted"),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes a subscription (Admin only).
+    ///
+    /// # Errors
+    /// `NotFound(Subscription)`.
+    pub async fn delete_subscription(&self, actor: &Actor, id: SubscriptionId) -> Result<()> {
+        self.authorize(actor, Action::WriteSubscribers).await?;
+        Ok(self.store.delete_subscription(id).await?)
+    }
+}
