@@ -164,16 +164,50 @@ fn same_site_relative(url: &str) -> Option<Cow<'_, str>> {
     }
 }
 
-/// Images come from this site only (relative URLs); a remote image would leak visitors'
-/// addresses to a third party and could change after review.
+thread_local! {
+    /// Origins images may come from besides this site, for the render running on this
+    /// thread (set by [`render_with`] around the sanitizer call, which is synchronous).
+    static IMAGE_ORIGINS: std::cell::RefCell<Vec<String>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Images come from this site (relative URLs) or from an origin the settings allow
+/// (`image_origins`); any other remote image would leak visitors' addresses to a third party
+/// and could change after review.
 fn image_filter<'u>(element: &str, attribute: &str, value: &'u str) -> Option<Cow<'u, str>> {
     if element == "img" && attribute == "src" {
         let lower = value.trim().to_ascii_lowercase();
         if lower.contains(':') && !lower.starts_with('/') {
-            return None;
+            let allowed = url::Url::parse(value.trim()).ok().is_some_and(|u| {
+                matches!(u.scheme(), "https" | "http")
+                    && u.username().is_empty()
+                    && u.password().is_none()
+                    && IMAGE_ORIGINS.with(|o| {
+                        let origin = u.origin().ascii_serialization();
+                        o.borrow().iter().any(|a| a.eq_ignore_ascii_case(&origin))
+                    })
+            });
+            if !allowed {
+                return None;
+            }
         }
     }
     Some(Cow::Borrowed(value))
+}
+
+/// Runs `f` with `origins` as this thread's image allowlist, restoring it afterwards.
+fn with_image_origins<T>(origins: &[String], f: impl FnOnce() -> T) -> T {
+    struct Restore(Vec<String>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = std::mem::take(&mut self.0);
+            IMAGE_ORIGINS.with(|o| *o.borrow_mut() = previous);
+        }
+    }
+    let previous =
+        IMAGE_ORIGINS.with(|o| std::mem::replace(&mut *o.borrow_mut(), origins.to_vec()));
+    let _restore = Restore(previous);
+    f()
 }
 
 static POLICY: LazyLock<Builder<'static>> = LazyLock::new(|| {
@@ -290,6 +324,15 @@ fn markdown_to_capped_html(source: &str) -> Result<String, RenderError> {
 ///
 /// Every accepted input costs time linear in its length.
 pub fn render(source: &str) -> Result<SafeHtml, RenderError> {
+    render_with(source, &[])
+}
+
+/// [`render`], also keeping images from `image_origins` (`https://host[:port]`, as
+/// [`crate::settings::Settings::image_origins`] holds them).
+///
+/// # Errors
+/// As [`render`].
+pub fn render_with(source: &str, image_origins: &[String]) -> Result<SafeHtml, RenderError> {
     if source.len() > MAX_MESSAGE_BYTES {
         return Err(RenderError::TooLong {
             max: MAX_MESSAGE_BYTES,
@@ -302,7 +345,9 @@ pub fn render(source: &str) -> Result<SafeHtml, RenderError> {
     }
     let raw = markdown_to_capped_html(source)?;
     depth::check(&raw, MAX_NESTING, MAX_ATTRIBUTES)?;
-    Ok(SafeHtml(POLICY.clean(&raw).to_string()))
+    Ok(with_image_origins(image_origins, || {
+        SafeHtml(POLICY.clean(&raw).to_string())
+    }))
 }
 
 /// Sanitizes HTML with the message policy (no markdown step). `sanitize(x)` of an output of
@@ -314,6 +359,29 @@ pub fn sanitize(html: &str) -> SafeHtml {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remote_images_only_from_allowed_origins() {
+        let md = "![a](https://cdn.example.com/x.png) ![b](https://evil.example/y.png) ![c](/local.png) ![d](https://u:p@cdn.example.com/z.png)";
+        let none = render(md).unwrap();
+        assert_eq!(none.as_str().matches("<img").count(), 4);
+        assert!(!none.as_str().contains("cdn.example.com"));
+        assert!(!none.as_str().contains("evil.example"));
+        assert!(none.as_str().contains("src=\"/local.png\""));
+        let allowed = vec!["https://cdn.example.com".to_string()];
+        let some = render_with(md, &allowed).unwrap();
+        assert!(some
+            .as_str()
+            .contains("src=\"https://cdn.example.com/x.png\""));
+        assert!(!some.as_str().contains("evil.example"));
+        assert!(!some.as_str().contains("u:p@"));
+        assert!(some.as_str().contains("src=\"/local.png\""));
+        // The allowlist ends with the call.
+        assert!(!render(md).unwrap().as_str().contains("cdn.example.com"));
+        // http is a different origin from https.
+        let http = render_with("![a](http://cdn.example.com/x.png)", &allowed).unwrap();
+        assert!(!http.as_str().contains("cdn.example.com"));
+    }
 
     #[test]
     fn renders_markdown() {

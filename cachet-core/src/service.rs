@@ -164,6 +164,7 @@ async fn render_message(
     errors: &mut ValidationErrors,
     field: &str,
     source: &str,
+    image_origins: &[String],
 ) -> Option<Message> {
     // Text columns of PostgreSQL cannot hold NUL, and no message needs one: refused on
     // every store alike.
@@ -178,18 +179,20 @@ async fn render_message(
         return None;
     }
     let owned = source.to_string();
-    let rendered = match tokio::task::spawn_blocking(move || markdown::render(&owned)).await {
-        Ok(rendered) => rendered,
-        // The render panicked or the runtime is shutting down: not the input's fault, but
-        // nothing may be written without its HTML either.
-        Err(_) => {
-            errors.add(
-                field,
-                format!("The {} could not be rendered.", validate::human(field)),
-            );
-            return None;
-        }
-    };
+    let origins = image_origins.to_vec();
+    let rendered =
+        match tokio::task::spawn_blocking(move || markdown::render_with(&owned, &origins)).await {
+            Ok(rendered) => rendered,
+            // The render panicked or the runtime is shutting down: not the input's fault, but
+            // nothing may be written without its HTML either.
+            Err(_) => {
+                errors.add(
+                    field,
+                    format!("The {} could not be rendered.", validate::human(field)),
+                );
+                return None;
+            }
+        };
     match rendered {
         Ok(html) => Some(Message {
             source: source.to_string(),
@@ -1490,7 +1493,9 @@ impl StatusPage {
             .unwrap_or_default();
         let source = self.incident_message(&input, &mut errors).await?;
         let message = match source.as_deref() {
-            Some(s) if !s.trim().is_empty() => render_message(&mut errors, "message", s).await,
+            Some(s) if !s.trim().is_empty() => {
+                render_message(&mut errors, "message", s, &self.settings().image_origins).await
+            }
             _ => {
                 if !errors.has("template") {
                     errors.add("message", "The message field is required.");
@@ -1567,7 +1572,9 @@ impl StatusPage {
         if input.message.is_some() || input.template.is_some() {
             match self.incident_message(&input, &mut errors).await? {
                 Some(s) if !s.trim().is_empty() => {
-                    ch.message = render_message(&mut errors, "message", &s).await
+                    ch.message =
+                        render_message(&mut errors, "message", &s, &self.settings().image_origins)
+                            .await
                 }
                 Some(_) => errors.add("message", "The message may not be empty."),
                 None => {}
@@ -1629,6 +1636,7 @@ impl StatusPage {
     }
 
     async fn update_fields(
+        &self,
         input: &IncidentUpdateInput,
         errors: &mut ValidationErrors,
         creating: bool,
@@ -1642,7 +1650,8 @@ impl StatusPage {
         ch.status = enum_field(errors, "status", status, 1, 4);
         match input.message.as_deref() {
             Some(m) if !m.trim().is_empty() => {
-                ch.message = render_message(errors, "message", m).await
+                ch.message =
+                    render_message(errors, "message", m, &self.settings().image_origins).await
             }
             Some(_) => errors.add("message", "The message field is required."),
             None if creating => errors.add("message", "The message field is required."),
@@ -1665,7 +1674,7 @@ impl StatusPage {
     ) -> Result<IncidentUpdate> {
         self.authorize(actor, Action::WriteIncidentUpdate).await?;
         let mut errors = ValidationErrors::new();
-        let ch = Self::update_fields(&input, &mut errors, true).await;
+        let ch = self.update_fields(&input, &mut errors, true).await;
         errors.into_result(())?;
         let (Some(status), Some(message)) = (ch.status, ch.message) else {
             return Err(Error::Rejected("incomplete input".into()));
@@ -1698,7 +1707,7 @@ impl StatusPage {
     ) -> Result<IncidentUpdate> {
         self.authorize(actor, Action::WriteIncidentUpdate).await?;
         let mut errors = ValidationErrors::new();
-        let mut ch = Self::update_fields(&input, &mut errors, false).await;
+        let mut ch = self.update_fields(&input, &mut errors, false).await;
         errors.into_result(())?;
         ch.user_id = actor.user_id();
         let u = self.store.update_update(incident, id, ch).await?;
@@ -1931,7 +1940,7 @@ impl StatusPage {
             ch.message = Some(if m.trim().is_empty() {
                 None
             } else {
-                render_message(errors, "message", m).await
+                render_message(errors, "message", m, &self.settings().image_origins).await
             });
         }
         let status = if creating {

@@ -29,6 +29,9 @@ pub struct Settings {
     pub allowed_domains: Vec<String>,
     /// Admins must sign in with two factors: an Admin without 2FA may only enroll.
     pub require_admin_2fa: bool,
+    /// Origins (`https://host[:port]`) incident messages may show images from, besides this
+    /// site. Empty: only this site's own images.
+    pub image_origins: Vec<String>,
 }
 
 impl Default for Settings {
@@ -44,6 +47,7 @@ impl Default for Settings {
             app_incident_days: 7,
             allowed_domains: Vec::new(),
             require_admin_2fa: true,
+            image_origins: Vec::new(),
         }
     }
 }
@@ -60,6 +64,7 @@ pub const KEYS: &[&str] = &[
     "app_incident_days",
     "allowed_domains",
     "require_admin_2fa",
+    "image_origins",
 ];
 
 fn parse_bool(s: &str) -> Option<bool> {
@@ -117,7 +122,7 @@ impl Settings {
                 Ok(n) if (1..=366).contains(&n) => self.app_incident_days = n,
                 _ => return bad("must be between 1 and 366"),
             },
-            "allowed_domains" => {
+            "allowed_domains" | "image_origins" => {
                 let mut e = ValidationErrors::new();
                 let mut origins = Vec::new();
                 for entry in value.split(',').map(str::trim).filter(|d| !d.is_empty()) {
@@ -129,7 +134,11 @@ impl Settings {
                 if !e.is_empty() {
                     return Err(e);
                 }
-                self.allowed_domains = origins;
+                if key == "allowed_domains" {
+                    self.allowed_domains = origins;
+                } else {
+                    self.image_origins = origins;
+                }
             }
             "always_authenticate"
             | "skip_subscriber_verification"
@@ -174,6 +183,7 @@ impl Settings {
             ("app_incident_days", self.app_incident_days.to_string()),
             ("allowed_domains", self.allowed_domains.join(",")),
             ("require_admin_2fa", self.require_admin_2fa.to_string()),
+            ("image_origins", self.image_origins.join(",")),
         ]
     }
 

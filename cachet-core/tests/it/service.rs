@@ -1202,3 +1202,50 @@ async fn nul_characters_are_refused_in_every_message_and_template() {
         .unwrap();
     assert_eq!(incidents.total, 0);
 }
+
+/// Remote images appear only from the origins in the `image_origins` setting.
+#[tokio::test]
+async fn remote_images_follow_the_image_origins_setting() {
+    let s = service().await;
+    let before = s
+        .create_incident(
+            &SYS,
+            IncidentInput {
+                name: Some("Outage".into()),
+                status: Some(1),
+                message: Some("![graph](https://grafana.example.com/render/x.png)".into()),
+                visible: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!before.message_html.as_str().contains("grafana"));
+    s.update_settings(
+        &SYS,
+        &[("image_origins".into(), "https://grafana.example.com".into())],
+    )
+    .await
+    .unwrap();
+    let after = s
+        .create_incident(
+            &SYS,
+            IncidentInput {
+                name: Some("Outage".into()),
+                status: Some(1),
+                message: Some("![graph](https://grafana.example.com/render/x.png)".into()),
+                visible: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(after
+        .message_html
+        .as_str()
+        .contains("src=\"https://grafana.example.com/render/x.png\""));
+    assert!(s
+        .update_settings(&SYS, &[("image_origins".into(), "javascript:x".into())])
+        .await
+        .is_err());
+}

@@ -456,6 +456,29 @@ impl SubscriberDto {
     }
 }
 
+/// An audit log entry (`GET /actions`). Entries never hold a secret (see the core's audit
+/// rules), so they are shown as stored.
+#[derive(Debug, Serialize)]
+pub(crate) struct AuditDto {
+    id: i64,
+    user_id: Option<i64>,
+    kind: String,
+    detail: String,
+    created_at: String,
+}
+
+impl AuditDto {
+    pub(crate) fn new(x: &cachet_core::model::AuditEntry, s: &Shape) -> Self {
+        AuditDto {
+            id: x.id.get(),
+            user_id: x.user_id.map(|u| u.get()),
+            kind: x.kind.clone(),
+            detail: x.detail.clone(),
+            created_at: s.at(x.at),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

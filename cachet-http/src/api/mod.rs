@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use crate::AppState;
 
+mod actions;
 mod components;
 pub(crate) mod dto;
 pub(crate) mod error;
@@ -146,6 +147,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         "/subscriptions/{id}",
         delete(subscribers::delete_subscription),
     );
+    let r = both(r, "/actions", get(actions::list));
     r.method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(middleware::from_fn(negotiate))

@@ -1,5 +1,6 @@
 //! In-process tests of the Cachet v1 API (one binary, modules per resource).
 
+mod actions;
 mod common;
 mod components;
 mod general;
