@@ -67,6 +67,19 @@ impl App {
                 .await
                 .unwrap(),
         );
+        App::build(store, service, config).await
+    }
+
+    /// An app over a service the test made itself.
+    pub(crate) async fn over(store: Arc<MemoryStore>, service: Arc<StatusPage>) -> App {
+        App::build(store, service, cachet_http::HttpConfig::default()).await
+    }
+
+    async fn build(
+        store: Arc<MemoryStore>,
+        service: Arc<StatusPage>,
+        config: cachet_http::HttpConfig,
+    ) -> App {
         let admin = token_for(&store, "admin", Role::Admin).await;
         let manager = token_for(&store, "manager", Role::Manager).await;
         let reporter = token_for(&store, "reporter", Role::Reporter).await;

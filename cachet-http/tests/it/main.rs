@@ -11,5 +11,6 @@ mod metrics;
 mod page;
 mod robustness;
 mod schedules;
+mod secrets;
 mod subscribers;
 mod transport;
