@@ -1916,6 +1916,17 @@ pub async fn tokens_keep_abilities_and_expiry(s: Shared) {
     );
 }
 
+/// How many of the racing tasks answered `true` (each must finish without an error).
+async fn successes(tasks: Vec<tokio::task::JoinHandle<Result<bool, StoreError>>>) -> usize {
+    let mut n = 0;
+    for task in tasks {
+        if task.await.expect("task").expect("no error") {
+            n += 1;
+        }
+    }
+    n
+}
+
 /// 2FA enrollment, step claims and recovery codes: each transition is conditional and
 /// atomic, so a replayed step or a used code never counts twice, even concurrently.
 pub async fn two_factor_steps_and_recovery_codes(s: Shared) {
@@ -1964,13 +1975,7 @@ pub async fn two_factor_steps_and_recovery_codes(s: Shared) {
             async move { s.claim_totp_step(u.id, 102).await },
         ));
     }
-    let mut won = 0;
-    for task in tasks {
-        if task.await.expect("task").expect("no error") {
-            won += 1;
-        }
-    }
-    assert_eq!(won, 1);
+    assert_eq!(successes(tasks).await, 1);
     // Recovery codes: each works once, concurrently too; another user's code does not.
     assert_eq!(s.recovery_codes_left(u.id).await.unwrap(), 10);
     assert!(s
@@ -1993,13 +1998,7 @@ pub async fn two_factor_steps_and_recovery_codes(s: Shared) {
             s.use_recovery_code(u.id, &code, t(1_700_000_002)).await
         }));
     }
-    let mut used = 0;
-    for task in tasks {
-        if task.await.expect("task").expect("no error") {
-            used += 1;
-        }
-    }
-    assert_eq!(used, 1);
+    assert_eq!(successes(tasks).await, 1);
     assert_eq!(s.recovery_codes_left(u.id).await.unwrap(), 8);
     let other = s.create_user(new_user("bob", Role::Viewer)).await.unwrap();
     assert!(!s
@@ -2087,6 +2086,19 @@ pub async fn text_compares_exactly(s: Shared) {
     );
 }
 
+/// The names of every incident, sorted by `sort` in `order`.
+async fn incident_names(s: &Shared, sort: IncidentSort, order: Order) -> Vec<String> {
+    let mut query: ListQuery<IncidentSort, IncidentFilter> = q();
+    query.sort = Some((sort, order));
+    s.list_incidents(&query)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|i| i.name)
+        .collect()
+}
+
 /// NULL sorts as the smallest value on every engine (PostgreSQL would put it last).
 pub async fn nulls_sort_as_the_smallest_value(s: Shared) {
     let u = s
@@ -2103,16 +2115,7 @@ pub async fn nulls_sort_as_the_smallest_value(s: Shared) {
         (Order::Asc, ["anonymous", "by user"]),
         (Order::Desc, ["by user", "anonymous"]),
     ] {
-        let mut query: ListQuery<IncidentSort, IncidentFilter> = q();
-        query.sort = Some((IncidentSort::UserId, order));
-        let names: Vec<String> = s
-            .list_incidents(&query)
-            .await
-            .unwrap()
-            .items
-            .into_iter()
-            .map(|i| i.name)
-            .collect();
+        let names = incident_names(&s, IncidentSort::UserId, order).await;
         assert_eq!(names, expect, "{order:?}");
     }
     let schedule = |name: &str, completed: Option<DateTime<Utc>>| NewSchedule {
@@ -2149,16 +2152,7 @@ pub async fn long_messages_sort_on_every_byte(s: Shared) {
     let mut two = new_incident("two", None, None);
     two.message = long("a");
     s.create_incident(two).await.unwrap();
-    let mut query: ListQuery<IncidentSort, IncidentFilter> = q();
-    query.sort = Some((IncidentSort::Message, Order::Asc));
-    let names: Vec<String> = s
-        .list_incidents(&query)
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .map(|i| i.name)
-        .collect();
+    let names = incident_names(&s, IncidentSort::Message, Order::Asc).await;
     assert_eq!(names, ["two", "one"]);
 }
 

@@ -38,6 +38,17 @@ async fn user(s: &StatusPage, name: &str, role: Role) -> Actor {
     Actor::User(Principal::new(u.id, role))
 }
 
+/// A visible, investigating incident named "Outage" with `message`.
+fn outage(message: &str) -> IncidentInput {
+    IncidentInput {
+        name: Some("Outage".into()),
+        status: Some(1),
+        message: Some(message.into()),
+        visible: Some(1),
+        ..Default::default()
+    }
+}
+
 fn component(name: &str, status: i64) -> ComponentInput {
     ComponentInput {
         name: Some(name.into()),
@@ -1157,16 +1168,7 @@ async fn failure_audits_are_budgeted() {
 async fn nul_characters_are_refused_in_every_message_and_template() {
     let s = service().await;
     let e = s
-        .create_incident(
-            &SYS,
-            IncidentInput {
-                name: Some("Outage".into()),
-                status: Some(1),
-                message: Some("pasted \u{0} text".into()),
-                visible: Some(1),
-                ..Default::default()
-            },
-        )
+        .create_incident(&SYS, outage("pasted \u{0} text"))
         .await
         .unwrap_err();
     assert_eq!(fields(e), vec!["message"]);
@@ -1210,13 +1212,7 @@ async fn remote_images_follow_the_image_origins_setting() {
     let before = s
         .create_incident(
             &SYS,
-            IncidentInput {
-                name: Some("Outage".into()),
-                status: Some(1),
-                message: Some("![graph](https://grafana.example.com/render/x.png)".into()),
-                visible: Some(1),
-                ..Default::default()
-            },
+            outage("![graph](https://grafana.example.com/render/x.png)"),
         )
         .await
         .unwrap();
@@ -1230,13 +1226,7 @@ async fn remote_images_follow_the_image_origins_setting() {
     let after = s
         .create_incident(
             &SYS,
-            IncidentInput {
-                name: Some("Outage".into()),
-                status: Some(1),
-                message: Some("![graph](https://grafana.example.com/render/x.png)".into()),
-                visible: Some(1),
-                ..Default::default()
-            },
+            outage("![graph](https://grafana.example.com/render/x.png)"),
         )
         .await
         .unwrap();
