@@ -453,3 +453,49 @@ async fn subscriber_addresses_are_sealed_at_rest_exported_and_erased() {
         .iter()
         .all(|(_, d)| !d.to_lowercase().contains("reader")));
 }
+
+/// A hash made with weaker parameters than the current ones is replaced at the next
+/// successful sign-in; a failed one changes nothing.
+#[tokio::test]
+async fn a_weaker_password_hash_is_replaced_at_sign_in() {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    use cachet_core::secret::PasswordHash;
+    use cachet_core::store::NewUser;
+    use cachet_core::validate::Email;
+
+    let (s, store) = setup().await;
+    let weak = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(4096, 1, 1, None).unwrap(),
+    );
+    let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+    let phc = weak
+        .hash_password(PASSWORD.as_bytes(), &salt)
+        .unwrap()
+        .to_string();
+    let u = store
+        .create_user(NewUser {
+            username: "old".into(),
+            email: Email::parse("old@example.com").unwrap(),
+            password_hash: PasswordHash::from_phc(phc.clone()),
+            role: Role::Viewer,
+        })
+        .await
+        .unwrap();
+    assert!(s.sign_in("old", "wrong password!!", "c").await.is_err());
+    assert_eq!(
+        store.get_user(u.id).await.unwrap().password_hash.as_phc(),
+        phc
+    );
+    done(s.sign_in("old", PASSWORD, "c").await.unwrap());
+    let now = store.get_user(u.id).await.unwrap().password_hash;
+    assert!(
+        now.as_phc().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{}",
+        now.as_phc()
+    );
+    assert!(!now.needs_rehash());
+    // And the new hash still takes the same password.
+    done(s.sign_in("old", PASSWORD, "c").await.unwrap());
+}

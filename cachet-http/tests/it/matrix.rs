@@ -418,3 +418,86 @@ async fn every_read_route_answers_guests_and_404s() {
         200
     );
 }
+
+/// A token's abilities narrow it at the API too: an Admin's token that may only post metric
+/// points gets 403 everywhere else, and an expired token is 401.
+#[tokio::test]
+async fn token_abilities_and_expiry_hold_at_the_api() {
+    use cachet_core::input::TokenInput;
+    use cachet_core::policy::Abilities;
+    use cachet_core::secret::NewToken;
+    use cachet_core::store::NewApiToken;
+    use cachet_core::Store;
+
+    let (app, ids) = seeded().await;
+    let admin = app
+        .service
+        .find_user(&crate::common::SYSTEM, "admin")
+        .await
+        .unwrap();
+    let (_, points_only) = app
+        .service
+        .create_token(
+            &crate::common::SYSTEM,
+            admin.id,
+            TokenInput {
+                name: "points".into(),
+                abilities: Some("metrics.points.write".into()),
+                expires_at: None,
+            },
+        )
+        .await
+        .unwrap();
+    let metric = ids.m;
+    let ok = app
+        .post(
+            &format!("/api/v1/metrics/{metric}/points"),
+            Some(&points_only),
+            json!({"value": 5}),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    for (method, route, body) in [
+        (
+            Method::POST,
+            "/api/v1/components".to_string(),
+            json!({"name": "n", "status": 1}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents".to_string(),
+            json!({"name": "n", "message": "m", "status": 1, "visible": 1}),
+        ),
+        (Method::GET, "/api/v1/subscribers".to_string(), json!({})),
+        (Method::GET, "/api/v1/actions".to_string(), json!({})),
+        (
+            Method::DELETE,
+            format!("/api/v1/metrics/{metric}"),
+            json!({}),
+        ),
+    ] {
+        let body = (method != Method::GET && method != Method::DELETE).then_some(body);
+        app.call(method.clone(), &route, Some(&points_only), body)
+            .await
+            .error(403);
+    }
+    let old = NewToken::generate();
+    app.store
+        .create_token(NewApiToken {
+            user_id: admin.id,
+            name: "old".into(),
+            prefix: old.prefix.clone(),
+            hash: old.hash,
+            abilities: Some(Abilities::none()),
+            expires_at: Some(chrono::Utc::now() - chrono::Duration::seconds(1)),
+        })
+        .await
+        .unwrap();
+    app.post(
+        "/api/v1/components",
+        Some(&old.secret),
+        json!({"name": "n", "status": 1}),
+    )
+    .await
+    .error(401);
+}
