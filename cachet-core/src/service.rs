@@ -321,6 +321,15 @@ impl StatusPage {
         Ok(page)
     }
 
+    /// Replaces the sign-in throttle (the default allows
+    /// [`crate::throttle::ACCOUNT_FREE_FAILURES`] per account and
+    /// [`crate::throttle::CLIENT_FREE_FAILURES`] per client before backing off).
+    #[must_use]
+    pub fn with_sign_in_throttle(mut self, throttle: SignInThrottle) -> StatusPage {
+        self.throttle = throttle;
+        self
+    }
+
     /// The store, for adapters that need a backend-specific operation (e.g. migrations).
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
