@@ -856,6 +856,77 @@ pub fn run_api_input(data: &[u8]) -> Option<ApiOutcome> {
     Some(outcome)
 }
 
+// ------------------------------------------------------------------------------ security
+
+/// The security core's parsers and checks on arbitrary text (invalid UTF-8 replaced): none
+/// panics, and each keeps its promise.
+///
+/// - `Abilities::parse`: an accepted set prints in a form that parses back to itself.
+/// - `DataKey::parse`: an accepted key seals and opens; a fixed key opens no input (a
+///   forgery would need the key).
+/// - `TotpSecret::verify`: a code it accepts is the code of the step it returns; one at or
+///   before the last used step is refused.
+/// - `recovery_code_hash`, `Email::parse`, `time::parse_local`, `validate::password`: answer
+///   without panicking (the password policy also on inputs longer than the estimator sees).
+///
+/// # Panics
+/// When a property does not hold.
+pub fn check_security_input(data: &[u8]) {
+    use cachet_core::crypto::DataKey;
+    use cachet_core::error::ValidationErrors;
+    use cachet_core::policy::Abilities;
+    use cachet_core::totp::{recovery_code_hash, TotpSecret};
+
+    let text = String::from_utf8_lossy(data);
+    if let Ok(set) = Abilities::parse(&text) {
+        assert_eq!(
+            Abilities::parse(&set.to_string()),
+            Ok(set),
+            "abilities round trip"
+        );
+    }
+    if let Ok(key) = DataKey::parse(&text) {
+        let sealed = key.seal("fuzz", data);
+        assert_eq!(
+            key.open("fuzz", &sealed).as_deref(),
+            Ok(data),
+            "seal/open round trip"
+        );
+    }
+    let fixed = DataKey::from_bytes([9; 32]);
+    assert!(
+        fixed.open("subscriber.email", &text).is_err(),
+        "opened a forged value"
+    );
+    let _ = recovery_code_hash(&text);
+    let secret = TotpSecret::from_bytes(b"12345678901234567890".to_vec()).expect("20 bytes");
+    let now = 1_700_000_000;
+    if let Ok(step) = secret.verify(&text, now, None) {
+        let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        assert_eq!(secret.code(step), digits, "accepted a code of another step");
+        assert!(
+            secret.verify(&text, now, Some(step)).is_err(),
+            "replay accepted"
+        );
+    }
+    let _ = Email::parse(&text);
+    let _ = cachet_core::time::parse_local(&text, cachet_core::Tz::UTC);
+    let mut errors = ValidationErrors::new();
+    cachet_core::validate::password(
+        &mut errors,
+        "password",
+        &text,
+        &["user", "user@example.com"],
+    );
+    if errors.is_empty() {
+        let n = text.chars().count();
+        assert!(
+            (12..=cachet_core::validate::MAX_PASSWORD).contains(&n),
+            "length {n} accepted"
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use cachet_benches::fuzz_checks::{check_api_input, check_markdown, check_template};
+use cachet_benches::fuzz_checks::{
+    check_api_input, check_markdown, check_security_input, check_template,
+};
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
@@ -89,4 +91,9 @@ fn api_input_corpus_reaches_handlers() {
     assert_eq!(status("components-delete-guest"), 401);
     assert_eq!(status("html-accept-406"), 406);
     assert_eq!(status("method-not-allowed"), 405);
+}
+
+#[test]
+fn security_input_corpus() {
+    replay("security_input", check_security_input, 12);
 }
