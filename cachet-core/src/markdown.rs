@@ -147,15 +147,14 @@ const ALLOWED_TAGS: &[&str] = &[
     "wbr",
 ];
 
-/// Relative URLs are kept only when they stay on this site: anything a browser would read
+/// Relative URLs are kept only when they stay on this site: anything a browser could read
 /// as protocol-relative (`//host`, `\\host`, `/\host`) is dropped. A browser's URL parser
-/// first trims leading C0 controls and spaces and removes every tab and newline anywhere,
-/// so `/<TAB>/host` is protocol-relative too: the check runs on the URL as the browser sees it.
+/// trims leading C0 controls and spaces and removes every tab and newline anywhere, so
+/// `/<TAB>/host` is protocol-relative too; the check goes further and leaves out every C0
+/// control and space anywhere (`\<U+0004>\host`, which a fuzzer found), so that no parser
+/// that is laxer than the standard can see two slashes where this one saw a path.
 fn same_site_relative(url: &str) -> Option<Cow<'_, str>> {
-    let mut seen = url
-        .trim_start_matches(|c: char| c == ' ' || c.is_ascii_control())
-        .chars()
-        .filter(|c| !matches!(c, '\t' | '\n' | '\r'));
+    let mut seen = url.chars().filter(|c| *c > ' ');
     let slash = |c: Option<char>| matches!(c, Some('/' | '\\'));
     if slash(seen.next()) && slash(seen.next()) {
         None
@@ -359,6 +358,21 @@ pub fn sanitize(html: &str) -> SafeHtml {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_urls_with_controls_between_the_slashes_are_dropped() {
+        for url in [
+            "\\\u{4}\\evil.example/x",
+            "/\u{1f}/evil.example",
+            "\\ \\evil.example",
+            "/\t/evil",
+        ] {
+            assert!(same_site_relative(url).is_none(), "{url:?}");
+        }
+        for url in ["/status", "status/page", "./x", "/a/\u{4}/b"] {
+            assert!(same_site_relative(url).is_some(), "{url:?}");
+        }
+    }
 
     #[test]
     fn remote_images_only_from_allowed_origins() {

@@ -32,15 +32,27 @@ pub struct Principal {
     pub role: Role,
     /// What the credential may do within the role; `None` is everything the role may.
     pub abilities: Option<Abilities>,
+    /// How the user proved who they are.
+    pub credential: Credential,
+}
+
+/// How a principal signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// A person through sign-in (password, and 2FA when on): may also manage their own 2FA.
+    Session,
+    /// An API token: acts within its abilities, never manages 2FA.
+    Token,
 }
 
 impl Principal {
-    /// A user acting with the whole of `role` (a session, or a token without abilities).
+    /// A signed-in person acting with the whole of `role`.
     pub fn new(user_id: UserId, role: Role) -> Principal {
         Principal {
             user_id,
             role,
             abilities: None,
+            credential: Credential::Session,
         }
     }
 }
@@ -351,6 +363,12 @@ impl Abilities {
         self.0 & (ability.bit() | implied) != 0
     }
 
+    /// True when every ability of `self` is in `other` (a token made by a narrowed token
+    /// may not have more than its maker).
+    pub fn is_subset_of(self, other: Abilities) -> bool {
+        self.0 & !other.0 == 0
+    }
+
     /// The abilities in canonical order.
     pub fn iter(self) -> impl Iterator<Item = Ability> {
         Ability::ALL
@@ -425,6 +443,7 @@ mod tests {
             user_id: UserId(1),
             role,
             abilities: Some(Abilities::of(abilities)),
+            credential: Credential::Token,
         })
     }
 
@@ -472,6 +491,10 @@ mod tests {
         assert_eq!(Abilities::parse(&set.to_string()), Ok(set));
         assert_eq!(Abilities::parse("incidents.write nope"), Err("nope".into()));
         assert_eq!(Abilities::parse(""), Ok(Abilities::none()));
+        let small = Abilities::of(&[Ability::IncidentsWrite]);
+        assert!(small.is_subset_of(set));
+        assert!(!set.is_subset_of(small));
+        assert!(Abilities::none().is_subset_of(small));
         assert_eq!(
             Abilities::of(&Ability::ALL).iter().count(),
             Ability::ALL.len()

@@ -27,7 +27,7 @@ use crate::ids::*;
 use crate::input::*;
 use crate::markdown;
 use crate::model::*;
-use crate::policy::{decide, Abilities, Ability, Action, Actor, Decision, Principal};
+use crate::policy::{decide, Abilities, Ability, Action, Actor, Credential, Decision, Principal};
 use crate::rollup::{self, Overall};
 use crate::secret::{random_code, NewToken, PasswordHash, TokenHash};
 use crate::settings::Settings;
@@ -107,6 +107,8 @@ pub struct StatusPage {
     failures: FailureBudget,
     key: DataKey,
     throttle: SignInThrottle,
+    /// Completed pending sign-ins, by id, for the second-factor window (see accounts).
+    used_pending: std::sync::Mutex<std::collections::HashMap<u64, DateTime<Utc>>>,
 }
 
 impl std::fmt::Debug for StatusPage {
@@ -316,6 +318,7 @@ impl StatusPage {
             failures: FailureBudget::default(),
             key,
             throttle: SignInThrottle::default(),
+            used_pending: std::sync::Mutex::new(std::collections::HashMap::new()),
         };
         page.seal_unsealed_subscribers().await?;
         Ok(page)
@@ -489,6 +492,7 @@ impl StatusPage {
             user_id: user.id,
             role: user.role,
             abilities: stored.abilities,
+            credential: Credential::Token,
         }))
     }
 
@@ -688,6 +692,23 @@ impl StatusPage {
             errors.add("expires_at", "The expires at must be a date in the future.");
         }
         errors.into_result(())?;
+        // A narrowed token may only make tokens narrowed at least as far.
+        if let Actor::User(Principal {
+            abilities: Some(own),
+            user_id,
+            ..
+        }) = actor
+        {
+            if !abilities.is_some_and(|a| a.is_subset_of(*own)) {
+                self.audit_failure(
+                    "authz.denied",
+                    Some(*user_id),
+                    "a narrowed token asked for a token with more abilities".into(),
+                )
+                .await;
+                return Err(Error::Forbidden);
+            }
+        }
         let token = NewToken::generate();
         let stored = self
             .store

@@ -1,17 +1,22 @@
 //! Sign-in throttling: exponential backoff per account and per client.
 //!
-//! Two independent counters see every failed sign-in: one keyed by the login name as typed
-//! (so an unknown name is throttled exactly like a real one and the answer reveals nothing),
-//! one keyed by the client (the adapter's choice: the address, as a trusted proxy reports
-//! it). Each key gets a number of free failures; every failure past them locks the key for
-//! twice as long as the one before, from [`BASE_LOCK`] up to [`MAX_LOCK`]. While a key is
-//! locked no password is checked at all. A success clears the account's counter but not the
-//! client's, so an attacker cannot wash a guessing run clean by signing in to an account of
-//! their own in between. A key that has not failed for [`FORGET_AFTER`] starts over.
+//! Every attempt is charged to several keys: the login name as typed (so an unknown name is
+//! throttled exactly like a real one and the answer reveals nothing), the user once the name
+//! is known (so username and email share one budget), and the client (the adapter's choice:
+//! the address, as a trusted proxy reports it). Each key gets a number of free failures;
+//! every failure past them locks the key for twice as long as the one before, from
+//! [`BASE_LOCK`] up to [`MAX_LOCK`]. While a key is locked no password is checked at all.
+//!
+//! An attempt counts as a failure from the moment it is admitted ([`SignInThrottle::admit`]),
+//! so a burst of concurrent guesses gets no more tries than the same guesses one by one; a
+//! success takes it back ([`SignInThrottle::succeed`]). A success clears the account's
+//! counters but not the client's, so an attacker cannot wash a guessing run clean by signing
+//! in to an account of their own in between. A key that has not failed for [`FORGET_AFTER`]
+//! starts over. Keys are digests ([`key`]): a long login costs no more memory than a short one.
 //!
 //! The state is in memory, per process: several server instances each throttle on their own
 //! (an attacker gets at most that many times the budget). It holds at most [`MAX_KEYS`]
-//! keys; past that, stale keys are dropped first, then the oldest.
+//! keys of each kind; past that, stale keys are dropped first, then the oldest.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -107,6 +112,16 @@ impl Counters {
         self.keys.remove(key);
     }
 
+    /// Takes back one counted failure (an admitted attempt that succeeded).
+    fn refund(&mut self, key: &str) {
+        if let Some(e) = self.keys.get_mut(key) {
+            e.failures = e.failures.saturating_sub(1);
+            if e.failures <= self.free {
+                e.locked_until = None;
+            }
+        }
+    }
+
     fn make_room(&mut self, now: Instant) {
         self.keys
             .retain(|_, e| now.saturating_duration_since(e.last_failure) < FORGET_AFTER);
@@ -142,10 +157,27 @@ impl Default for SignInThrottle {
     }
 }
 
-/// The account key of a login name as typed: trimmed and lowercased, so that case games
-/// don't multiply the budget.
-fn account_key(login: &str) -> String {
-    login.trim().to_lowercase()
+/// A key of bounded size for a name: the SHA-256 of it trimmed and lowercased, so that case
+/// games don't multiply the budget and a 4 MiB login costs 64 bytes of memory.
+pub fn key(kind: &str, name: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(kind.as_bytes());
+    h.update([0]);
+    h.update(name.trim().to_lowercase().as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// An admitted attempt. It is counted as a failure from the moment it is admitted, so that
+/// concurrent attempts cannot all slip in before the first failure is recorded;
+/// [`SignInThrottle::succeed`] takes it back.
+#[derive(Debug)]
+#[must_use = "an attempt is a failure unless it is passed to succeed"]
+pub struct Attempt {
+    accounts: Vec<String>,
+    client: String,
+    /// What counting this attempt locked (audit it if the attempt does fail).
+    pub failure: Failure,
 }
 
 impl SignInThrottle {
@@ -157,30 +189,54 @@ impl SignInThrottle {
         }
     }
 
-    /// `Err` when the account or the client is locked at `now` (the longer wait wins).
+    /// Admits one attempt on `accounts` (every key that names the account: the login as
+    /// typed, and the user once known; see [`key`]) from `client`, or refuses it when any of
+    /// them is locked (the longest wait is returned). An admitted attempt already counts as a
+    /// failure.
     ///
     /// # Errors
     /// [`Locked`] with the time to wait.
-    pub fn check(&self, login: &str, client: &str, now: Instant) -> Result<(), Locked> {
-        let account = lock(&self.accounts).locked(&account_key(login), now);
-        let client = lock(&self.clients).locked(client, now);
-        match account.max(client) {
-            Some(retry_after) => Err(Locked { retry_after }),
-            None => Ok(()),
+    pub fn admit(
+        &self,
+        accounts: &[String],
+        client: &str,
+        now: Instant,
+    ) -> Result<Attempt, Locked> {
+        // Both counters at once (always in this order), so that check and count are one step.
+        let mut acc = lock(&self.accounts);
+        let mut cli = lock(&self.clients);
+        let wait = accounts
+            .iter()
+            .filter_map(|k| acc.locked(k, now))
+            .chain(cli.locked(client, now))
+            .max();
+        if let Some(retry_after) = wait {
+            return Err(Locked { retry_after });
         }
+        let mut account_locked_now = false;
+        for k in accounts {
+            account_locked_now |= acc.fail(k, now);
+        }
+        let client_locked_now = cli.fail(client, now);
+        Ok(Attempt {
+            accounts: accounts.to_vec(),
+            client: client.to_string(),
+            failure: Failure {
+                account_locked_now,
+                client_locked_now,
+            },
+        })
     }
 
-    /// Records a failed sign-in.
-    pub fn fail(&self, login: &str, client: &str, now: Instant) -> Failure {
-        Failure {
-            account_locked_now: lock(&self.accounts).fail(&account_key(login), now),
-            client_locked_now: lock(&self.clients).fail(client, now),
+    /// A successful attempt: its accounts start over; the client gets back the failure its
+    /// admission counted, but keeps the rest.
+    pub fn succeed(&self, attempt: Attempt) {
+        let mut acc = lock(&self.accounts);
+        for k in &attempt.accounts {
+            acc.clear(k);
         }
-    }
-
-    /// Records a successful sign-in: the account starts over; the client does not.
-    pub fn succeed(&self, login: &str) {
-        lock(&self.accounts).clear(&account_key(login));
+        drop(acc);
+        lock(&self.clients).refund(&attempt.client);
     }
 }
 
@@ -192,6 +248,10 @@ fn lock(m: &Mutex<Counters>) -> std::sync::MutexGuard<'_, Counters> {
 mod tests {
     use super::*;
 
+    fn keys(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| key("login", n)).collect()
+    }
+
     #[test]
     fn backoff_doubles_up_to_the_cap() {
         assert_eq!(lock_for(1), Duration::from_secs(1));
@@ -202,67 +262,108 @@ mod tests {
     }
 
     #[test]
-    fn an_account_locks_after_its_free_failures() {
-        let t = SignInThrottle::new(3, 100);
-        let t0 = Instant::now();
-        for i in 0..3 {
-            assert_eq!(t.check("Alice", "c1", t0), Ok(()), "attempt {i}");
-            assert!(!t.fail("Alice", "c1", t0).account_locked_now);
-        }
-        assert_eq!(t.check("alice ", "c2", t0), Ok(()));
-        let f = t.fail("ALICE", "c2", t0);
-        assert!(f.account_locked_now);
-        // Locked for 1 s, from any client and in any case.
-        assert_eq!(
-            t.check("alice", "c3", t0),
-            Err(Locked {
-                retry_after: Duration::from_secs(1)
-            })
-        );
-        let t1 = t0 + Duration::from_secs(1);
-        assert_eq!(t.check("alice", "c3", t1), Ok(()));
-        // The next failure doubles the lock and is not a new lockout.
-        assert!(!t.fail("alice", "c3", t1).account_locked_now);
-        assert_eq!(
-            t.check("alice", "c3", t1),
-            Err(Locked {
-                retry_after: Duration::from_secs(2)
-            })
-        );
-        // Other accounts are untouched.
-        assert_eq!(t.check("bob", "c3", t1), Ok(()));
-        // Success starts the account over.
-        t.succeed("Alice");
-        assert_eq!(t.check("alice", "c3", t1), Ok(()));
+    fn keys_ignore_case_and_spaces_and_have_a_fixed_size() {
+        assert_eq!(key("login", " Alice "), key("login", "alice"));
+        assert_ne!(key("login", "alice"), key("user", "alice"));
+        assert_eq!(key("login", &"x".repeat(4 << 20)).len(), 64);
     }
 
     #[test]
-    fn a_client_locks_across_accounts_and_success_does_not_clear_it() {
+    fn an_account_locks_after_its_free_failures() {
+        let t = SignInThrottle::new(3, 100);
+        let t0 = Instant::now();
+        let alice = keys(&["alice"]);
+        for i in 0..3 {
+            let a = t
+                .admit(&alice, "c1", t0)
+                .unwrap_or_else(|_| panic!("attempt {i}"));
+            assert!(!a.failure.account_locked_now);
+        }
+        // The fourth is admitted and locks the account as it is counted.
+        let fourth = t.admit(&keys(&["ALICE "]), "c2", t0).unwrap();
+        assert!(fourth.failure.account_locked_now);
+        assert_eq!(
+            t.admit(&alice, "c3", t0).unwrap_err(),
+            Locked {
+                retry_after: Duration::from_secs(1)
+            }
+        );
+        let t1 = t0 + Duration::from_secs(1);
+        let fifth = t.admit(&alice, "c3", t1).unwrap();
+        assert!(!fifth.failure.account_locked_now, "not a new lockout");
+        assert_eq!(
+            t.admit(&alice, "c3", t1).unwrap_err(),
+            Locked {
+                retry_after: Duration::from_secs(2)
+            }
+        );
+        // Other accounts are untouched; a success starts the account over.
+        assert!(t.admit(&keys(&["bob"]), "c3", t1).is_ok());
+        let t3 = t1 + Duration::from_secs(2);
+        t.succeed(t.admit(&alice, "c3", t3).unwrap());
+        for _ in 0..3 {
+            assert!(t.admit(&alice, "c4", t3).is_ok());
+        }
+    }
+
+    #[test]
+    fn every_name_of_an_account_is_charged() {
+        let t = SignInThrottle::new(2, 100);
+        let t0 = Instant::now();
+        let user = key("user", "7");
+        let by_name = vec![key("login", "ann"), user.clone()];
+        let by_email = vec![key("login", "ann@example.com"), user];
+        let _ = t.admit(&by_name, "c", t0).unwrap();
+        let _ = t.admit(&by_email, "c", t0).unwrap();
+        let _ = t.admit(&by_name, "c", t0).unwrap();
+        // The user key is locked, whichever name is typed next.
+        assert!(t.admit(&by_email, "c", t0).is_err());
+    }
+
+    #[test]
+    fn concurrent_attempts_are_counted_when_admitted() {
+        let t = SignInThrottle::new(5, 1000);
+        let t0 = Instant::now();
+        let k = keys(&["ann"]);
+        // 100 attempts in flight at once: only the first six get in.
+        let admitted: Vec<Attempt> = (0..100).filter_map(|_| t.admit(&k, "c", t0).ok()).collect();
+        assert_eq!(admitted.len(), 6);
+    }
+
+    #[test]
+    fn a_success_refunds_the_client_but_does_not_clear_it() {
         let t = SignInThrottle::new(100, 4);
         let t0 = Instant::now();
-        for i in 0..4 {
-            assert!(
-                !t.fail(&format!("user{i}"), "10.0.0.1", t0)
-                    .client_locked_now
-            );
+        for i in 0..3 {
+            let _ = t
+                .admit(&keys(&[&format!("user{i}")]), "10.0.0.1", t0)
+                .unwrap();
         }
-        t.succeed("user0");
-        assert!(t.fail("user9", "10.0.0.1", t0).client_locked_now);
-        assert!(t.check("someone", "10.0.0.1", t0).is_err());
-        assert_eq!(t.check("someone", "10.0.0.2", t0), Ok(()));
+        // A success neither counts nor wipes the three failures.
+        t.succeed(t.admit(&keys(&["mine"]), "10.0.0.1", t0).unwrap());
+        t.succeed(t.admit(&keys(&["mine"]), "10.0.0.1", t0).unwrap());
+        let fourth = t.admit(&keys(&["user9"]), "10.0.0.1", t0).unwrap();
+        assert!(!fourth.failure.client_locked_now);
+        let fifth = t.admit(&keys(&["user10"]), "10.0.0.1", t0).unwrap();
+        assert!(fifth.failure.client_locked_now);
+        assert!(t.admit(&keys(&["someone"]), "10.0.0.1", t0).is_err());
+        assert!(t.admit(&keys(&["someone"]), "10.0.0.2", t0).is_ok());
     }
 
     #[test]
     fn failures_are_forgotten_after_a_quiet_hour() {
         let t = SignInThrottle::new(1, 100);
         let t0 = Instant::now();
-        t.fail("a", "c", t0);
-        t.fail("a", "c", t0);
-        assert!(t.check("a", "c", t0).is_err());
+        let k = keys(&["a"]);
+        let _ = t.admit(&k, "c", t0).unwrap();
+        let _ = t.admit(&k, "c", t0).unwrap();
+        assert!(t.admit(&k, "c", t0).is_err());
         let later = t0 + FORGET_AFTER;
-        assert_eq!(t.check("a", "c", later), Ok(()));
-        // Starts over: one free failure again.
-        assert!(!t.fail("a", "c", later).account_locked_now);
-        assert_eq!(t.check("a", "c", later), Ok(()));
+        let again = t.admit(&k, "c", later).unwrap();
+        assert!(!again.failure.account_locked_now);
+        assert!(
+            t.admit(&k, "c", later).is_ok(),
+            "starts over with one free failure"
+        );
     }
 }

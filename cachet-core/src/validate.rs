@@ -39,6 +39,16 @@ pub const MIN_PASSWORD_SCORE: u8 = 3;
 /// weak because of the rest.
 const PASSWORD_SCORED_CHARS: usize = 100;
 
+/// Words of this product that make a password guessable on a status page.
+const PRODUCT_WORDS: [&str; 6] = [
+    "cachet",
+    "status",
+    "statuspage",
+    "outage",
+    "incident",
+    "uptime",
+];
+
 /// The password policy: at least [`MIN_PASSWORD`] and at most [`MAX_PASSWORD`] characters,
 /// not built from the user's own name or email address (`personal`), and strong enough for
 /// the strength estimator (which knows the most common passwords, names, words, keyboard
@@ -65,10 +75,15 @@ pub fn password(errors: &mut ValidationErrors, field: &str, password: &str, pers
         );
         return;
     }
-    let lower = password.to_lowercase();
+    // Compared in compatibility form: fullwidth or accented look-alikes of the name count.
+    let fold = |s: &str| -> String {
+        use unicode_normalization::UnicodeNormalization;
+        s.trim().nfkc().collect::<String>().to_lowercase()
+    };
+    let lower = fold(password);
     let mut inputs: Vec<String> = Vec::new();
     for p in personal {
-        let p = p.trim().to_lowercase();
+        let p = fold(p);
         if let Some((local, _)) = p.split_once('@') {
             inputs.push(local.to_string());
         }
@@ -86,7 +101,9 @@ pub fn password(errors: &mut ValidationErrors, field: &str, password: &str, pers
         return;
     }
     let scored: String = password.chars().take(PASSWORD_SCORED_CHARS).collect();
-    let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    // The estimator also knows this product's own words, which people reach for here.
+    let mut refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    refs.extend(PRODUCT_WORDS);
     let estimate = zxcvbn::zxcvbn(&scored, &refs);
     if u8::from(estimate.score()) < MIN_PASSWORD_SCORE {
         let hint = estimate
@@ -339,6 +356,7 @@ mod tests {
             "iloveyou1234",
             "aaaaaaaaaaaa",
             "P@ssw0rd2024!",
+            "statuspage2024",
         ] {
             let got = password_errors(weak, &me);
             assert_eq!(got.len(), 1, "{weak}: {got:?}");

@@ -21,10 +21,12 @@ use crate::enums::Role;
 use crate::error::{Error, Result, StoreError, ValidationErrors};
 use crate::ids::UserId;
 use crate::model::User;
-use crate::policy::{Abilities, Actor, Principal};
+use crate::policy::{Abilities, Actor, Credential, Principal};
 use crate::secret::PasswordHash;
+use crate::secret::TokenHash;
 use crate::store::now;
 use crate::store::{NewAuditEntry, UserChanges};
+use crate::throttle::{self, Attempt};
 use crate::totp::{self, Refusal, TotpSecret};
 use crate::validate;
 
@@ -44,12 +46,39 @@ fn dummy_hash() -> &'static PasswordHash {
 ///
 /// Opaque to adapters: they keep it (in a server-side session) and hand it back to
 /// [`StatusPage::complete_sign_in`]. Its `Debug` shows no more than the user id.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct PendingSignIn {
     user_id: UserId,
     login: String,
     issued_at: DateTime<Utc>,
+    /// Single use: a completed sign-in's id is remembered for the window.
+    id: u64,
+    /// What the password and 2FA were when the password was checked: a change to either
+    /// (a new password, 2FA reset or re-enrolled) voids the pending sign-in.
+    fingerprint: TokenHash,
 }
+
+impl std::fmt::Debug for PendingSignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingSignIn")
+            .field("user_id", &self.user_id)
+            .field("issued_at", &self.issued_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A digest of what a pending sign-in was granted against.
+fn fingerprint(user: &User) -> TokenHash {
+    TokenHash::of(&format!(
+        "{}\u{0}{}\u{0}{:?}",
+        user.password_hash.as_phc(),
+        user.totp.sealed_secret.as_deref().unwrap_or(""),
+        user.totp.enabled_at
+    ))
+}
+
+/// Longest login name looked up (longer ones are nobody's: usernames and emails are shorter).
+const MAX_LOGIN_BYTES: usize = 512;
 
 impl PendingSignIn {
     /// The user who is signing in.
@@ -109,9 +138,13 @@ fn bad_code() -> Error {
     ))
 }
 
+/// The person behind `actor`, for their own 2FA: only a session will do. A token, however
+/// broad, cannot enroll, confirm, disable or inspect 2FA (or one stolen token could lock its
+/// owner out with an attacker's authenticator).
 fn signed_in_user(actor: &Actor) -> Result<UserId> {
     match actor {
-        Actor::User(p) => Ok(p.user_id),
+        Actor::User(p) if p.credential == Credential::Session => Ok(p.user_id),
+        Actor::User(_) => Err(Error::Forbidden),
         Actor::Guest => Err(Error::Unauthenticated),
         // The embedding application acts for nobody in particular: 2FA is per person.
         Actor::System => Err(Error::Rejected(
@@ -142,6 +175,7 @@ impl StatusPage {
             user_id: user.id,
             role: user.role,
             abilities: must_enroll_2fa.then(Abilities::none),
+            credential: Credential::Session,
         });
         SignedIn {
             user,
@@ -157,16 +191,16 @@ impl StatusPage {
     /// `Throttled` while the account or client is locked out; `SignInFailed` for an
     /// unknown user, a wrong password or an inactive user alike.
     pub async fn sign_in(&self, login: &str, password: &str, client: &str) -> Result<SignIn> {
-        self.throttle
-            .check(login, client, Instant::now())
-            .map_err(|l| Error::Throttled {
-                retry_after: l.retry_after,
-            })?;
-        let user = match self.store.find_user(login.trim()).await {
-            Ok(u) => Some(u),
-            Err(StoreError::NotFound(_)) => None,
-            Err(e) => return Err(e.into()),
+        let user = if login.len() > MAX_LOGIN_BYTES {
+            None
+        } else {
+            match self.store.find_user(login.trim()).await {
+                Ok(u) => Some(u),
+                Err(StoreError::NotFound(_)) => None,
+                Err(e) => return Err(e.into()),
+            }
         };
+        let attempt = self.admit(login, user.as_ref().map(|u| u.id), client)?;
         let hash = user
             .as_ref()
             .map_or_else(|| dummy_hash().clone(), |u| u.password_hash.clone());
@@ -180,7 +214,7 @@ impl StatusPage {
         let user = match user {
             Some(u) if verified && u.active => u,
             other => {
-                self.sign_in_failed(login, client, other.map(|u| u.id), "password")
+                self.sign_in_failed(&attempt, other.map(|u| u.id), "password")
                     .await;
                 return Err(Error::SignInFailed);
             }
@@ -199,27 +233,45 @@ impl StatusPage {
                 .await;
         }
         if user.has_2fa() {
+            // The attempt stays counted against the account until the second factor is
+            // right: a known password must not buy fresh attempts at the code.
+            drop(attempt);
+            let user = self.store.get_user(user.id).await?;
             return Ok(SignIn::SecondFactor(PendingSignIn {
                 user_id: user.id,
                 login: login.to_string(),
                 issued_at: now(),
+                id: rand::random(),
+                fingerprint: fingerprint(&user),
             }));
         }
-        // Only a whole sign-in clears the account's failures: with 2FA on, a known password
-        // must not buy fresh attempts at the code.
-        self.throttle.succeed(login);
+        self.throttle.succeed(attempt);
         let done = self.signed_in(user);
         self.audit_user(done.user.id, "login.succeeded", "signed in with a password")
             .await;
         Ok(SignIn::Done(done))
     }
 
-    /// Finishes a sign-in with a TOTP code or a recovery code.
+    /// Admits a sign-in attempt for `login` (and the user it names, if any) from `client`.
+    fn admit(&self, login: &str, user: Option<UserId>, client: &str) -> Result<Attempt> {
+        let mut keys = vec![throttle::key("login", login)];
+        if let Some(id) = user {
+            keys.push(throttle::key("user", &id.to_string()));
+        }
+        self.throttle
+            .admit(&keys, &throttle::key("client", client), Instant::now())
+            .map_err(|l| Error::Throttled {
+                retry_after: l.retry_after,
+            })
+    }
+
+    /// Finishes a sign-in with a TOTP code or a recovery code. A pending sign-in is good for
+    /// one successful completion, and not at all once the user's password or 2FA changed.
     ///
     /// # Errors
     /// `Throttled` while locked out; `Rejected` when the first step is older than
-    /// [`SECOND_FACTOR_WINDOW`]; `SignInFailed` for a wrong, replayed or used code, or when
-    /// the user was disabled meanwhile.
+    /// [`SECOND_FACTOR_WINDOW`]; `SignInFailed` for a wrong, replayed or used code, a pending
+    /// sign-in already completed or overtaken by a change, or a user disabled meanwhile.
     pub async fn complete_sign_in(
         &self,
         pending: &PendingSignIn,
@@ -231,26 +283,41 @@ impl StatusPage {
                 "The sign-in took too long. Start again with the password.".into(),
             ));
         }
-        self.throttle
-            .check(&pending.login, client, Instant::now())
-            .map_err(|l| Error::Throttled {
-                retry_after: l.retry_after,
-            })?;
+        let attempt = self.admit(&pending.login, Some(pending.user_id), client)?;
         let user = self.store.get_user(pending.user_id).await?;
-        let how = if user.active && user.has_2fa() {
+        let current = user.active
+            && user.has_2fa()
+            && fingerprint(&user) == pending.fingerprint
+            && !self.pending_used(pending.id);
+        let how = if current {
             self.check_second_factor(&user, code).await?
         } else {
             None
         };
-        let Some(how) = how else {
-            self.sign_in_failed(&pending.login, client, Some(user.id), "second factor")
+        // Claimed once: of two completions racing with two good codes, one wins.
+        let Some(how) = how.filter(|_| self.use_pending(pending.id)) else {
+            self.sign_in_failed(&attempt, Some(user.id), "second factor")
                 .await;
             return Err(Error::SignInFailed);
         };
-        self.throttle.succeed(&pending.login);
+        self.throttle.succeed(attempt);
         let done = self.signed_in(user);
         self.audit_user(done.user.id, "login.succeeded", how).await;
         Ok(done)
+    }
+
+    fn pending_used(&self, id: u64) -> bool {
+        let used = self.used_pending.lock().unwrap_or_else(|e| e.into_inner());
+        used.contains_key(&id)
+    }
+
+    /// Marks a pending sign-in completed; false when it already was. Forgets the ones
+    /// older than the window, which are refused by their age anyway.
+    fn use_pending(&self, id: u64) -> bool {
+        let mut used = self.used_pending.lock().unwrap_or_else(|e| e.into_inner());
+        let horizon = now() - SECOND_FACTOR_WINDOW;
+        used.retain(|_, at| *at > horizon);
+        used.insert(id, now()).is_none()
     }
 
     /// `Some(how)` when `code` is the user's current TOTP code (claimed now) or one of their
@@ -299,8 +366,8 @@ impl StatusPage {
             .ok_or_else(|| Error::Backend("stored TOTP secret is too short".into()))
     }
 
-    async fn sign_in_failed(&self, login: &str, client: &str, user: Option<UserId>, step: &str) {
-        let failure = self.throttle.fail(login, client, Instant::now());
+    async fn sign_in_failed(&self, attempt: &Attempt, user: Option<UserId>, step: &str) {
+        let failure = attempt.failure;
         let who = user.map_or_else(|| "an unknown user".to_string(), |id| format!("user {id}"));
         self.audit_failure("login.failed", user, format!("{step} refused for {who}"))
             .await;
@@ -388,12 +455,31 @@ impl StatusPage {
         if !user.has_2fa() {
             return Err(Error::Conflict("two-factor authentication is off".into()));
         }
-        let step = self
-            .totp_step(&user, code, user.totp.last_step)?
-            .ok_or_else(bad_code)?;
-        if !self.store.claim_totp_step(id, step).await? {
-            return Err(bad_code());
+        // Throttled like a sign-in (a stolen session must not try all million codes).
+        let key = throttle::key("user", &id.to_string());
+        let attempt = self
+            .throttle
+            .admit(
+                std::slice::from_ref(&key),
+                &throttle::key("disable-2fa", &id.to_string()),
+                Instant::now(),
+            )
+            .map_err(|l| Error::Throttled {
+                retry_after: l.retry_after,
+            })?;
+        match self.totp_step(&user, code, user.totp.last_step)? {
+            Some(step) if self.store.claim_totp_step(id, step).await? => {}
+            _ => {
+                self.audit_failure(
+                    "2fa.disable_failed",
+                    Some(id),
+                    format!("a wrong code was given to turn off the 2FA of user {id}"),
+                )
+                .await;
+                return Err(bad_code());
+            }
         }
+        self.throttle.succeed(attempt);
         self.store.disable_totp(id).await?;
         self.audit_user(id, "2fa.disabled", "two-factor authentication turned off")
             .await;
@@ -408,6 +494,13 @@ impl StatusPage {
     pub async fn reset_2fa(&self, actor: &Actor, user: UserId) -> Result<User> {
         self.authorize(actor, crate::policy::Action::WriteUsers)
             .await?;
+        if actor.user_id() == Some(user) {
+            return Err(Error::Rejected(
+                "Your own two-factor authentication is turned off with a current code \
+                 (disable_2fa), not reset."
+                    .into(),
+            ));
+        }
         let u = self.store.disable_totp(user).await?;
         self.audit(
             actor,

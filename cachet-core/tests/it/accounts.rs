@@ -499,3 +499,223 @@ async fn a_weaker_password_hash_is_replaced_at_sign_in() {
     // And the new hash still takes the same password.
     done(s.sign_in("old", PASSWORD, "c").await.unwrap());
 }
+
+// ------------------------------------------------------------------ from the security review
+
+/// 100 concurrent guesses get no more password checks than 100 in a row: 5 free failures
+/// plus the one that locks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_guesses_do_not_get_past_the_throttle() {
+    let (s, _) = setup().await;
+    add_user(&s, "ann", Role::Viewer).await;
+    let s = Arc::new(s);
+    let mut tasks = Vec::new();
+    for i in 0..100 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.sign_in("ann", &format!("guess number {i} {i}"), "1.2.3.4")
+                .await
+        }));
+    }
+    let (mut checked, mut throttled) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Err(Error::SignInFailed) => checked += 1,
+            Err(Error::Throttled { .. }) => throttled += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((checked, throttled), (ACCOUNT_FREE_FAILURES + 1, 94));
+}
+
+/// The username and the email of one account share one budget.
+#[tokio::test]
+async fn username_and_email_share_the_throttle() {
+    let (s, _) = setup().await;
+    add_user(&s, "ann", Role::Viewer).await;
+    for i in 0..=ACCOUNT_FREE_FAILURES {
+        let login = if i % 2 == 0 { "ann" } else { "ann@example.com" };
+        assert!(matches!(
+            s.sign_in(login, "not the password", &format!("c{i}")).await,
+            Err(Error::SignInFailed)
+        ));
+    }
+    assert!(matches!(
+        s.sign_in("ann@example.com", PASSWORD, "elsewhere").await,
+        Err(Error::Throttled { .. })
+    ));
+    // An absurdly long login is nobody, and answers like one.
+    let long = "x".repeat(1 << 20);
+    assert!(matches!(
+        s.sign_in(&long, PASSWORD, "c").await,
+        Err(Error::SignInFailed)
+    ));
+}
+
+async fn enrolled(s: &StatusPage, name: &str) -> (Actor, TotpSecret, Vec<String>) {
+    add_user(s, name, Role::Manager).await;
+    let first = done(s.sign_in(name, PASSWORD, "c").await.unwrap());
+    let enrollment = s.begin_2fa(&first.actor).await.unwrap();
+    let secret = TotpSecret::from_base32(&enrollment.secret_base32).unwrap();
+    let codes = s
+        .confirm_2fa(&first.actor, &code_at(&secret, -1))
+        .await
+        .unwrap();
+    (first.actor, secret, codes)
+}
+
+/// Turning 2FA off with wrong codes is throttled and audited, like a sign-in.
+#[tokio::test]
+async fn disabling_2fa_with_guessed_codes_is_throttled() {
+    let (s, _) = setup().await;
+    let (actor, secret, _) = enrolled(&s, "ann").await;
+    let right = code_at(&secret, 0);
+    let mut answers = Vec::new();
+    for n in 0..10u32 {
+        let guess = format!("{:06}", (n * 7919) % 1_000_000);
+        if guess == right {
+            continue;
+        }
+        answers.push(match s.disable_2fa(&actor, &guess).await {
+            Err(Error::Invalid(_)) => "wrong",
+            Err(Error::Throttled { .. }) => "throttled",
+            other => panic!("{other:?}"),
+        });
+    }
+    assert_eq!(answers[..6], ["wrong"; 6]);
+    assert!(
+        answers[6..].iter().all(|a| *a == "throttled"),
+        "{answers:?}"
+    );
+    let kinds = audit_kinds(&s).await;
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|(k, _)| k == "2fa.disable_failed")
+            .count(),
+        6
+    );
+}
+
+/// Tokens cannot manage 2FA (only a signed-in session can); a narrowed token makes only
+/// tokens within its own abilities; an Admin cannot reset their own 2FA without a code.
+#[tokio::test]
+async fn tokens_cannot_manage_2fa_or_widen_themselves() {
+    let (s, _) = setup().await;
+    let admin = add_user(&s, "root", Role::Admin).await;
+    let (_, full) = s
+        .create_token(
+            &SYS,
+            admin.id,
+            TokenInput {
+                name: "full".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let full = s.authenticate_token(&full).await.unwrap();
+    assert!(matches!(s.begin_2fa(&full).await, Err(Error::Forbidden)));
+    assert!(matches!(
+        s.recovery_codes_left(&full).await,
+        Err(Error::Forbidden)
+    ));
+    assert!(matches!(
+        s.disable_2fa(&full, "123456").await,
+        Err(Error::Forbidden)
+    ));
+    let (_, narrow) = s
+        .create_token(
+            &SYS,
+            admin.id,
+            TokenInput {
+                name: "tokens only".into(),
+                abilities: Some("tokens.write metrics.points.write".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let narrow = s.authenticate_token(&narrow).await.unwrap();
+    for wider in [None, Some("tokens.write settings.write".to_string())] {
+        let e = s
+            .create_token(
+                &narrow,
+                admin.id,
+                TokenInput {
+                    name: "wider".into(),
+                    abilities: wider.clone(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Forbidden), "{wider:?}: {e}");
+    }
+    let (within, _) = s
+        .create_token(
+            &narrow,
+            admin.id,
+            TokenInput {
+                name: "within".into(),
+                abilities: Some("metrics.points.write".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        within.abilities,
+        Some(Abilities::of(&[Ability::MetricPointsWrite]))
+    );
+    // Resetting one's own 2FA is refused: that is disable_2fa, with a code.
+    s.update_settings(&SYS, &[("require_admin_2fa".into(), "false".into())])
+        .await
+        .unwrap();
+    let session = done(s.sign_in("root", PASSWORD, "c").await.unwrap()).actor;
+    assert!(matches!(
+        s.reset_2fa(&session, admin.id).await,
+        Err(Error::Rejected(_))
+    ));
+}
+
+/// A pending sign-in completes once, and not after the password or 2FA changed.
+#[tokio::test]
+async fn a_pending_sign_in_is_single_use_and_bound_to_the_account_state() {
+    use cachet_core::secret::PasswordHash;
+    use cachet_core::store::UserChanges;
+
+    let (s, store) = setup().await;
+    let (_, _, codes) = enrolled(&s, "ann").await;
+    let SignIn::SecondFactor(pending) = s.sign_in("ann", PASSWORD, "c").await.unwrap() else {
+        panic!("2FA is on");
+    };
+    s.complete_sign_in(&pending, &codes[0], "c").await.unwrap();
+    assert!(matches!(
+        s.complete_sign_in(&pending, &codes[1], "c").await,
+        Err(Error::SignInFailed)
+    ));
+    // The password changes between the two steps: the pending sign-in is void.
+    let SignIn::SecondFactor(pending) = s.sign_in("ann", PASSWORD, "c").await.unwrap() else {
+        panic!("2FA is on");
+    };
+    let id = pending.user_id();
+    store
+        .update_user(
+            id,
+            UserChanges {
+                password_hash: Some(PasswordHash::hash("another passphrase entirely 9")),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.complete_sign_in(&pending, &codes[2], "c").await,
+        Err(Error::SignInFailed)
+    ));
+    assert!(
+        !format!("{pending:?}").contains("login"),
+        "Debug shows no login name"
+    );
+}

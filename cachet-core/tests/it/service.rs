@@ -804,7 +804,13 @@ async fn tokens_authenticate_with_their_users_role_until_revoked_or_disabled() {
         .unwrap()
         .is_none());
     let actor = s.authenticate_token(&secret).await.unwrap();
-    assert_eq!(actor, Actor::User(Principal::new(admin.id, Role::Admin)));
+    assert_eq!(
+        actor,
+        Actor::User(Principal {
+            credential: cachet_core::policy::Credential::Token,
+            ..Principal::new(admin.id, Role::Admin)
+        })
+    );
     assert!(matches!(
         s.authenticate_token("cct_wrong").await,
         Err(Error::Unauthenticated)
