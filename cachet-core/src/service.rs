@@ -14,9 +14,7 @@ use serde_json::Value;
 mod accounts;
 mod subscribers;
 
-pub use accounts::{
-    retry_after, Enrollment, PendingSignIn, SignIn, SignedIn, SECOND_FACTOR_WINDOW,
-};
+pub use accounts::{Enrollment, PendingSignIn, SignIn, SignedIn, SECOND_FACTOR_WINDOW};
 
 use crate::audit::{Admit, FailureBudget};
 use crate::chart;

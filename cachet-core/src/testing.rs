@@ -589,17 +589,7 @@ pub async fn component_sort_then_page(s: Shared) {
     );
     qq.page = 4;
     assert!(s.list_components(&qq).await.unwrap().items.is_empty());
-    let mut by_order: ListQuery<ComponentSort, ComponentFilter> =
-        ListQuery::new(1, 10, ComponentFilter::default());
-    by_order.sort = Some((ComponentSort::Order, Order::Desc));
-    let names: Vec<String> = s
-        .list_components(&by_order)
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .map(|c| c.name)
-        .collect();
+    let names = component_names(&s, ComponentSort::Order, Order::Desc).await;
     // order 2: d (created first), a; desc ties by id desc -> a, d; then order 1: c, b; then e.
     assert_eq!(names, vec!["a", "d", "c", "b", "e"]);
     let default = s.list_components(&q()).await.unwrap();
@@ -2048,16 +2038,7 @@ pub async fn text_compares_exactly(s: Shared) {
         assert_eq!(found.total, expect, "name filter {wanted:?}");
         assert!(found.items.iter().all(|c| c.name == wanted));
     }
-    let mut by_name: ListQuery<ComponentSort, ComponentFilter> = q();
-    by_name.sort = Some((ComponentSort::Name, Order::Asc));
-    let names: Vec<String> = s
-        .list_components(&by_name)
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .map(|c| c.name)
-        .collect();
+    let names = component_names(&s, ComponentSort::Name, Order::Asc).await;
     // Code point order: TAB (9) < SPACE (32) < letters.
     assert_eq!(names, ["a\tb", "a ", "x", "x\t", "x "]);
     s.create_user(new_user("bob", Role::Viewer)).await.unwrap();
@@ -2084,6 +2065,19 @@ pub async fn text_compares_exactly(s: Shared) {
         settings.contains(&("k ".into(), "2".into())),
         "{settings:?}"
     );
+}
+
+/// The names of every component, sorted by `sort` in `order`.
+async fn component_names(s: &Shared, sort: ComponentSort, order: Order) -> Vec<String> {
+    let mut query: ListQuery<ComponentSort, ComponentFilter> = q();
+    query.sort = Some((sort, order));
+    s.list_components(&query)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|c| c.name)
+        .collect()
 }
 
 /// The names of every incident, sorted by `sort` in `order`.

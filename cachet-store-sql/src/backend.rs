@@ -2143,7 +2143,13 @@ macro_rules! sql_backend {
         }
 
         async fn get_user(c: &mut Conn, id: UserId) -> Res<User> {
-            let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?");
+            read_user(c, id, "").await
+        }
+
+        /// The user, read plainly (`suffix` "") or locked for this transaction
+        /// ("FOR UPDATE").
+        async fn read_user(c: &mut Conn, id: UserId, suffix: &'static str) -> Res<User> {
+            let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ? {suffix}");
             match fetch_opt(c, &sql, vec![Arg::Int(id.get())], user_row).await? {
                 Some(u) => Ok(u),
                 None => not_found(Entity::User),
@@ -2336,11 +2342,7 @@ macro_rules! sql_backend {
         // ------------------------------------------------------------------ two-factor
 
         async fn lock_user(c: &mut Conn, id: UserId) -> Res<User> {
-            let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ? FOR UPDATE");
-            match fetch_opt(c, &sql, vec![Arg::Int(id.get())], user_row).await? {
-                Some(u) => Ok(u),
-                None => not_found(Entity::User),
-            }
+            read_user(c, id, "FOR UPDATE").await
         }
 
         async fn begin_totp(c: &mut Conn, id: UserId, sealed: String) -> Res<User> {

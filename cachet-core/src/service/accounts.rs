@@ -12,7 +12,7 @@
 //!   in with no abilities at all: they can enroll, and do nothing else until they have.
 
 use std::sync::OnceLock;
-use std::time::{Duration as StdDuration, Instant};
+use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -201,12 +201,13 @@ impl StatusPage {
             }
         };
         let attempt = self.admit(login, user.as_ref().map(|u| u.id), client)?;
-        let hash = user
-            .as_ref()
-            .map_or_else(|| dummy_hash().clone(), |u| u.password_hash.clone());
+        let hash = user.as_ref().map(|u| u.password_hash.clone());
         let typed = password.to_string();
         let verified = tokio::task::spawn_blocking(move || {
-            // An over-long password is never hashed (Argon2's cost grows with its input).
+            // The dummy hash is made here too, on its first use: Argon2 never runs on an
+            // async worker. An over-long password is never hashed (Argon2's cost grows with
+            // its input).
+            let hash = hash.as_ref().unwrap_or_else(|| dummy_hash());
             typed.chars().count() <= validate::MAX_PASSWORD && hash.verify(&typed)
         })
         .await
@@ -518,13 +519,5 @@ impl StatusPage {
     pub async fn recovery_codes_left(&self, actor: &Actor) -> Result<u32> {
         let id = signed_in_user(actor)?;
         Ok(self.store.recovery_codes_left(id).await?)
-    }
-}
-
-/// How long a locked-out sign-in waits, for adapters that want to say so.
-pub fn retry_after(e: &Error) -> Option<StdDuration> {
-    match e {
-        Error::Throttled { retry_after } => Some(*retry_after),
-        _ => None,
     }
 }

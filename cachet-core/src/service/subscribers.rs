@@ -180,14 +180,22 @@ impl StatusPage {
     /// # Errors
     /// `NotFound(Subscriber)`.
     pub async fn erase_subscriber(&self, actor: &Actor, id: SubscriberId) -> Result<()> {
+        self.remove_subscriber(actor, id, "subscriber.erased", "erased on request")
+            .await
+    }
+
+    /// Deletes a subscriber and their subscriptions (Admin only), audited as `kind`.
+    async fn remove_subscriber(
+        &self,
+        actor: &Actor,
+        id: SubscriberId,
+        kind: &str,
+        what: &str,
+    ) -> Result<()> {
         self.authorize(actor, Action::WriteSubscribers).await?;
         self.store.delete_subscriber(id).await?;
-        self.audit(
-            actor,
-            "subscriber.erased",
-            format!("subscriber {id} erased on request"),
-        )
-        .await?;
+        self.audit(actor, kind, format!("subscriber {id} {what}"))
+            .await?;
         Ok(())
     }
 
@@ -271,15 +279,8 @@ impl StatusPage {
     /// # Errors
     /// `NotFound(Subscriber)`.
     pub async fn delete_subscriber(&self, actor: &Actor, id: SubscriberId) -> Result<()> {
-        self.authorize(actor, Action::WriteSubscribers).await?;
-        self.store.delete_subscriber(id).await?;
-        self.audit(
-            actor,
-            "subscriber.deleted",
-            format!("subscriber {id} deleted"),
-        )
-        .await?;
-        Ok(())
+        self.remove_subscriber(actor, id, "subscriber.deleted", "deleted")
+            .await
     }
 
     /// Deletes a subscription (Admin only).
