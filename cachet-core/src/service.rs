@@ -12,9 +12,11 @@ use chrono_tz::Tz;
 use serde_json::Value;
 
 mod accounts;
+mod sessions;
 mod subscribers;
 
 pub use accounts::{Enrollment, PendingSignIn, SignIn, SignedIn, SECOND_FACTOR_WINDOW};
+pub use sessions::{ActiveSession, Resumed, SessionLimits, SessionSecret, SessionStart};
 
 use crate::audit::{Admit, FailureBudget};
 use crate::chart;
@@ -107,6 +109,7 @@ pub struct StatusPage {
     throttle: SignInThrottle,
     /// Completed pending sign-ins, by id, for the second-factor window (see accounts).
     used_pending: std::sync::Mutex<std::collections::HashMap<u64, DateTime<Utc>>>,
+    sessions: SessionLimits,
 }
 
 impl std::fmt::Debug for StatusPage {
@@ -317,6 +320,7 @@ impl StatusPage {
             key,
             throttle: SignInThrottle::default(),
             used_pending: std::sync::Mutex::new(std::collections::HashMap::new()),
+            sessions: SessionLimits::default(),
         };
         page.seal_unsealed_subscribers().await?;
         Ok(page)
@@ -642,6 +646,10 @@ impl StatusPage {
                 },
             )
             .await?;
+        if role.is_some() || active.is_some() {
+            // A new role is taken up by signing in again; a deactivated user is out at once.
+            self.end_user_sessions(id).await?;
+        }
         self.audit(
             actor,
             "user.updated",
