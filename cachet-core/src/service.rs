@@ -623,6 +623,32 @@ impl StatusPage {
         Ok(self.store.list_users(q).await?)
     }
 
+    /// Renders a message as it would be stored (same sanitizer, caps and image origins),
+    /// without storing anything: the dashboard's preview. Needs a user who may write
+    /// incidents.
+    ///
+    /// # Errors
+    /// `Invalid` (field `message`) for a message the service would refuse.
+    pub async fn preview_message(
+        &self,
+        actor: &Actor,
+        source: &str,
+    ) -> Result<crate::markdown::SafeHtml> {
+        self.authorize(actor, Action::WriteIncident).await?;
+        let mut errors = ValidationErrors::default();
+        let rendered = render_message(
+            &mut errors,
+            "message",
+            source,
+            &self.settings().image_origins,
+        )
+        .await;
+        match rendered {
+            Some(m) => Ok(m.html),
+            None => Err(Error::Invalid(errors)),
+        }
+    }
+
     /// Changes a user's role or active flag (Admin only; audited).
     ///
     /// # Errors
