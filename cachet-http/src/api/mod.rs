@@ -152,6 +152,10 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .fallback(not_found)
         .layer(middleware::from_fn(negotiate))
         .layer(middleware::from_fn_with_state(state.clone(), cors))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::limits::api,
+        ))
 }
 
 /// Routes a browser page on another origin may read (spec section 1): every `GET` but ping,
