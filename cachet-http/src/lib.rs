@@ -43,6 +43,7 @@ pub fn router(service: Arc<StatusPage>, config: HttpConfig) -> Router {
     let state = AppState::new(service, config);
     let app = Router::new()
         .nest("/api/v1", api::routes(&state))
-        .merge(page::routes());
+        .merge(page::routes())
+        .merge(dashboard::routes(&state));
     security::apply(app, &state).with_state(state)
 }

@@ -66,20 +66,17 @@ pub struct RateLimits {
     pub api_per_client: Rate,
     /// Every `/api/v1` request that carries a token, per token.
     pub api_per_token: Rate,
-    /// Public forms that cost the server work or mail (subscriptions), per client address.
-    pub public_forms: Rate,
 }
 
 impl Default for RateLimits {
     /// Generous for people and monitoring tools, tight for guessing and scripted abuse:
     /// sign-in 10 a minute (burst 10), API 600 a minute per client (burst 200) and 1200 per
-    /// token (burst 300), public forms 5 a minute (burst 5).
+    /// token (burst 300).
     fn default() -> Self {
         RateLimits {
             sign_in: Rate::new(10, 10),
             api_per_client: Rate::new(600, 200),
             api_per_token: Rate::new(1200, 300),
-            public_forms: Rate::new(5, 5),
         }
     }
 }
@@ -147,7 +144,6 @@ pub(crate) struct Limiters {
     pub(crate) sign_in: Limit<ClientKey>,
     pub(crate) api_client: Limit<ClientKey>,
     pub(crate) api_token: Limit<[u8; 32]>,
-    pub(crate) public_forms: Limit<ClientKey>,
 }
 
 impl Limiters {
@@ -156,7 +152,6 @@ impl Limiters {
             sign_in: Limit::new(rates.sign_in),
             api_client: Limit::new(rates.api_per_client),
             api_token: Limit::new(rates.api_per_token),
-            public_forms: Limit::new(rates.public_forms),
         }
     }
 }
@@ -223,8 +218,10 @@ pub(crate) async fn api(
                 "Too many requests. Slow down and try again shortly.",
                 None,
             );
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs(wait)));
+            res.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after_secs(wait)),
+            );
             res
         }
     }
@@ -273,10 +270,16 @@ mod tests {
             assert_eq!(limit.check(&key), Ok(()));
         }
         let wait = limit.check(&key).unwrap_err();
-        assert!(wait <= Duration::from_secs(1) && wait > Duration::ZERO, "{wait:?}");
+        assert!(
+            wait <= Duration::from_secs(1) && wait > Duration::ZERO,
+            "{wait:?}"
+        );
         assert_eq!(retry_after_secs(wait), 1);
         // Another client is not affected.
-        assert_eq!(limit.check(&ClientKey::of("192.0.2.2".parse().ok())), Ok(()));
+        assert_eq!(
+            limit.check(&ClientKey::of("192.0.2.2".parse().ok())),
+            Ok(())
+        );
         let off: Limit<ClientKey> = Limit::new(Rate::OFF);
         for _ in 0..1000 {
             assert_eq!(off.check(&key), Ok(()));

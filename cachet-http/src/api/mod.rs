@@ -21,14 +21,14 @@ use serde::Serialize;
 use crate::AppState;
 
 mod actions;
-mod components;
+pub(crate) mod components;
 pub(crate) mod dto;
 pub(crate) mod error;
 mod general;
-mod incidents;
-mod metrics;
+pub(crate) mod incidents;
+pub(crate) mod metrics;
 pub(crate) mod params;
-mod schedules;
+pub(crate) mod schedules;
 mod subscribers;
 
 use dto::Shape;

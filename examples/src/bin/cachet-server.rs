@@ -10,14 +10,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::HeaderName;
 use cachet_core::crypto::DataKey;
 use cachet_core::enums::Role;
 use cachet_core::input::{TokenInput, UserInput};
-use cachet_core::{Actor, StatusPage, Store, StoreError};
 use cachet_core::service::SessionLimits;
+use cachet_core::{Actor, StatusPage, Store, StoreError};
 use cachet_http::server::ServerLimits;
 use cachet_http::{Hsts, HttpConfig};
-use axum::http::HeaderName;
 use cachet_store_sql::sqlx;
 use cachet_store_sql::{MySqlStore, PostgresStore};
 use cachet_store_sqlite::SqliteStore;
@@ -114,7 +114,12 @@ struct ServeArgs {
     #[arg(long, env = "CACHET_HSTS", default_value = "auto", value_parser = parse_hsts, global = true)]
     hsts: Hsts,
     /// max-age of Strict-Transport-Security, in seconds (default two years).
-    #[arg(long, env = "CACHET_HSTS_MAX_AGE", default_value_t = 63_072_000, global = true)]
+    #[arg(
+        long,
+        env = "CACHET_HSTS_MAX_AGE",
+        default_value_t = 63_072_000,
+        global = true
+    )]
     hsts_max_age: u64,
     /// The header your reverse proxy sets to the client's address (e.g. X-Forwarded-For;
     /// its last entry is used). Set it only when that proxy is the only way in.
@@ -134,10 +139,20 @@ struct ServeArgs {
     )]
     insecure_cookies: bool,
     /// Minutes without a request after which a dashboard session ends.
-    #[arg(long, env = "CACHET_SESSION_IDLE_MINUTES", default_value_t = 30, global = true)]
+    #[arg(
+        long,
+        env = "CACHET_SESSION_IDLE_MINUTES",
+        default_value_t = 30,
+        global = true
+    )]
     session_idle_minutes: u32,
     /// Hours after sign-in at which a dashboard session ends however active.
-    #[arg(long, env = "CACHET_SESSION_MAX_HOURS", default_value_t = 12, global = true)]
+    #[arg(
+        long,
+        env = "CACHET_SESSION_MAX_HOURS",
+        default_value_t = 12,
+        global = true
+    )]
     session_max_hours: u32,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "CACHET_MAX_BODY_BYTES", default_value_t = 256 * 1024, global = true)]
