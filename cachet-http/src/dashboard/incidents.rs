@@ -17,7 +17,8 @@ use cachet_core::Error;
 use maud::{html, Markup, PreEscaped};
 
 use super::view::{
-    button_form, checkbox, csrf_field, layout, other_errors, pager, select, text_input, textarea,
+    button_form, checkbox, csrf_field, layout, other_errors, pager, select, select_in, text_input,
+    textarea, textarea_in,
 };
 use super::{form_text, page, page_number, path_id, Form, Signed};
 use crate::api::incidents::{incident_input, update_input};
@@ -433,11 +434,11 @@ fn incident_page(
                 h2 { "Post an update" }
                 (csrf_field(&s.ctx))
                 (other_errors(update_errors, &["status", "message", "component_status"]))
-                (select("Status", "status", &status_options(false), &update.status, update_errors))
-                (textarea("Message (Markdown)", "message", &update.message, update_errors))
+                (select_in("update", "Status", "status", &status_options(false), &update.status, update_errors))
+                (textarea_in("update", "Message (Markdown)", "message", &update.message, update_errors))
                 @if incident.component_id.is_some() {
                     input type="hidden" name="component_id" value=(incident.component_id.map(|c| c.to_string()).unwrap_or_default());
-                    (select("Set the component's status to", "component_status", &component_status_options(), &update.component_status, update_errors))
+                    (select_in("update", "Set the component's status to", "component_status", &component_status_options(), &update.component_status, update_errors))
                 }
                 div.actions { button.primary type="submit" { "Post update" } }
             }
@@ -559,12 +560,17 @@ pub(crate) async fn delete(s: Signed, Path(raw): Path<String>) -> Response {
 pub(crate) async fn create_update(
     s: Signed,
     Path(raw): Path<String>,
-    Extension(Form(form)): Extension<Form>,
+    Extension(Form(mut form)): Extension<Form>,
 ) -> Response {
     let (incident, components) = match load(&s, &raw).await {
         Ok(v) => v,
         Err(res) => return res,
     };
+    // The form always names the incident's component; "leave as it is" sends no status,
+    // and then the component is not part of the update.
+    if form_text(&form, "component_status").is_empty() {
+        form.take("component_id");
+    }
     let rerender = |errors: &ValidationErrors| {
         let none = ValidationErrors::new();
         let typed = UpdateValues {

@@ -19,6 +19,10 @@
 //!
 //! Links carry the mount prefix, so the dashboard works nested under a host's own path.
 
+// Helpers return their refusal as a ready `Response`, as axum's own rejections are; a
+// response is large, but it is built once per refused request.
+#![allow(clippy::result_large_err)]
+
 mod account;
 mod components;
 mod csrf;

@@ -133,10 +133,32 @@ pub(crate) fn text_input(
 
 /// A labelled textarea.
 pub(crate) fn textarea(label: &str, name: &str, value: &str, errors: &ValidationErrors) -> Markup {
+    textarea_in("", label, name, value, errors)
+}
+
+/// The element id of field `name` in a form whose fields are prefixed `form` (a page with
+/// two forms that share field names keeps its ids unique).
+fn field_id(form: &str, name: &str) -> String {
+    if form.is_empty() {
+        name.to_string()
+    } else {
+        format!("{form}-{name}")
+    }
+}
+
+/// [`textarea`] in a form whose ids are prefixed `form`.
+pub(crate) fn textarea_in(
+    form: &str,
+    label: &str,
+    name: &str,
+    value: &str,
+    errors: &ValidationErrors,
+) -> Markup {
+    let id = field_id(form, name);
     html! {
         div.field {
-            label for=(name) { (label) }
-            textarea id=(name) name=(name) rows="8" { (value) }
+            label for=(id) { (label) }
+            textarea id=(id) name=(name) rows="8" { (value) }
             (field_errors(errors, name))
         }
     }
@@ -150,10 +172,23 @@ pub(crate) fn select(
     selected: &str,
     errors: &ValidationErrors,
 ) -> Markup {
+    select_in("", label, name, options, selected, errors)
+}
+
+/// [`select`] in a form whose ids are prefixed `form`.
+pub(crate) fn select_in(
+    form: &str,
+    label: &str,
+    name: &str,
+    options: &[(String, String)],
+    selected: &str,
+    errors: &ValidationErrors,
+) -> Markup {
+    let id = field_id(form, name);
     html! {
         div.field {
-            label for=(name) { (label) }
-            select id=(name) name=(name) {
+            label for=(id) { (label) }
+            select id=(id) name=(name) {
                 @for (value, text) in options {
                     option value=(value) selected[value == selected] { (text) }
                 }

@@ -306,10 +306,17 @@ async fn sign_in_with_totp_report_an_incident_and_see_it_on_the_public_page() {
     assert_eq!(incident_count(&app).await, 1);
 
     b.get(&page).await;
+    // The update form of an incident with a component sends its id; "leave as it is" sends
+    // no status, and that is no error.
     let res = b
         .post(
             &format!("{page}/updates"),
-            &[("status", "2"), ("message", "Cause *found*: a full disk.")],
+            &[
+                ("status", "2"),
+                ("message", "Cause *found*: a full disk."),
+                ("component_id", "1"),
+                ("component_status", ""),
+            ],
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
