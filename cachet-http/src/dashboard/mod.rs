@@ -24,7 +24,10 @@
 #![allow(clippy::result_large_err)]
 
 mod account;
+mod admin;
 mod components;
+mod content;
+mod crud;
 mod csrf;
 mod incidents;
 mod view;
@@ -100,6 +103,85 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
             "/dashboard/components/{id}/delete",
             post(components::delete),
         )
+        .route(
+            "/dashboard/groups",
+            get(content::groups).post(content::create_group),
+        )
+        .route("/dashboard/groups/new", get(content::new_group))
+        .route(
+            "/dashboard/groups/{id}",
+            get(content::show_group).post(content::update_group),
+        )
+        .route("/dashboard/groups/{id}/delete", post(content::delete_group))
+        .route(
+            "/dashboard/maintenance",
+            get(content::schedules).post(content::create_schedule),
+        )
+        .route("/dashboard/maintenance/new", get(content::new_schedule))
+        .route(
+            "/dashboard/maintenance/{id}",
+            get(content::show_schedule).post(content::update_schedule),
+        )
+        .route(
+            "/dashboard/maintenance/{id}/delete",
+            post(content::delete_schedule),
+        )
+        .route(
+            "/dashboard/metrics",
+            get(content::metrics).post(content::create_metric),
+        )
+        .route("/dashboard/metrics/new", get(content::new_metric))
+        .route(
+            "/dashboard/metrics/{id}",
+            get(content::show_metric).post(content::update_metric),
+        )
+        .route(
+            "/dashboard/metrics/{id}/delete",
+            post(content::delete_metric),
+        )
+        .route(
+            "/dashboard/templates",
+            get(content::templates).post(content::create_template),
+        )
+        .route("/dashboard/templates/new", get(content::new_template))
+        .route(
+            "/dashboard/templates/{id}",
+            get(content::show_template).post(content::update_template),
+        )
+        .route(
+            "/dashboard/templates/{id}/delete",
+            post(content::delete_template),
+        )
+        .route(
+            "/dashboard/users",
+            get(admin::users).post(admin::create_user),
+        )
+        .route(
+            "/dashboard/users/{id}",
+            get(admin::show_user).post(admin::update_user),
+        )
+        .route(
+            "/dashboard/users/{id}/reset-2fa",
+            post(admin::reset_user_2fa),
+        )
+        .route(
+            "/dashboard/tokens",
+            get(admin::tokens).post(admin::create_token),
+        )
+        .route("/dashboard/tokens/{id}/revoke", post(admin::revoke_token))
+        .route(
+            "/dashboard/subscribers",
+            get(admin::subscribers).post(admin::create_subscriber),
+        )
+        .route(
+            "/dashboard/subscribers/{id}/delete",
+            post(admin::delete_subscriber),
+        )
+        .route(
+            "/dashboard/settings",
+            get(admin::settings).post(admin::save_settings),
+        )
+        .route("/dashboard/audit", get(admin::audit))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             csrf::guard,

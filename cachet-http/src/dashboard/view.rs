@@ -2,11 +2,27 @@
 //! core (`SafeHtml`) and the QR code SVG core renders are the only markup written as is.
 
 use cachet_core::error::ValidationErrors;
+use cachet_core::policy::{decide, Action};
 use cachet_core::service::ActiveSession;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::Ctx;
 use crate::page::assets::{DASHBOARD_STYLESHEET, ICON, STYLESHEET};
+
+/// The sections of the dashboard, each shown to those who may read it.
+const NAV: &[(&str, &str, Action)] = &[
+    ("/incidents", "Incidents", Action::ReadPrivate),
+    ("/components", "Components", Action::ReadPrivate),
+    ("/groups", "Groups", Action::ReadPrivate),
+    ("/maintenance", "Maintenance", Action::ReadPrivate),
+    ("/metrics", "Metrics", Action::ReadPrivate),
+    ("/templates", "Templates", Action::ReadPrivate),
+    ("/subscribers", "Subscribers", Action::ReadSubscribers),
+    ("/users", "Users", Action::ReadUsers),
+    ("/tokens", "API tokens", Action::WriteTokens),
+    ("/settings", "Settings", Action::ReadSettings),
+    ("/audit", "Audit log", Action::ReadAudit),
+];
 
 /// The frame of every dashboard page. `signed` adds the navigation and the sign-out button.
 pub(crate) fn layout(
@@ -37,8 +53,11 @@ pub(crate) fn layout(
                         @if let Some(active) = signed {
                             nav.dash-nav aria-label="Dashboard" {
                                 @if !active.must_enroll_2fa {
-                                    a href=(ctx.href("/incidents")) { "Incidents" }
-                                    a href=(ctx.href("/components")) { "Components" }
+                                    @for (path, label, action) in NAV {
+                                        @if decide(&active.actor, *action).is_allowed() {
+                                            a href=(ctx.href(path)) { (label) }
+                                        }
+                                    }
                                 }
                                 a href=(ctx.href("/account")) { "Account" }
                                 a href=(public_home(ctx)) { "Status page" }

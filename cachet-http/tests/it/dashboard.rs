@@ -918,3 +918,349 @@ async fn the_dashboard_works_under_a_host_prefix() {
         "{html}"
     );
 }
+
+/// An Admin with 2FA on, signed in through the dashboard.
+async fn signed_in_admin(app: &App) -> Browser<'_> {
+    let secret = add_enrolled(app, "root", Role::Admin).await;
+    let mut b = Browser::new(app);
+    let res = b.sign_in("root", Some(&code_now(&secret, 1))).await;
+    assert_eq!(location(&res), "/dashboard", "{}", res.text());
+    b.get("/dashboard").await;
+    b
+}
+
+#[tokio::test]
+async fn an_admin_manages_everything_from_the_dashboard() {
+    let app = App::new().await;
+    let mut b = signed_in_admin(&app).await;
+    let nav = b.get("/dashboard").await.text();
+    for section in [
+        "Groups",
+        "Maintenance",
+        "Metrics",
+        "Templates",
+        "Subscribers",
+        "Users",
+        "API tokens",
+        "Settings",
+        "Audit log",
+    ] {
+        assert!(
+            nav.contains(&format!(">{section}</a>")),
+            "no {section} in the nav"
+        );
+    }
+
+    // A group, with a bad value first.
+    let res = b
+        .post(
+            "/dashboard/groups",
+            &[
+                ("name", "Core"),
+                ("order", "x"),
+                ("collapsed", "0"),
+                ("visible", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.text().contains("The order must be an integer."),
+        "{}",
+        res.text()
+    );
+    let res = b
+        .post(
+            "/dashboard/groups",
+            &[
+                ("name", "Core"),
+                ("order", "2"),
+                ("collapsed", "0"),
+                ("visible", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let group_page = location(&res).to_string();
+    assert!(b.get(&group_page).await.text().contains(r#"value="Core""#));
+
+    // Maintenance over a component.
+    let c = app
+        .service
+        .create_component(
+            &Actor::System,
+            cachet_core::input::ComponentInput {
+                name: Some("Mail".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let id = c.id.to_string();
+    let res = b
+        .post(
+            "/dashboard/maintenance",
+            &[
+                ("name", "Upgrade"),
+                ("status", "0"),
+                ("message", "New *servers*"),
+                ("scheduled_at", "2030-01-02 03:00"),
+                ("completed_at", ""),
+                ("components", ""),
+                ("components[]", &id),
+                ("notify", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let page = b.get(location(&res)).await.text();
+    assert!(page.contains("2030-01-02 03:00"), "{page}");
+    assert!(page.contains(&format!(r#"value="{id}" checked"#)), "{page}");
+    let res = b
+        .post(
+            "/dashboard/maintenance",
+            &[("name", "No date"), ("status", "0"), ("scheduled_at", "")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A metric and a template.
+    let res = b
+        .post(
+            "/dashboard/metrics",
+            &[
+                ("name", "Latency"),
+                ("suffix", "ms"),
+                ("default_value", "0"),
+                ("calc_type", "1"),
+                ("places", "2"),
+                ("default_view", "1"),
+                ("threshold", "5"),
+                ("order", "0"),
+                ("visible", "1"),
+                ("display_chart", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let res = b
+        .post(
+            "/dashboard/templates",
+            &[
+                ("name", "Outage"),
+                ("slug", ""),
+                ("template", "{{ name }} is down"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    assert!(b
+        .get("/dashboard/templates")
+        .await
+        .text()
+        .contains(">outage<"));
+
+    // A user, then a change of role.
+    let res = b
+        .post(
+            "/dashboard/users",
+            &[
+                ("username", "newbie"),
+                ("email", "newbie@people.test"),
+                ("password", "short"),
+                ("role", "reporter"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        !res.text().contains(r#"value="short""#),
+        "a password is never sent back"
+    );
+    let res = b
+        .post(
+            "/dashboard/users",
+            &[
+                ("username", "newbie"),
+                ("email", "newbie@people.test"),
+                ("password", PASSWORD),
+                ("role", "reporter"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let user_page = location(&res).to_string();
+    let res = b
+        .post(
+            &user_page,
+            &[("role", "manager"), ("active", "0"), ("active", "1")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let newbie = app
+        .service
+        .find_user(&Actor::System, "newbie")
+        .await
+        .unwrap();
+    assert_eq!(newbie.role, Role::Manager);
+    assert!(newbie.active);
+
+    // A token: the secret once, then only its prefix.
+    let res = b
+        .post(
+            "/dashboard/tokens",
+            &[
+                ("user", &newbie.id.to_string()),
+                ("name", "bot"),
+                ("abilities", "metrics.points.write"),
+                ("expires_in_days", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let html = res.text();
+    let at = html.find(r#"id="new-token">"#).unwrap() + r#"id="new-token">"#.len();
+    let secret = html[at..at + html[at..].find('<').unwrap()].to_string();
+    assert!(secret.starts_with("cct_"), "{secret}");
+    // Narrowed to points: it signs in, but may not write components.
+    let write = serde_json::json!({"name": "By the bot"});
+    assert_eq!(
+        app.post("/api/v1/components", Some(&secret), write.clone())
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let list = b.get("/dashboard/tokens").await.text();
+    assert!(!list.contains(&secret));
+    assert!(list.contains("metrics.points.write"));
+    let res = b
+        .post(
+            "/dashboard/tokens",
+            &[
+                ("user", &newbie.id.to_string()),
+                ("name", "bad"),
+                ("abilities", "fly"),
+                ("expires_in_days", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().contains("expires in days"), "{}", res.text());
+    let token_id = app
+        .service
+        .list_tokens(&Actor::System, Some(newbie.id))
+        .await
+        .unwrap()[0]
+        .id;
+    let res = b
+        .post(&format!("/dashboard/tokens/{token_id}/revoke"), &[])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.post("/api/v1/components", Some(&secret), write)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // A subscriber.
+    let res = b
+        .post(
+            "/dashboard/subscribers",
+            &[("email", "not an address"), ("verify", "0")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let res = b
+        .post(
+            "/dashboard/subscribers",
+            &[
+                ("email", "reader@people.test"),
+                ("verify", "0"),
+                ("verify", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    assert!(b
+        .get("/dashboard/subscribers")
+        .await
+        .text()
+        .contains("reader@people.test"));
+
+    // Settings: a bad value is refused whole; a good one saved and audited.
+    let res = b
+        .post(
+            "/dashboard/settings",
+            &[
+                ("app_name", "Acme status"),
+                ("app_timezone", "Mars/Olympus"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        res.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        res.text()
+    );
+    assert_ne!(app.service.settings().app_name, "Acme status");
+    let res = b
+        .post("/dashboard/settings", &[("app_name", "Acme status")])
+        .await;
+    assert_eq!(location(&res), "/dashboard/settings?done=saved");
+    assert_eq!(app.service.settings().app_name, "Acme status");
+    let audit = b.get("/dashboard/audit").await.text();
+    assert!(audit.contains("settings.updated"), "{audit}");
+    assert!(audit.contains("changed app_name"), "{audit}");
+}
+
+#[tokio::test]
+async fn a_manager_sees_no_admin_pages_and_is_refused_them() {
+    let app = App::new().await;
+    add_user(&app, "max", Role::Manager).await;
+    let mut b = Browser::new(&app);
+    b.sign_in("max", None).await;
+    let nav = b.get("/dashboard").await.text();
+    assert!(nav.contains(">Groups</a>") && nav.contains(">Maintenance</a>"));
+    for hidden in [
+        "Subscribers",
+        "Users",
+        "API tokens",
+        "Settings",
+        "Audit log",
+    ] {
+        assert!(
+            !nav.contains(&format!(">{hidden}</a>")),
+            "{hidden} shown to a manager"
+        );
+    }
+    for path in [
+        "/dashboard/users",
+        "/dashboard/tokens",
+        "/dashboard/subscribers",
+        "/dashboard/settings",
+        "/dashboard/audit",
+    ] {
+        assert_eq!(b.get(path).await.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    b.get("/dashboard").await;
+    let res = b
+        .post("/dashboard/settings", &[("app_name", "Taken over")])
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    let res = b
+        .post(
+            "/dashboard/users",
+            &[
+                ("username", "mole"),
+                ("email", "mole@people.test"),
+                ("password", PASSWORD),
+                ("role", "admin"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert!(app.service.find_user(&Actor::System, "mole").await.is_err());
+    assert_ne!(app.service.settings().app_name, "Taken over");
+}

@@ -351,6 +351,32 @@ async fn sign_in_with_totp_report_an_incident_and_see_it_in_chromium() {
     assert_clean(&c, "incidents", &mut pages).await;
     c.goto(&format!("{base}/dashboard/account")).await.unwrap();
     assert_clean(&c, "account", &mut pages).await;
+    // Every other section, its list and its form.
+    for path in [
+        "groups",
+        "groups/new",
+        "maintenance",
+        "maintenance/new",
+        "metrics",
+        "metrics/new",
+        "templates",
+        "templates/new",
+        "subscribers",
+        "users",
+        "tokens",
+        "settings",
+        "audit",
+    ] {
+        c.goto(&format!("{base}/dashboard/{path}")).await.unwrap();
+        expect_path(&c, &format!("/dashboard/{path}")).await;
+        assert_clean(&c, path, &mut pages).await;
+    }
+    // A token, shown once.
+    c.goto(&format!("{base}/dashboard/tokens")).await.unwrap();
+    fill(&c, "#name", "deploy bot").await;
+    click(&c, "form[action$='/dashboard/tokens'] button.primary").await;
+    assert!(text_of(&c, "#new-token").await.starts_with("cct_"));
+    assert_clean(&c, "new token", &mut pages).await;
 
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser");
     std::fs::create_dir_all(&shots).unwrap();
@@ -380,5 +406,5 @@ async fn sign_in_with_totp_report_an_incident_and_see_it_in_chromium() {
         pages.len(),
         shots.display()
     );
-    assert_eq!(pages.len(), 18, "{pages:?}");
+    assert_eq!(pages.len(), 32, "{pages:?}");
 }
