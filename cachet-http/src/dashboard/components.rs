@@ -13,6 +13,7 @@ use cachet_core::store::{ComponentFilter, GroupFilter, ListQuery, MAX_PER_PAGE};
 use cachet_core::Error;
 use maud::{html, Markup};
 
+use super::crud::respond;
 use super::incidents::components_table;
 use super::view::{
     button_form, checkbox, csrf_field, layout, other_errors, select, text_input, textarea,
@@ -131,13 +132,6 @@ fn component_form(
     }
 }
 
-fn form_page(s: &Signed, status: StatusCode, title: &str, body: Markup) -> Response {
-    page(
-        status,
-        layout(&s.ctx, Some(&s.active), title, body).into_string(),
-    )
-}
-
 /// `GET /dashboard/components/new`.
 pub(crate) async fn new(s: Signed) -> Response {
     if !s.can(Action::WriteComponent) {
@@ -161,7 +155,7 @@ pub(crate) async fn new(s: Signed) -> Response {
         &groups,
         true,
     );
-    form_page(&s, StatusCode::OK, "Add a component", body)
+    respond(&s, StatusCode::OK, "Add a component", body)
 }
 
 /// `POST /dashboard/components`.
@@ -179,7 +173,7 @@ pub(crate) async fn create(s: Signed, Extension(Form(form)): Extension<Form>) ->
             &groups,
             true,
         );
-        form_page(
+        respond(
             &s,
             StatusCode::UNPROCESSABLE_ENTITY,
             "Add a component",
@@ -244,7 +238,7 @@ pub(crate) async fn show(s: Signed, Path(raw): Path<String>) -> Response {
         Err(res) => return res,
     };
     let body = edit_page(&s, &c, &Values::of(&c), &ValidationErrors::new(), &groups);
-    form_page(&s, StatusCode::OK, &c.name, body)
+    respond(&s, StatusCode::OK, &c.name, body)
 }
 
 /// `POST /dashboard/components/{id}`.
@@ -259,7 +253,7 @@ pub(crate) async fn update(
     };
     let rerender = |errors: &ValidationErrors| {
         let body = edit_page(&s, &c, &Values::from_form(&form), errors, &groups);
-        form_page(&s, StatusCode::UNPROCESSABLE_ENTITY, &c.name, body)
+        respond(&s, StatusCode::UNPROCESSABLE_ENTITY, &c.name, body)
     };
     let input = match component_input(&form) {
         Ok(i) => i,

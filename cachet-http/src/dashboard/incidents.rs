@@ -16,6 +16,7 @@ use cachet_core::store::{ComponentFilter, IncidentFilter, IncidentSort, ListQuer
 use cachet_core::Error;
 use maud::{html, Markup, PreEscaped};
 
+use super::crud::respond;
 use super::view::{
     button_form, checkbox, csrf_field, layout, other_errors, pager, select, select_in, text_input,
     textarea, textarea_in,
@@ -292,13 +293,6 @@ fn incident_form(
     }
 }
 
-fn form_page(s: &Signed, status: StatusCode, title: &str, body: Markup) -> Response {
-    page(
-        status,
-        layout(&s.ctx, Some(&s.active), title, body).into_string(),
-    )
-}
-
 /// `GET /dashboard/incidents/new`.
 pub(crate) async fn new(s: Signed) -> Response {
     if !s.can(Action::WriteIncident) {
@@ -323,7 +317,7 @@ pub(crate) async fn new(s: Signed) -> Response {
         true,
         None,
     );
-    form_page(&s, StatusCode::OK, "Report an incident", form)
+    respond(&s, StatusCode::OK, "Report an incident", form)
 }
 
 /// Whether the form was sent with its Preview button (and takes the button's field out).
@@ -367,7 +361,7 @@ pub(crate) async fn create(s: Signed, Extension(Form(mut form)): Extension<Form>
             true,
             preview,
         );
-        form_page(&s, status, "Report an incident", body)
+        respond(&s, status, "Report an incident", body)
     };
     if wants_preview(&mut form) {
         return match preview(&s, &values.message).await {
@@ -489,7 +483,7 @@ pub(crate) async fn show(s: Signed, Path(raw): Path<String>) -> Response {
         &components,
         None,
     );
-    form_page(&s, StatusCode::OK, &incident.name, body)
+    respond(&s, StatusCode::OK, &incident.name, body)
 }
 
 /// `POST /dashboard/incidents/{id}`: save the edit form (or preview it).
@@ -519,7 +513,7 @@ pub(crate) async fn update(
             &components,
             preview,
         );
-        form_page(&s, status, &incident.name, body)
+        respond(&s, status, &incident.name, body)
     };
     if wants_preview(&mut form) {
         return match preview(&s, &values.message).await {
@@ -588,7 +582,7 @@ pub(crate) async fn create_update(
             &components,
             None,
         );
-        form_page(&s, StatusCode::UNPROCESSABLE_ENTITY, &incident.name, body)
+        respond(&s, StatusCode::UNPROCESSABLE_ENTITY, &incident.name, body)
     };
     let input = match update_input(&form) {
         Ok(i) => i,

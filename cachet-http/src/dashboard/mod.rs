@@ -53,7 +53,7 @@ pub(crate) use csrf::Form;
 
 /// Every dashboard route, under `/dashboard`.
 pub(crate) fn routes(state: &AppState) -> Router<AppState> {
-    Router::new()
+    let r = Router::new()
         .route("/dashboard", get(incidents::home))
         .route(
             "/dashboard/login",
@@ -104,55 +104,6 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
             post(components::delete),
         )
         .route(
-            "/dashboard/groups",
-            get(content::groups).post(content::create_group),
-        )
-        .route("/dashboard/groups/new", get(content::new_group))
-        .route(
-            "/dashboard/groups/{id}",
-            get(content::show_group).post(content::update_group),
-        )
-        .route("/dashboard/groups/{id}/delete", post(content::delete_group))
-        .route(
-            "/dashboard/maintenance",
-            get(content::schedules).post(content::create_schedule),
-        )
-        .route("/dashboard/maintenance/new", get(content::new_schedule))
-        .route(
-            "/dashboard/maintenance/{id}",
-            get(content::show_schedule).post(content::update_schedule),
-        )
-        .route(
-            "/dashboard/maintenance/{id}/delete",
-            post(content::delete_schedule),
-        )
-        .route(
-            "/dashboard/metrics",
-            get(content::metrics).post(content::create_metric),
-        )
-        .route("/dashboard/metrics/new", get(content::new_metric))
-        .route(
-            "/dashboard/metrics/{id}",
-            get(content::show_metric).post(content::update_metric),
-        )
-        .route(
-            "/dashboard/metrics/{id}/delete",
-            post(content::delete_metric),
-        )
-        .route(
-            "/dashboard/templates",
-            get(content::templates).post(content::create_template),
-        )
-        .route("/dashboard/templates/new", get(content::new_template))
-        .route(
-            "/dashboard/templates/{id}",
-            get(content::show_template).post(content::update_template),
-        )
-        .route(
-            "/dashboard/templates/{id}/delete",
-            post(content::delete_template),
-        )
-        .route(
             "/dashboard/users",
             get(admin::users).post(admin::create_user),
         )
@@ -181,11 +132,15 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
             "/dashboard/settings",
             get(admin::settings).post(admin::save_settings),
         )
-        .route("/dashboard/audit", get(admin::audit))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            csrf::guard,
-        ))
+        .route("/dashboard/audit", get(admin::audit));
+    let r = content::routes::<content::Groups>(r);
+    let r = content::routes::<content::Maintenance>(r);
+    let r = content::routes::<content::Metrics>(r);
+    let r = content::routes::<content::Templates>(r);
+    r.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        csrf::guard,
+    ))
 }
 
 // ---------------------------------------------------------------------------- cookies
