@@ -37,10 +37,16 @@ use crate::validate::{self, Email};
 /// How long a cached public snapshot may be served before it is rebuilt even without a
 /// write (time alone changes it: a maintenance window starts).
 const SNAPSHOT_TTL: StdDuration = StdDuration::from_secs(10);
+/// How often an application should run [`StatusPage::apply_maintenance`]: as often as the
+/// page's snapshot is rebuilt, so a window's end shows in the API and history about as
+/// soon as it shows on the page.
+pub const MAINTENANCE_INTERVAL: StdDuration = SNAPSHOT_TTL;
 /// How often a token's `last_used_at` is written at most (no write per API request).
 const TOKEN_TOUCH_INTERVAL_SECS: i64 = 60;
 /// Length of a subscriber verification code.
 const VERIFY_CODE_LEN: usize = 42;
+/// Most status changes [`StatusPage::component_history`] returns at once.
+pub const MAX_STATUS_HISTORY: u32 = 100;
 
 /// A component with the status it effectively shows.
 #[derive(Debug, Clone, PartialEq)]
@@ -1132,9 +1138,55 @@ impl StatusPage {
         let mut errors = ValidationErrors::new();
         let ch = self.component_fields(&input, &mut errors, false);
         errors.into_result(())?;
-        let c = self.store.update_component(id, ch).await?;
+        // Authorized above, so never a guest.
+        let source = StatusSource::of_actor(actor).ok_or(Error::Unauthenticated)?;
+        let c = self.store.update_component(id, ch, source).await?;
         self.changed();
         Ok(c)
+    }
+
+    /// The newest status changes of a component, newest first: at most `limit` (clamped to
+    /// 1..=[`MAX_STATUS_HISTORY`]). A component the actor may not see is `NotFound`, as in
+    /// [`StatusPage::get_component`].
+    ///
+    /// # Errors
+    /// `NotFound(Component)`; `Unauthenticated` when `always_authenticate` is on for a guest.
+    pub async fn component_history(
+        &self,
+        actor: &Actor,
+        id: ComponentId,
+        limit: u32,
+    ) -> Result<Vec<StatusChange>> {
+        self.get_component(actor, id).await?;
+        let limit = limit.clamp(1, MAX_STATUS_HISTORY);
+        Ok(self.store.status_changes(id, limit).await?)
+    }
+
+    /// Writes the statuses maintenance windows set as they start and end (see
+    /// [`crate::maintenance`]), recording each change with source Maintenance, and returns
+    /// the changes. A window that starts shows on the status page at once (the roll-up
+    /// overlays it); this puts it into the components' own statuses (the API, the history)
+    /// too, and gives them back their status when the window ends.
+    ///
+    /// The service runs it after every schedule it writes. Windows also start and end by
+    /// the clock, so an application must call it periodically as well (`cachet-server`
+    /// does every [`MAINTENANCE_INTERVAL`]). Safe to run from several instances at once.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn apply_maintenance(&self) -> Result<Vec<StatusChange>> {
+        let changes = self.store.reconcile_maintenance(now()).await?;
+        if !changes.is_empty() {
+            self.changed();
+        }
+        Ok(changes)
+    }
+
+    /// After a schedule write: the schedule is stored, which is what the caller asked for,
+    /// so a failure to apply its effect on statuses does not fail the write; the next
+    /// periodic run applies it (the holds and the schedule are the durable state).
+    async fn apply_maintenance_after_write(&self) {
+        let _ = self.apply_maintenance().await;
     }
 
     /// Deletes a component and its subscriptions (Manager+).
@@ -2071,6 +2123,7 @@ impl StatusPage {
             .await
             .map_err(|e| not_found_as_field(e, Entity::Component, "components"))?;
         self.changed();
+        self.apply_maintenance_after_write().await;
         Ok(s)
     }
 
@@ -2098,6 +2151,7 @@ impl StatusPage {
             .await
             .map_err(|e| not_found_as_field(e, Entity::Component, "components"))?;
         self.changed();
+        self.apply_maintenance_after_write().await;
         Ok(s)
     }
 
@@ -2109,6 +2163,7 @@ impl StatusPage {
         self.authorize(actor, Action::WriteSchedule).await?;
         self.store.delete_schedule(id).await?;
         self.changed();
+        self.apply_maintenance_after_write().await;
         Ok(())
     }
 

@@ -5,6 +5,7 @@ pub use rusqlite;
 mod components;
 mod conv;
 mod error;
+mod history;
 mod incidents;
 mod metrics;
 mod migrate;

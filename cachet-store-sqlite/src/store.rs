@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use cachet_core::chart::Window;
+use cachet_core::enums::StatusSource;
 use cachet_core::ids::*;
 use cachet_core::model::*;
 use cachet_core::secret::TokenHash;
@@ -10,7 +11,9 @@ use cachet_core::StoreError;
 use chrono::{DateTime, Utc};
 
 use crate::error::conflict_means;
-use crate::{components, incidents, metrics, misc, schedules, subscribers, users, SqliteStore};
+use crate::{
+    components, history, incidents, metrics, misc, schedules, subscribers, users, SqliteStore,
+};
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -36,13 +39,32 @@ impl Store for SqliteStore {
         &self,
         id: ComponentId,
         changes: ComponentChanges,
+        source: StatusSource,
     ) -> Result<Component, StoreError> {
-        self.write(move |tx| components::update(tx, id, changes))
+        self.write(move |tx| components::update(tx, id, changes, source))
             .await
     }
 
     async fn delete_component(&self, id: ComponentId) -> Result<(), StoreError> {
         self.write(move |tx| components::delete(tx, id)).await
+    }
+
+    // ---- status history and maintenance
+
+    async fn status_changes(
+        &self,
+        component: ComponentId,
+        limit: u32,
+    ) -> Result<Vec<StatusChange>, StoreError> {
+        self.read(move |tx| history::list(tx, component, limit))
+            .await
+    }
+
+    async fn reconcile_maintenance(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<StatusChange>, StoreError> {
+        self.write(move |tx| history::reconcile(tx, now)).await
     }
 
     // ---- groups

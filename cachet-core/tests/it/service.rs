@@ -1245,3 +1245,231 @@ async fn remote_images_follow_the_image_origins_setting() {
         .await
         .is_err());
 }
+
+#[tokio::test]
+async fn status_history_names_the_source_the_actor_and_use_case_give() {
+    let s = service().await;
+    let c = s.create_component(&SYS, component("api", 1)).await.unwrap();
+    let session = user(&s, "person", Role::Reporter).await;
+    let (_, _, secret) = s
+        .bootstrap("admin", "admin@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let token = s.authenticate_token(&secret).await.unwrap();
+    let status = |v| ComponentInput {
+        status: Some(v),
+        ..Default::default()
+    };
+    s.update_component(&session, c.id, status(2)).await.unwrap();
+    s.update_component(&token, c.id, status(3)).await.unwrap();
+    s.update_component(&SYS, c.id, status(1)).await.unwrap();
+    // The same status again, and a change of something else: nothing to record.
+    s.update_component(&SYS, c.id, status(1)).await.unwrap();
+    s.update_component(
+        &SYS,
+        c.id,
+        ComponentInput {
+            name: Some("API".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    // An incident sets the status whoever creates it: the source is the incident.
+    s.create_incident(
+        &session,
+        IncidentInput {
+            component_id: Some(c.id.get()),
+            component_status: Some(4),
+            ..incident("down")
+        },
+    )
+    .await
+    .unwrap();
+    // A window in progress applies at once (the service runs maintenance after the write).
+    let window = s
+        .create_schedule(
+            &SYS,
+            ScheduleInput {
+                name: Some("upgrade".into()),
+                status: Some(1),
+                scheduled_at: Some("2020-01-01 00:00".into()),
+                components: Some(vec![(c.id.get(), Some(2))]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    // Its status is better than the outage: nothing changes until it ends and someone
+    // sets the status lower.
+    s.update_component(&token, c.id, status(1)).await.unwrap();
+    assert_eq!(
+        s.get_component(&SYS, c.id).await.unwrap().status,
+        ComponentStatus::Operational
+    );
+    assert!(
+        s.apply_maintenance().await.unwrap().is_empty(),
+        "a report stands"
+    );
+    s.delete_schedule(&SYS, window.id).await.unwrap();
+    let history = s.component_history(&Actor::Guest, c.id, 50).await.unwrap();
+    let seen: Vec<(i64, i64, StatusSource)> = history
+        .iter()
+        .map(|h| (h.old.as_i64(), h.new.as_i64(), h.source))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (4, 1, StatusSource::Api),
+            (1, 4, StatusSource::Incident),
+            (3, 1, StatusSource::System),
+            (2, 3, StatusSource::Api),
+            (1, 2, StatusSource::Dashboard),
+        ]
+    );
+    assert_eq!(
+        s.component_history(&SYS, c.id, 2).await.unwrap(),
+        history[..2]
+    );
+    assert_eq!(s.component_history(&SYS, c.id, 0).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn maintenance_sets_statuses_when_windows_start_and_end() {
+    let s = service().await;
+    let c = s.create_component(&SYS, component("db", 1)).await.unwrap();
+    let w = s
+        .create_schedule(
+            &SYS,
+            ScheduleInput {
+                name: Some("upgrade".into()),
+                status: Some(1),
+                scheduled_at: Some("2020-01-01 00:00".into()),
+                components: Some(vec![(c.id.get(), Some(3))]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_component(&SYS, c.id).await.unwrap().status,
+        ComponentStatus::PartialOutage
+    );
+    // Marking it complete gives the component its status back.
+    s.update_schedule(
+        &SYS,
+        w.id,
+        ScheduleInput {
+            status: Some(2),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.get_component(&SYS, c.id).await.unwrap().status,
+        ComponentStatus::Operational
+    );
+    let history = s.component_history(&SYS, c.id, 10).await.unwrap();
+    assert_eq!(
+        history
+            .iter()
+            .map(|h| (h.old, h.new, h.source))
+            .collect::<Vec<_>>(),
+        [
+            (
+                ComponentStatus::PartialOutage,
+                ComponentStatus::Operational,
+                StatusSource::Maintenance
+            ),
+            (
+                ComponentStatus::Operational,
+                ComponentStatus::PartialOutage,
+                StatusSource::Maintenance
+            ),
+        ]
+    );
+    // The guest snapshot was rebuilt: the page no longer shows the window.
+    let snap = s.snapshot(&Actor::Guest).await.unwrap();
+    assert_eq!(snap.ungrouped[0].effective, ComponentStatus::Operational);
+    assert!(s.apply_maintenance().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn guests_see_the_history_of_public_components_only() {
+    let s = service().await;
+    let shown = s
+        .create_component(&SYS, component("shown", 1))
+        .await
+        .unwrap();
+    let disabled = hidden_component(&s, "disabled").await;
+    let private = s
+        .create_group(
+            &SYS,
+            GroupInput {
+                name: Some("internal".into()),
+                visible: Some(0),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let grouped = s
+        .create_component(
+            &SYS,
+            ComponentInput {
+                group_id: Some(private.group.id.get()),
+                ..component("grouped", 1)
+            },
+        )
+        .await
+        .unwrap();
+    for c in [shown.id, disabled.id, grouped.id] {
+        s.update_component(
+            &SYS,
+            c,
+            ComponentInput {
+                status: Some(4),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        s.component_history(&Actor::Guest, shown.id, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    for hidden in [
+        disabled.id,
+        grouped.id,
+        cachet_core::ids::ComponentId(999_999),
+    ] {
+        assert!(
+            matches!(
+                s.component_history(&Actor::Guest, hidden, 10).await,
+                Err(Error::NotFound(Entity::Component))
+            ),
+            "{hidden}"
+        );
+    }
+    let viewer = user(&s, "viewer", Role::Viewer).await;
+    assert_eq!(
+        s.component_history(&viewer, grouped.id, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    s.update_settings(&SYS, &[("always_authenticate".into(), "1".into())])
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.component_history(&Actor::Guest, shown.id, 10).await,
+        Err(Error::Unauthenticated)
+    ));
+}

@@ -160,6 +160,21 @@ async fn duplicate_users_and_tokens_are_conflicts() {
 
 // ---- atomic operations
 
+/// A failure in the middle of a write that changes a status (here: the history insert,
+/// made to fail by a trigger) leaves neither the change nor the rest of the write.
+#[tokio::test]
+async fn a_failed_history_insert_undoes_the_whole_write() {
+    let (dir, store) = fresh().await;
+    Connection::open(dir.path().join("cachet.db"))
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER fail_history BEFORE INSERT ON component_status_changes \
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+        )
+        .unwrap();
+    cachet_core::testing::failed_history_write_undoes_the_change(Arc::new(store)).await;
+}
+
 #[tokio::test]
 async fn create_incident_sets_the_component_status_or_writes_nothing() {
     let (_dir, store) = fresh().await;
@@ -696,7 +711,11 @@ async fn component_filters_tags_and_public_only() {
         ..Default::default()
     };
     assert_eq!(
-        store.update_component(a.id, changes).await.unwrap().tags,
+        store
+            .update_component(a.id, changes, StatusSource::Api)
+            .await
+            .unwrap()
+            .tags,
         vec![tag("US", "us")]
     );
 }
