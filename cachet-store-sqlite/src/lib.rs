@@ -12,6 +12,7 @@ mod migrate;
 mod misc;
 mod query;
 mod schedules;
+mod sessions;
 mod store;
 mod subscribers;
 mod users;
