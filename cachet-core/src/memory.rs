@@ -329,18 +329,23 @@ impl Store for MemoryStore {
     async fn status_changes(
         &self,
         component: ComponentId,
-        limit: u32,
-    ) -> Result<Vec<StatusChange>, StoreError> {
-        let limit = limit.clamp(1, MAX_PER_PAGE) as usize;
-        Ok(self
-            .lock()
+        page: u32,
+        per_page: u32,
+    ) -> Result<Page<StatusChange>, StoreError> {
+        let q: ListQuery<(), ()> = ListQuery::new(page, per_page, ());
+        let st = self.lock();
+        let all = st
             .status_changes
             .values()
             .rev()
-            .filter(|ch| ch.component_id == component)
-            .take(limit)
+            .filter(|ch| ch.component_id == component);
+        let total = all.clone().count() as u64;
+        let items = all
+            .skip(usize::try_from(q.offset()).unwrap_or(usize::MAX))
+            .take(q.limit() as usize)
             .copied()
-            .collect())
+            .collect();
+        Ok(Page { items, total })
     }
 
     async fn reconcile_maintenance(

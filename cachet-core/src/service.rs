@@ -47,7 +47,7 @@ pub const MAINTENANCE_INTERVAL: StdDuration = SNAPSHOT_TTL;
 const TOKEN_TOUCH_INTERVAL_SECS: i64 = 60;
 /// Length of a subscriber verification code.
 const VERIFY_CODE_LEN: usize = 42;
-/// Most status changes [`StatusPage::component_history`] returns at once.
+/// Most status changes [`StatusPage::component_history`] returns on one page.
 pub const MAX_STATUS_HISTORY: u32 = 100;
 
 /// A component with the status it effectively shows.
@@ -1146,7 +1146,10 @@ impl StatusPage {
         Ok(c)
     }
 
-    /// Changes a component. A Reporter may change only the status.
+    /// Changes a component. A Reporter may change only the status. A status change is
+    /// recorded in the component's history with the source the actor's credential implies
+    /// ([`StatusSource::of_actor`]: a session is the dashboard, a token the API); use
+    /// [`StatusPage::update_component_from`] to name it.
     ///
     /// # Errors
     /// `NotFound(Component)`, `Invalid`, `Forbidden`.
@@ -1155,6 +1158,27 @@ impl StatusPage {
         actor: &Actor,
         id: ComponentId,
         input: ComponentInput,
+    ) -> Result<Component> {
+        // Authorized in the call below, so never a guest past it; a guest gets the error
+        // authorization gives.
+        let source = StatusSource::of_actor(actor).unwrap_or(StatusSource::System);
+        self.update_component_from(actor, id, input, source).await
+    }
+
+    /// [`StatusPage::update_component`] with the source of a status change named by the
+    /// caller: the HTTP API passes [`StatusSource::Api`], a dashboard
+    /// [`StatusSource::Dashboard`], whatever credential the request carried. Incident and
+    /// Maintenance are recorded by those use cases only, and are refused here.
+    ///
+    /// # Errors
+    /// `Invalid` (field `source`) for Incident or Maintenance, and as
+    /// [`StatusPage::update_component`].
+    pub async fn update_component_from(
+        &self,
+        actor: &Actor,
+        id: ComponentId,
+        input: ComponentInput,
+        source: StatusSource,
     ) -> Result<Component> {
         let status_only = ComponentInput {
             status: input.status,
@@ -1171,17 +1195,21 @@ impl StatusPage {
         .await?;
         let mut errors = ValidationErrors::new();
         let ch = self.component_fields(&input, &mut errors, false);
+        if matches!(source, StatusSource::Incident | StatusSource::Maintenance) {
+            errors.add(
+                "source",
+                "incident and maintenance changes are recorded by incidents and schedules",
+            );
+        }
         errors.into_result(())?;
-        // Authorized above, so never a guest.
-        let source = StatusSource::of_actor(actor).ok_or(Error::Unauthenticated)?;
         let c = self.store.update_component(id, ch, source).await?;
         self.changed();
         Ok(c)
     }
 
-    /// The newest status changes of a component, newest first: at most `limit` (clamped to
-    /// 1..=[`MAX_STATUS_HISTORY`]). A component the actor may not see is `NotFound`, as in
-    /// [`StatusPage::get_component`].
+    /// One page of a component's status changes, newest first: `page` is 1-based (0 reads
+    /// as 1), `per_page` is clamped to 1..=[`MAX_STATUS_HISTORY`]. A component the actor may
+    /// not see is `NotFound`, as in [`StatusPage::get_component`].
     ///
     /// # Errors
     /// `NotFound(Component)`; `Unauthenticated` when `always_authenticate` is on for a guest.
@@ -1189,11 +1217,12 @@ impl StatusPage {
         &self,
         actor: &Actor,
         id: ComponentId,
-        limit: u32,
-    ) -> Result<Vec<StatusChange>> {
+        page: u32,
+        per_page: u32,
+    ) -> Result<Page<StatusChange>> {
         self.get_component(actor, id).await?;
-        let limit = limit.clamp(1, MAX_STATUS_HISTORY);
-        Ok(self.store.status_changes(id, limit).await?)
+        let per_page = per_page.clamp(1, MAX_STATUS_HISTORY);
+        Ok(self.store.status_changes(id, page.max(1), per_page).await?)
     }
 
     /// Writes the statuses maintenance windows set as they start and end (see

@@ -703,16 +703,18 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- status history and maintenance
 
-    /// The newest status changes of a component, newest first (by id, descending).
+    /// One page of a component's status changes, newest first (by id, descending).
     ///
     /// # Contract
-    /// At most `limit` rows (clamped to 1..=[`MAX_PER_PAGE`]); empty for a component without
-    /// history, a missing one included.
+    /// `page` is 1-based (0 reads as 1); `per_page` is clamped to 1..=[`MAX_PER_PAGE`].
+    /// `total` counts every change of the component; a page past the end is empty with the
+    /// same total. A component without history (a missing one included) has total 0.
     async fn status_changes(
         &self,
         component: ComponentId,
-        limit: u32,
-    ) -> Result<Vec<StatusChange>, StoreError>;
+        page: u32,
+        per_page: u32,
+    ) -> Result<Page<StatusChange>, StoreError>;
 
     /// Brings component statuses in line with the maintenance windows in progress at `now`,
     /// atomically, as [`crate::maintenance::plan`] says: reads the live schedules, the holds

@@ -2796,6 +2796,13 @@ fn window(from: i64, to: Option<i64>, rows: Vec<(ComponentId, ComponentStatus)>)
     }
 }
 
+/// Every status change of a component, newest first.
+async fn changes(s: &Shared, component: ComponentId) -> Vec<StatusChange> {
+    let page = s.status_changes(component, 1, MAX_PER_PAGE).await.unwrap();
+    assert_eq!(page.total, page.items.len() as u64);
+    page.items
+}
+
 /// (old, new, source) of each change, as listed (newest first).
 fn history_of(h: &[StatusChange]) -> Vec<(ComponentStatus, ComponentStatus, StatusSource)> {
     h.iter().map(|c| (c.old, c.new, c.source)).collect()
@@ -2811,8 +2818,8 @@ fn around(before: DateTime<Utc>, at: DateTime<Utc>) {
 }
 
 /// Every way a status changes is recorded with its source, the old and the new status and
-/// the time of the write (maintenance: the `now` it ran at); newest first; `limit` bounds
-/// the list.
+/// the time of the write (maintenance: the `now` it ran at); newest first;
+/// paged, with the total on every page.
 pub async fn status_changes_record_every_source(s: Shared) {
     use ComponentStatus::*;
     let c = s.create_component(new_component("api")).await.unwrap();
@@ -2859,7 +2866,7 @@ pub async fn status_changes_record_every_source(s: Shared) {
     );
     assert_eq!(s.get_component(c.id).await.unwrap().status, PartialOutage);
 
-    let h = s.status_changes(c.id, 100).await.unwrap();
+    let h = changes(&s, c.id).await;
     assert_eq!(
         history_of(&h),
         [
@@ -2881,18 +2888,30 @@ pub async fn status_changes_record_every_source(s: Shared) {
     for ch in &h[2..] {
         around(before, ch.at);
     }
-    assert_eq!(s.status_changes(c.id, 2).await.unwrap(), h[..2]);
+    // Pages of 3: newest first, the total on every page, past the end empty.
+    let page = |n| s.status_changes(c.id, n, 3);
+    let p1 = page(1).await.unwrap();
+    assert_eq!((p1.items.as_slice(), p1.total), (&h[..3], 7));
+    let p2 = page(2).await.unwrap();
+    assert_eq!((p2.items.as_slice(), p2.total), (&h[3..6], 7));
+    let p3 = page(3).await.unwrap();
+    assert_eq!((p3.items.as_slice(), p3.total), (&h[6..], 7));
+    let p4 = page(4).await.unwrap();
+    assert_eq!((p4.items.len(), p4.total), (0, 7));
+    assert_eq!(page(0).await.unwrap(), p1, "page 0 reads as 1");
+    let one = s.status_changes(c.id, 2, 0).await.unwrap();
     assert_eq!(
-        s.status_changes(c.id, 0).await.unwrap(),
-        h[..1],
-        "clamped to 1"
+        (one.items.as_slice(), one.total),
+        (&h[1..2], 7),
+        "per_page clamped to 1"
     );
-    assert!(s.status_changes(other.id, 100).await.unwrap().is_empty());
-    assert!(s
-        .status_changes(ComponentId(999_999), 100)
+    let other = s.status_changes(other.id, 1, 100).await.unwrap();
+    assert_eq!((other.items.len(), other.total), (0, 0));
+    let missing = s
+        .status_changes(ComponentId(999_999), 1, 100)
         .await
-        .unwrap()
-        .is_empty());
+        .unwrap();
+    assert_eq!((missing.items.len(), missing.total), (0, 0));
 }
 
 /// A write that leaves the status as it was records nothing: the same status, other fields
@@ -2969,7 +2988,7 @@ pub async fn status_changes_skip_writes_that_keep_the_status(s: Shared) {
     assert_eq!(s.get_component(c.id).await.unwrap().status, Operational);
     assert_eq!(s.get_component(down.id).await.unwrap().status, MajorOutage);
     for id in [c.id, down.id] {
-        assert!(s.status_changes(id, 100).await.unwrap().is_empty(), "{id}");
+        assert!(changes(&s, id).await.is_empty(), "{id}");
     }
 }
 
@@ -2989,17 +3008,13 @@ pub async fn status_change_and_incident_are_one_write(s: Shared) {
         Entity::Component,
     );
     assert_eq!(s.list_incidents(&q()).await.unwrap().total, 0);
-    assert!(s
-        .status_changes(ComponentId(999_999), 100)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(changes(&s, ComponentId(999_999)).await.is_empty());
     let before = now();
     let i = s
         .create_incident(new_incident("slow", Some(c.id), Some(PartialOutage)))
         .await
         .unwrap();
-    let h = s.status_changes(c.id, 100).await.unwrap();
+    let h = changes(&s, c.id).await;
     assert_eq!(
         history_of(&h),
         [(Operational, PartialOutage, StatusSource::Incident)]
@@ -3021,7 +3036,7 @@ pub async fn status_change_and_incident_are_one_write(s: Shared) {
     assert_not_found(r, Entity::Component);
     assert_eq!(s.get_incident(i.id).await.unwrap(), i);
     assert_eq!(s.get_component(c.id).await.unwrap().status, PartialOutage);
-    assert_eq!(s.status_changes(c.id, 100).await.unwrap(), h);
+    assert_eq!(changes(&s, c.id).await, h);
     assert_not_found(
         s.update_incident(
             IncidentId(999_999),
@@ -3035,7 +3050,7 @@ pub async fn status_change_and_incident_are_one_write(s: Shared) {
         Entity::Incident,
     );
     assert_eq!(s.get_component(c.id).await.unwrap().status, PartialOutage);
-    assert_eq!(s.status_changes(c.id, 100).await.unwrap(), h);
+    assert_eq!(changes(&s, c.id).await, h);
 }
 
 /// Deleting a component deletes its history and its maintenance holds with it; other
@@ -3065,8 +3080,8 @@ pub async fn status_history_goes_with_its_component(s: Shared) {
         2
     );
     s.delete_component(gone.id).await.unwrap();
-    assert!(s.status_changes(gone.id, 100).await.unwrap().is_empty());
-    assert_eq!(s.status_changes(kept.id, 100).await.unwrap().len(), 3);
+    assert!(changes(&s, gone.id).await.is_empty());
+    assert_eq!(changes(&s, kept.id).await.len(), 3);
     assert!(s
         .reconcile_maintenance(t(start + 2))
         .await
@@ -3080,9 +3095,9 @@ pub async fn status_history_goes_with_its_component(s: Shared) {
             .collect::<Vec<_>>(),
         [(kept.id, PartialOutage, Operational)]
     );
-    assert!(s.status_changes(gone.id, 100).await.unwrap().is_empty());
+    assert!(changes(&s, gone.id).await.is_empty());
     let fresh = s.create_component(new_component("fresh")).await.unwrap();
-    assert!(s.status_changes(fresh.id, 100).await.unwrap().is_empty());
+    assert!(changes(&s, fresh.id).await.is_empty());
 }
 
 /// Concurrent status changes of one component (direct ones and incidents) are serialized:
@@ -3116,7 +3131,7 @@ pub async fn status_changes_form_a_chain_under_concurrency(s: Shared) {
             .expect("task")
             .expect("no error under concurrency");
     }
-    let mut h = s.status_changes(c.id, MAX_PER_PAGE).await.unwrap();
+    let mut h = changes(&s, c.id).await;
     h.reverse();
     assert!(!h.is_empty() && h.len() <= 40, "{} changes", h.len());
     assert_eq!(h[0].old, ComponentStatus::Operational);
@@ -3226,7 +3241,7 @@ pub async fn maintenance_sets_and_restores_statuses(s: Shared) {
         [(a.id, PartialOutage, Operational, t(t0 + 3200))]
     );
 
-    let h = s.status_changes(a.id, 100).await.unwrap();
+    let h = changes(&s, a.id).await;
     assert_eq!(
         history_of(&h),
         [
@@ -3236,8 +3251,8 @@ pub async fn maintenance_sets_and_restores_statuses(s: Shared) {
             (Operational, PerformanceIssues, StatusSource::Maintenance),
         ]
     );
-    assert!(s.status_changes(b.id, 100).await.unwrap().is_empty());
-    assert_eq!(s.status_changes(c.id, 100).await.unwrap().len(), 2);
+    assert!(changes(&s, b.id).await.is_empty());
+    assert_eq!(changes(&s, c.id).await.len(), 2);
 }
 
 /// Runs at the same time write each change once: every component of a window is raised
@@ -3281,7 +3296,7 @@ pub async fn maintenance_runs_once_under_concurrency(s: Shared) {
         assert_eq!(written, ids.len(), "at {at}");
     }
     for id in ids {
-        let h = s.status_changes(id, 100).await.unwrap();
+        let h = changes(&s, id).await;
         assert_eq!(
             history_of(&h),
             [
@@ -3353,5 +3368,5 @@ pub async fn failed_history_write_undoes_the_change(s: Shared) {
     let r = s.reconcile_maintenance(t(t0 + 1)).await;
     assert!(r.is_err(), "{r:?}");
     assert_eq!(s.get_component(c.id).await.unwrap(), c);
-    assert!(s.status_changes(c.id, 100).await.unwrap().is_empty());
+    assert!(changes(&s, c.id).await.is_empty());
 }

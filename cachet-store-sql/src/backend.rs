@@ -720,21 +720,23 @@ macro_rules! sql_backend {
             }))
         }
 
-        async fn status_changes(c: &mut Conn, component: ComponentId, limit: u32) -> Res<Vec<StatusChange>> {
-            let sql = format!(
-                "SELECT {CHANGE_COLUMNS} FROM component_status_changes WHERE component_id = ? \
-                 ORDER BY id DESC LIMIT ?"
-            );
-            fetch_all(
-                c,
-                &sql,
-                vec![
-                    Arg::Int(component.get()),
-                    Arg::Int(i64::from(limit.clamp(1, MAX_PER_PAGE))),
-                ],
-                change_row,
-            )
-            .await
+        async fn status_changes(
+            c: &mut Conn,
+            component: ComponentId,
+            page: u32,
+            per_page: u32,
+        ) -> Res<Page<StatusChange>> {
+            let q: ListQuery<(), ()> = ListQuery::new(page, per_page, ());
+            let mut w = Where::default();
+            w.bind("component_id = ?", component.get());
+            let spec = PageSpec {
+                columns: CHANGE_COLUMNS,
+                from: "component_status_changes",
+                filter: &w,
+                order: "id DESC".to_owned(),
+            };
+            let (items, total) = fetch_page(c, &spec, &q, change_row).await?;
+            Ok(Page { items, total })
         }
 
         fn hold_row(r: &DbRow) -> Result<Hold, sqlx::Error> {
@@ -2878,9 +2880,11 @@ macro_rules! sql_backend {
             async fn status_changes(
                 &self,
                 component: ComponentId,
-                limit: u32,
-            ) -> Result<Vec<StatusChange>, StoreError> {
-                self.read(move |c| Box::pin(status_changes(c, component, limit))).await
+                page: u32,
+                per_page: u32,
+            ) -> Result<Page<StatusChange>, StoreError> {
+                self.read(move |c| Box::pin(status_changes(c, component, page, per_page)))
+                    .await
             }
 
             async fn reconcile_maintenance(

@@ -8,12 +8,13 @@ use cachet_core::enums::{ComponentStatus, StatusSource};
 use cachet_core::ids::{ComponentId, ScheduleId, StatusChangeId};
 use cachet_core::maintenance::{self, Hold};
 use cachet_core::model::StatusChange;
-use cachet_core::store::MAX_PER_PAGE;
+use cachet_core::store::{ListQuery, Page};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{Connection, OptionalExtension, Row};
 
 use crate::conv::{id_array, secs, En, Ts};
 use crate::error::Res;
+use crate::query::{fetch_page, PageSpec, Where};
 use crate::schedules;
 
 fn row(r: &Row<'_>) -> rusqlite::Result<StatusChange> {
@@ -70,20 +71,24 @@ pub(crate) fn set_status(
     }))
 }
 
-/// The newest `limit` changes of a component, newest first.
+/// One page of a component's changes, newest first.
 pub(crate) fn list(
     conn: &Connection,
     component: ComponentId,
-    limit: u32,
-) -> Res<Vec<StatusChange>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, component_id, at, old_status, new_status, source FROM component_status_changes \
-         WHERE component_id = ?1 ORDER BY id DESC LIMIT ?2",
-    )?;
-    let rows = stmt
-        .query_map(params![component.get(), limit.clamp(1, MAX_PER_PAGE)], row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    page: u32,
+    per_page: u32,
+) -> Res<Page<StatusChange>> {
+    let q: ListQuery<(), ()> = ListQuery::new(page, per_page, ());
+    let mut w = Where::default();
+    w.bind("h.component_id = ?", component.get());
+    let spec = PageSpec {
+        columns: "h.id, h.component_id, h.at, h.old_status, h.new_status, h.source",
+        from: "component_status_changes h",
+        filter: &w,
+        order: "h.id DESC".to_owned(),
+    };
+    let (items, total) = fetch_page(conn, &spec, &q, row)?;
+    Ok(Page { items, total })
 }
 
 /// Deletes a component's history and holds (with the component).

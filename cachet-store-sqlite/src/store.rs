@@ -55,9 +55,10 @@ impl Store for SqliteStore {
     async fn status_changes(
         &self,
         component: ComponentId,
-        limit: u32,
-    ) -> Result<Vec<StatusChange>, StoreError> {
-        self.read(move |tx| history::list(tx, component, limit))
+        page: u32,
+        per_page: u32,
+    ) -> Result<Page<StatusChange>, StoreError> {
+        self.read(move |tx| history::list(tx, component, page, per_page))
             .await
     }
 

@@ -1313,7 +1313,11 @@ async fn status_history_names_the_source_the_actor_and_use_case_give() {
         "a report stands"
     );
     s.delete_schedule(&SYS, window.id).await.unwrap();
-    let history = s.component_history(&Actor::Guest, c.id, 50).await.unwrap();
+    let history = s
+        .component_history(&Actor::Guest, c.id, 1, 50)
+        .await
+        .unwrap()
+        .items;
     let seen: Vec<(i64, i64, StatusSource)> = history
         .iter()
         .map(|h| (h.old.as_i64(), h.new.as_i64(), h.source))
@@ -1328,11 +1332,13 @@ async fn status_history_names_the_source_the_actor_and_use_case_give() {
             (1, 2, StatusSource::Dashboard),
         ]
     );
-    assert_eq!(
-        s.component_history(&SYS, c.id, 2).await.unwrap(),
-        history[..2]
-    );
-    assert_eq!(s.component_history(&SYS, c.id, 0).await.unwrap().len(), 1);
+    let second = s.component_history(&SYS, c.id, 2, 2).await.unwrap();
+    assert_eq!((second.items.as_slice(), second.total), (&history[2..4], 5));
+    // per_page is clamped to MAX_STATUS_HISTORY, page 0 reads as 1.
+    let all = s.component_history(&SYS, c.id, 0, 10_000).await.unwrap();
+    assert_eq!(all.items, history);
+    let one = s.component_history(&SYS, c.id, 1, 0).await.unwrap();
+    assert_eq!(one.items, history[..1]);
 }
 
 #[tokio::test]
@@ -1371,7 +1377,7 @@ async fn maintenance_sets_statuses_when_windows_start_and_end() {
         s.get_component(&SYS, c.id).await.unwrap().status,
         ComponentStatus::Operational
     );
-    let history = s.component_history(&SYS, c.id, 10).await.unwrap();
+    let history = s.component_history(&SYS, c.id, 1, 10).await.unwrap().items;
     assert_eq!(
         history
             .iter()
@@ -1438,10 +1444,10 @@ async fn guests_see_the_history_of_public_components_only() {
         .unwrap();
     }
     assert_eq!(
-        s.component_history(&Actor::Guest, shown.id, 10)
+        s.component_history(&Actor::Guest, shown.id, 1, 10)
             .await
             .unwrap()
-            .len(),
+            .total,
         1
     );
     for hidden in [
@@ -1451,7 +1457,7 @@ async fn guests_see_the_history_of_public_components_only() {
     ] {
         assert!(
             matches!(
-                s.component_history(&Actor::Guest, hidden, 10).await,
+                s.component_history(&Actor::Guest, hidden, 1, 10).await,
                 Err(Error::NotFound(Entity::Component))
             ),
             "{hidden}"
@@ -1459,17 +1465,61 @@ async fn guests_see_the_history_of_public_components_only() {
     }
     let viewer = user(&s, "viewer", Role::Viewer).await;
     assert_eq!(
-        s.component_history(&viewer, grouped.id, 10)
+        s.component_history(&viewer, grouped.id, 1, 10)
             .await
             .unwrap()
-            .len(),
+            .total,
         1
     );
     s.update_settings(&SYS, &[("always_authenticate".into(), "1".into())])
         .await
         .unwrap();
     assert!(matches!(
-        s.component_history(&Actor::Guest, shown.id, 10).await,
+        s.component_history(&Actor::Guest, shown.id, 1, 10).await,
         Err(Error::Unauthenticated)
     ));
+}
+
+#[tokio::test]
+async fn the_caller_names_the_source_of_a_direct_change() {
+    let s = service().await;
+    let c = s.create_component(&SYS, component("api", 1)).await.unwrap();
+    // A session (the dashboard's credential) calling through the API is recorded as API.
+    let session = user(&s, "person", Role::Reporter).await;
+    let status = |v| ComponentInput {
+        status: Some(v),
+        ..Default::default()
+    };
+    s.update_component_from(&session, c.id, status(3), StatusSource::Api)
+        .await
+        .unwrap();
+    s.update_component_from(&SYS, c.id, status(2), StatusSource::Dashboard)
+        .await
+        .unwrap();
+    for reserved in [StatusSource::Incident, StatusSource::Maintenance] {
+        let err = s
+            .update_component_from(&session, c.id, status(4), reserved)
+            .await
+            .unwrap_err();
+        assert_eq!(fields(err), ["source"], "{reserved:?}");
+    }
+    // A guest is refused before anything else.
+    assert!(matches!(
+        s.update_component_from(&Actor::Guest, c.id, status(4), StatusSource::Api)
+            .await,
+        Err(Error::Unauthenticated | Error::Forbidden)
+    ));
+    let history = s.component_history(&SYS, c.id, 1, 10).await.unwrap();
+    assert_eq!(
+        history
+            .items
+            .iter()
+            .map(|h| (h.old.as_i64(), h.new.as_i64(), h.source))
+            .collect::<Vec<_>>(),
+        [(3, 2, StatusSource::Dashboard), (1, 3, StatusSource::Api)]
+    );
+    assert_eq!(
+        s.get_component(&SYS, c.id).await.unwrap().status,
+        ComponentStatus::PerformanceIssues
+    );
 }

@@ -354,6 +354,20 @@ async fn serve(service: Arc<StatusPage>, args: ServeArgs) -> Result<(), String> 
         hsts: args.hsts,
         ..HttpConfig::default()
     };
+    // Maintenance windows start and end by the clock: their statuses are written (and
+    // recorded in the components' history) by this loop, on every instance (runs take turns
+    // in the store).
+    let maintenance = service.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(cachet_core::service::MAINTENANCE_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = maintenance.apply_maintenance().await {
+                tracing::warn!(error = %describe(&e), "applying maintenance windows failed");
+            }
+        }
+    });
     let app = cachet_http::router(service, config);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
