@@ -104,6 +104,36 @@ pub struct PageSnapshot {
     pub maintenance_upcoming: Vec<Schedule>,
 }
 
+/// One page of the incident history: incidents newest first (by `occurred_at`, then id),
+/// grouped by the day they occurred on in the display zone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentHistory {
+    /// Days newest first, each with its incidents newest first. A day can continue on the
+    /// next page.
+    pub days: Vec<(chrono::NaiveDate, Vec<Incident>)>,
+    /// This page (1-based).
+    pub page: u32,
+    /// Incidents per page.
+    pub per_page: u32,
+    /// Incidents across all pages.
+    pub total: u64,
+    /// The zone the days are those of.
+    pub zone: Tz,
+}
+
+impl IncidentHistory {
+    /// The number of the last page (1 when there are no incidents).
+    pub fn last_page(&self) -> u32 {
+        let pages = self.total.div_ceil(u64::from(self.per_page.max(1))).max(1);
+        u32::try_from(pages).unwrap_or(u32::MAX)
+    }
+}
+
+/// Incidents on one page of [`StatusPage::incident_history`] unless asked otherwise.
+pub const HISTORY_PER_PAGE: u32 = 20;
+/// Most incidents on one page of [`StatusPage::incident_history`].
+pub const MAX_HISTORY_PER_PAGE: u32 = 100;
+
 /// The service. Cheap to share behind an `Arc`.
 pub struct StatusPage {
     store: Arc<dyn Store>,
@@ -1440,6 +1470,40 @@ impl StatusPage {
         let mut page = self.store.list_incidents(&q).await?;
         self.hide_private_links(actor, &mut page.items).await?;
         Ok(page)
+    }
+
+    /// One page of the incident history, newest first, grouped by local day in the display
+    /// zone (see [`IncidentHistory`]); guests see public incidents only, and links to
+    /// components they may not see read as absent. `per_page` is clamped to
+    /// 1..=[`MAX_HISTORY_PER_PAGE`]; a page past the end has no days.
+    ///
+    /// # Errors
+    /// `Invalid` (field `page`) for page 0; `Unauthenticated` when `always_authenticate` is
+    /// on for a guest; store failures.
+    pub async fn incident_history(
+        &self,
+        actor: &Actor,
+        page: u32,
+        per_page: u32,
+    ) -> Result<IncidentHistory> {
+        if page == 0 {
+            return Err(Error::Invalid(ValidationErrors::single(
+                "page",
+                "The page must be a whole number from 1.",
+            )));
+        }
+        let per_page = per_page.clamp(1, MAX_HISTORY_PER_PAGE);
+        let mut q = ListQuery::new(page, per_page, IncidentFilter::default());
+        q.sort = Some((IncidentSort::OccurredAt, Order::Desc));
+        let found = self.list_incidents(actor, q).await?;
+        let zone = self.settings().app_timezone;
+        Ok(IncidentHistory {
+            days: crate::time::group_by_local_day(found.items, zone, |i| i.occurred_at),
+            page,
+            per_page,
+            total: found.total,
+            zone,
+        })
     }
 
     /// Guests never learn of a component they may not see through an incident's link: the

@@ -1523,3 +1523,87 @@ async fn the_caller_names_the_source_of_a_direct_change() {
         ComponentStatus::PerformanceIssues
     );
 }
+
+#[tokio::test]
+async fn incident_history_pages_and_groups_by_local_day() {
+    let s = service().await;
+    s.update_settings(&SYS, &[("app_timezone".into(), "Asia/Tokyo".into())])
+        .await
+        .unwrap();
+    // UTC instants; Tokyo is UTC+9 all year.
+    let at = |name: &str, utc: &str, visible: i64| IncidentInput {
+        occurred_at: Some(utc.into()),
+        time_zone: Some(cachet_core::Tz::UTC),
+        visible: Some(visible),
+        ..incident(name)
+    };
+    for (name, utc, visible) in [
+        ("a", "2024-05-01 10:00", 1), // 1 May 19:00 in Tokyo
+        ("b", "2024-05-01 16:00", 1), // 2 May 01:00
+        ("c", "2024-05-02 01:00", 1), // 2 May 10:00
+        ("hidden", "2024-05-02 02:00", 0),
+        ("d", "2024-05-03 20:00", 1), // 4 May 05:00
+    ] {
+        s.create_incident(&SYS, at(name, utc, visible))
+            .await
+            .unwrap();
+    }
+    let day = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+    let shape = |h: &cachet_core::service::IncidentHistory| {
+        h.days
+            .iter()
+            .map(|(d, list)| (*d, list.iter().map(|i| i.name.clone()).collect::<Vec<_>>()))
+            .collect::<Vec<_>>()
+    };
+    let all = s.incident_history(&Actor::Guest, 1, 20).await.unwrap();
+    assert_eq!(
+        shape(&all),
+        [
+            (day("2024-05-04"), vec!["d".to_string()]),
+            (day("2024-05-02"), vec!["c".into(), "b".into()]),
+            (day("2024-05-01"), vec!["a".into()]),
+        ]
+    );
+    assert_eq!((all.total, all.last_page()), (4, 1));
+    assert_eq!(all.zone.name(), "Asia/Tokyo");
+    // Pages of 2: the second day continues on page 2.
+    let p1 = s.incident_history(&Actor::Guest, 1, 2).await.unwrap();
+    let p2 = s.incident_history(&Actor::Guest, 2, 2).await.unwrap();
+    assert_eq!(
+        shape(&p1),
+        [
+            (day("2024-05-04"), vec!["d".to_string()]),
+            (day("2024-05-02"), vec!["c".into()]),
+        ]
+    );
+    assert_eq!(
+        shape(&p2),
+        [
+            (day("2024-05-02"), vec!["b".to_string()]),
+            (day("2024-05-01"), vec!["a".into()]),
+        ]
+    );
+    assert_eq!((p2.page, p2.per_page, p2.last_page()), (2, 2, 2));
+    assert!(s
+        .incident_history(&Actor::Guest, 3, 2)
+        .await
+        .unwrap()
+        .days
+        .is_empty());
+    // A signed-in viewer sees the hidden one too.
+    let viewer = user(&s, "viewer", Role::Viewer).await;
+    assert_eq!(s.incident_history(&viewer, 1, 20).await.unwrap().total, 5);
+    assert_eq!(
+        fields(s.incident_history(&Actor::Guest, 0, 20).await.unwrap_err()),
+        ["page"]
+    );
+    let clamped = s.incident_history(&Actor::Guest, 1, 0).await.unwrap();
+    assert_eq!((clamped.per_page, clamped.last_page()), (1, 4));
+    assert_eq!(
+        s.incident_history(&Actor::Guest, 1, 10_000)
+            .await
+            .unwrap()
+            .per_page,
+        cachet_core::service::MAX_HISTORY_PER_PAGE
+    );
+}

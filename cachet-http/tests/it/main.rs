@@ -5,6 +5,7 @@ mod common;
 mod components;
 mod general;
 mod groups;
+mod history;
 mod incidents;
 mod matrix;
 mod metrics;
