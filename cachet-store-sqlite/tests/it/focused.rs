@@ -1190,3 +1190,32 @@ async fn subscribers_from_before_sealing_are_sealed_at_start() {
     assert!(!created);
     assert_eq!(again.id, found.id);
 }
+
+/// A new database file, and the WAL and shared-memory files SQLite makes beside it, are
+/// the owner's only (SQLite alone would create them 0644); an existing file keeps its mode.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_database_file_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("status.db");
+    let store = SqliteStore::open_and_migrate(&path).await.unwrap();
+    store.create_component(component("api")).await.unwrap();
+    let mode = |name: &str| {
+        std::fs::metadata(dir.path().join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    for name in ["status.db", "status.db-wal", "status.db-shm"] {
+        assert_eq!(mode(name), 0o600, "{name}");
+    }
+    drop(store);
+    let shared = dir.path().join("shared.db");
+    std::fs::write(&shared, b"").unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let store = SqliteStore::open_and_migrate(&shared).await.unwrap();
+    assert_eq!(mode("shared.db"), 0o640);
+    drop(store);
+}
