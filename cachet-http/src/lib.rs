@@ -6,11 +6,13 @@ use axum::Router;
 use cachet_core::StatusPage;
 
 mod api;
+mod dashboard;
+mod limits;
 mod page;
 mod security;
 pub mod server;
 
-pub use security::HttpConfig;
+pub use security::{Hsts, HttpConfig, Rate, RateLimits};
 
 /// State shared by every handler.
 #[derive(Clone, Debug)]
@@ -19,6 +21,18 @@ pub struct AppState {
     pub service: Arc<StatusPage>,
     /// Adapter settings.
     pub config: Arc<HttpConfig>,
+    /// The rate limiters (from `config.rate_limits`).
+    pub(crate) limiters: Arc<limits::Limiters>,
+}
+
+impl AppState {
+    fn new(service: Arc<StatusPage>, config: HttpConfig) -> AppState {
+        AppState {
+            service,
+            limiters: Arc::new(limits::Limiters::new(&config.rate_limits)),
+            config: Arc::new(config),
+        }
+    }
 }
 
 /// The whole router: `/api/v1` (Cachet v1 JSON API), the public status page (`/`,
@@ -26,12 +40,10 @@ pub struct AppState {
 /// middleware (headers, body limit, timeouts). Mount it at the root or under a prefix with
 /// `Router::nest`.
 pub fn router(service: Arc<StatusPage>, config: HttpConfig) -> Router {
-    let state = AppState {
-        service,
-        config: Arc::new(config),
-    };
+    let state = AppState::new(service, config);
     let app = Router::new()
         .nest("/api/v1", api::routes(&state))
-        .merge(page::routes());
+        .merge(page::routes())
+        .merge(dashboard::routes(&state));
     security::apply(app, &state).with_state(state)
 }

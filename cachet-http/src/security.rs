@@ -12,26 +12,74 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::api::error::{error_response, stock_detail};
+pub use crate::limits::{Rate, RateLimits};
 use crate::AppState;
+
+/// When to send `Strict-Transport-Security`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Hsts {
+    /// Never (a deployment that is not reached over HTTPS at all).
+    Off,
+    /// When the request came over TLS: its URI says `https`, or the trusted proxy (see
+    /// [`HttpConfig::trusted_proxy_header`]) says so with `X-Forwarded-Proto: https`.
+    #[default]
+    Auto,
+    /// On every response.
+    Always,
+}
 
 /// Adapter settings.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
     /// Largest accepted request body in bytes (larger gets 413).
     pub max_body_bytes: usize,
-    /// Send `Strict-Transport-Security` (turn on when served over TLS).
-    pub hsts: bool,
+    /// When to send `Strict-Transport-Security` (default [`Hsts::Auto`]).
+    pub hsts: Hsts,
+    /// `max-age` of `Strict-Transport-Security` (default two years).
+    pub hsts_max_age: Duration,
     /// Longest time one request may take before it is answered with 503.
     pub request_timeout: Duration,
+    /// Dashboard cookies are `Secure` and `__Host-` prefixed (default). Turn off only to
+    /// use the dashboard over plain HTTP on a machine of your own; browsers treat
+    /// `http://localhost` and `http://127.0.0.1` as secure, so it is not needed there.
+    pub secure_cookies: bool,
+    /// The header a reverse proxy in front of this server sets to the client's address
+    /// (e.g. `x-forwarded-for`; its last entry is used). Only set it when such a proxy is
+    /// the only way in: without one, clients could claim any address. When set, the proxy's
+    /// `X-Forwarded-Proto` is trusted for [`Hsts::Auto`] too.
+    pub trusted_proxy_header: Option<HeaderName>,
+    /// Request rate limits (429 with `Retry-After` past them).
+    pub rate_limits: RateLimits,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             max_body_bytes: 256 * 1024,
-            hsts: false,
+            hsts: Hsts::Auto,
+            hsts_max_age: Duration::from_secs(2 * 365 * 24 * 60 * 60),
             request_timeout: Duration::from_secs(30),
+            secure_cookies: true,
+            trusted_proxy_header: None,
+            rate_limits: RateLimits::default(),
         }
+    }
+}
+
+impl HttpConfig {
+    /// Whether a request came over TLS (see [`Hsts::Auto`]).
+    pub(crate) fn is_https(&self, uri: &axum::http::Uri, headers: &axum::http::HeaderMap) -> bool {
+        if uri.scheme() == Some(&axum::http::uri::Scheme::HTTPS) {
+            return true;
+        }
+        self.trusted_proxy_header.is_some()
+            && headers
+                .get_all("x-forwarded-proto")
+                .iter()
+                .next_back()
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
     }
 }
 
@@ -39,9 +87,6 @@ impl Default for HttpConfig {
 pub(crate) const CSP: &str =
     "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; \
 connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
-
-/// `Strict-Transport-Security` when [`HttpConfig::hsts`] is on (two years).
-const HSTS: &str = "max-age=63072000; includeSubDomains";
 
 /// Headers set on every response that did not set its own.
 const HEADERS: &[(&str, &str)] = &[
@@ -59,7 +104,16 @@ const HEADERS: &[(&str, &str)] = &[
 
 pub(crate) fn apply(app: Router<AppState>, state: &AppState) -> Router<AppState> {
     let config = &state.config;
-    let hsts = config.hsts;
+    let hsts = match config.hsts {
+        Hsts::Off => None,
+        Hsts::Auto | Hsts::Always => HeaderValue::from_str(&format!(
+            "max-age={}; includeSubDomains",
+            config.hsts_max_age.as_secs()
+        ))
+        .ok(),
+    };
+    let always = config.hsts == Hsts::Always;
+    let https_config = state.config.clone();
     // `Router::layer` wraps each route; the last layer added runs first.
     app.layer(RequestBodyLimitLayer::new(config.max_body_bytes))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
@@ -69,11 +123,14 @@ pub(crate) fn apply(app: Router<AppState>, state: &AppState) -> Router<AppState>
         ))
         .layer(middleware::from_fn(api_error_bodies))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
+            let hsts = hsts
+                .clone()
+                .filter(|_| always || https_config.is_https(req.uri(), req.headers()));
             security_headers(req, next, hsts)
         }))
 }
 
-async fn security_headers(req: Request, next: Next, hsts: bool) -> Response {
+async fn security_headers(req: Request, next: Next, hsts: Option<HeaderValue>) -> Response {
     let mut res = next.run(req).await;
     let headers = res.headers_mut();
     for (name, value) in HEADERS {
@@ -81,10 +138,10 @@ async fn security_headers(req: Request, next: Next, hsts: bool) -> Response {
             .entry(HeaderName::from_static(name))
             .or_insert(HeaderValue::from_static(value));
     }
-    if hsts {
+    if let Some(hsts) = hsts {
         headers
             .entry(header::STRICT_TRANSPORT_SECURITY)
-            .or_insert(HeaderValue::from_static(HSTS));
+            .or_insert(hsts);
     }
     res
 }
@@ -133,14 +190,14 @@ mod tests {
                 .await
                 .unwrap(),
         );
-        let state = AppState {
+        let state = AppState::new(
             service,
-            config: Arc::new(HttpConfig {
+            HttpConfig {
                 request_timeout: timeout,
-                hsts: true,
+                hsts: Hsts::Always,
                 ..HttpConfig::default()
-            }),
-        };
+            },
+        );
         let slow = || async {
             tokio::time::sleep(Duration::from_secs(30)).await;
             "late"

@@ -1,7 +1,7 @@
 //! Components and component groups (spec 5.1, 5.2).
 
 use cachet_core::enums::{ComponentStatus, GroupCollapsed, StatusSource, Visibility};
-use cachet_core::error::Entity;
+use cachet_core::error::{Entity, ValidationErrors};
 use cachet_core::ids::{ComponentId, GroupId};
 use cachet_core::input::{ComponentInput, GroupInput};
 use cachet_core::store::{ComponentFilter, ComponentSort, GroupFilter, GroupSort, ListQuery};
@@ -11,7 +11,7 @@ use super::error::ApiError;
 use super::params::Params;
 use super::{data, no_content, ApiResult, Req};
 
-fn component_input(p: &Params) -> Result<ComponentInput, ApiError> {
+pub(crate) fn component_input(p: &Params) -> Result<ComponentInput, ValidationErrors> {
     let mut f = p.fields();
     let input = ComponentInput {
         name: f.string("name"),
@@ -24,7 +24,7 @@ fn component_input(p: &Params) -> Result<ComponentInput, ApiError> {
         meta: f.json("meta"),
         tags: f.string_list("tags"),
     };
-    f.finish()?;
+    f.done()?;
     Ok(input)
 }
 
@@ -108,7 +108,7 @@ pub(crate) async fn delete(req: Req) -> ApiResult {
     Ok(no_content())
 }
 
-fn group_input(p: &Params) -> Result<GroupInput, ApiError> {
+pub(crate) fn group_input(p: &Params) -> Result<GroupInput, ValidationErrors> {
     let mut f = p.fields();
     let input = GroupInput {
         name: f.string("name"),
@@ -116,7 +116,7 @@ fn group_input(p: &Params) -> Result<GroupInput, ApiError> {
         collapsed: f.int("collapsed"),
         visible: f.flag("visible"),
     };
-    f.finish()?;
+    f.done()?;
     Ok(input)
 }
 

@@ -1,7 +1,7 @@
 //! Incidents, incident updates and incident templates (spec 5.3 to 5.5).
 
 use cachet_core::enums::{IncidentStatus, Visibility};
-use cachet_core::error::Entity;
+use cachet_core::error::{Entity, ValidationErrors};
 use cachet_core::ids::{ComponentId, IncidentId, TemplateId, UpdateId, UserId};
 use cachet_core::input::{IncidentInput, IncidentUpdateInput};
 use cachet_core::store::{IncidentFilter, IncidentSort, ListQuery, TemplateSort, UpdateSort};
@@ -14,7 +14,11 @@ use super::{data, no_content, ApiResult, Req};
 
 /// Decodes an incident input. On create, `created_at` (Cachet 2.3 and cachet-client) is
 /// an alias of `occurred_at`.
-fn incident_input(p: &Params, zone: Option<Tz>, creating: bool) -> Result<IncidentInput, ApiError> {
+pub(crate) fn incident_input(
+    p: &Params,
+    zone: Option<Tz>,
+    creating: bool,
+) -> Result<IncidentInput, ValidationErrors> {
     let mut f = p.fields();
     let occurred_at = match f.string("occurred_at") {
         Some(s) => Some(s),
@@ -36,7 +40,7 @@ fn incident_input(p: &Params, zone: Option<Tz>, creating: bool) -> Result<Incide
         meta: f.json("meta"),
         time_zone: zone,
     };
-    f.finish()?;
+    f.done()?;
     Ok(input)
 }
 
@@ -102,7 +106,7 @@ pub(crate) async fn delete(req: Req) -> ApiResult {
     Ok(no_content())
 }
 
-fn update_input(p: &Params) -> Result<IncidentUpdateInput, ApiError> {
+pub(crate) fn update_input(p: &Params) -> Result<IncidentUpdateInput, ValidationErrors> {
     let mut f = p.fields();
     let input = IncidentUpdateInput {
         status: f.int("status"),
@@ -110,7 +114,7 @@ fn update_input(p: &Params) -> Result<IncidentUpdateInput, ApiError> {
         component_id: f.int("component_id"),
         component_status: f.int("component_status"),
     };
-    f.finish()?;
+    f.done()?;
     Ok(input)
 }
 

@@ -1,17 +1,16 @@
 //! Metrics and metric points (spec 5.6, 5.7).
 
-use cachet_core::error::Entity;
+use cachet_core::error::{Entity, ValidationErrors};
 use cachet_core::ids::{MetricId, PointId};
 use cachet_core::input::{MetricInput, PointInput};
 use cachet_core::store::{ListQuery, MetricFilter, MetricSort, PointSort};
 
 use super::dto::{MetricDto, PointDto};
-use super::error::ApiError;
 use super::params::Params;
 use super::{data, no_content, ApiResult, Req};
 
 /// Decodes a metric input; `view` is an alias of `default_view` (the tests use it).
-fn metric_input(p: &Params) -> Result<MetricInput, ApiError> {
+pub(crate) fn metric_input(p: &Params) -> Result<MetricInput, ValidationErrors> {
     let mut f = p.fields();
     let default_view = if f.has("default_view") {
         f.int("default_view")
@@ -31,18 +30,18 @@ fn metric_input(p: &Params) -> Result<MetricInput, ApiError> {
         order: f.int("order"),
         visible: f.int("visible"),
     };
-    f.finish()?;
+    f.done()?;
     Ok(input)
 }
 
 /// Decodes a point: `value` a number, `timestamp` unix seconds (an integer or a digit string).
-fn point_input(p: &Params) -> Result<PointInput, ApiError> {
+pub(crate) fn point_input(p: &Params) -> Result<PointInput, ValidationErrors> {
     let mut f = p.fields();
     let input = PointInput {
         value: f.float("value"),
         timestamp: f.int("timestamp"),
     };
-    f.finish()?;
+    f.done()?;
     Ok(input)
 }
 

@@ -21,14 +21,14 @@ use serde::Serialize;
 use crate::AppState;
 
 mod actions;
-mod components;
+pub(crate) mod components;
 pub(crate) mod dto;
 pub(crate) mod error;
 mod general;
-mod incidents;
-mod metrics;
+pub(crate) mod incidents;
+pub(crate) mod metrics;
 pub(crate) mod params;
-mod schedules;
+pub(crate) mod schedules;
 mod subscribers;
 
 use dto::Shape;
@@ -152,6 +152,10 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .fallback(not_found)
         .layer(middleware::from_fn(negotiate))
         .layer(middleware::from_fn_with_state(state.clone(), cors))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::limits::api,
+        ))
 }
 
 /// Routes a browser page on another origin may read (spec section 1): every `GET` but ping,

@@ -174,6 +174,12 @@ impl Params {
         Ok(())
     }
 
+    /// Removes `key` and returns its value (the dashboard takes its `csrf` field out before
+    /// the form is decoded like an API request).
+    pub(crate) fn take(&mut self, key: &str) -> Option<Value> {
+        self.map.remove(key)
+    }
+
     /// The value of `key`; JSON `null` is absent.
     pub(crate) fn get(&self, key: &str) -> Option<&Value> {
         self.map.get(key).filter(|v| !v.is_null())
@@ -618,10 +624,16 @@ impl Fields<'_> {
 
     /// `Ok(())` when every field read had the right shape, else a 400 naming each.
     pub(crate) fn finish(self) -> Result<(), ApiError> {
+        Ok(self.done()?)
+    }
+
+    /// `Ok(())` when every field read had the right shape, else the errors naming each
+    /// (for the dashboard, which shows them beside its form fields).
+    pub(crate) fn done(self) -> Result<(), ValidationErrors> {
         if self.errors.is_empty() {
             Ok(())
         } else {
-            Err(ApiError::invalid(&self.errors))
+            Err(self.errors)
         }
     }
 }

@@ -1,17 +1,19 @@
 //! Maintenance windows (spec 5.8).
 
-use cachet_core::error::Entity;
+use cachet_core::error::{Entity, ValidationErrors};
 use cachet_core::ids::ScheduleId;
 use cachet_core::input::ScheduleInput;
 use cachet_core::store::{ListQuery, ScheduleSort};
 use cachet_core::Tz;
 
 use super::dto::ScheduleDto;
-use super::error::ApiError;
 use super::params::Params;
 use super::{data, no_content, ApiResult, Req};
 
-fn schedule_input(p: &Params, zone: Option<Tz>) -> Result<ScheduleInput, ApiError> {
+pub(crate) fn schedule_input(
+    p: &Params,
+    zone: Option<Tz>,
+) -> Result<ScheduleInput, ValidationErrors> {
     let mut f = p.fields();
     let input = ScheduleInput {
         name: f.string("name"),
@@ -23,7 +25,7 @@ fn schedule_input(p: &Params, zone: Option<Tz>) -> Result<ScheduleInput, ApiErro
         notify: f.bool("notify"),
         time_zone: zone,
     };
-    f.finish()?;
+    f.done()?;
     Ok(input)
 }
 

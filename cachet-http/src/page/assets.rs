@@ -56,6 +56,16 @@ pub(crate) static STYLESHEET: LazyLock<Asset> = LazyLock::new(|| {
     )
 });
 
+/// The dashboard's own rules, on top of [`STYLESHEET`].
+pub(crate) static DASHBOARD_STYLESHEET: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(
+        "dashboard",
+        "css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../assets/dashboard.css"),
+    )
+});
+
 /// The favicon.
 pub(crate) static ICON: LazyLock<Asset> = LazyLock::new(|| {
     Asset::new(
@@ -67,7 +77,9 @@ pub(crate) static ICON: LazyLock<Asset> = LazyLock::new(|| {
 });
 
 fn find(name: &str) -> Option<&'static Asset> {
-    [&*STYLESHEET, &*ICON].into_iter().find(|a| a.name == name)
+    [&*STYLESHEET, &*DASHBOARD_STYLESHEET, &*ICON]
+        .into_iter()
+        .find(|a| a.name == name)
 }
 
 /// `GET /assets/{name}`.

@@ -16,7 +16,7 @@
 //! `StatusPage` returns for [`Actor::Guest`]. Links carry the prefix the router is mounted
 //! under, so the page also works when nested (`Router::nest("/status", ...)`).
 
-mod assets;
+pub(crate) mod assets;
 mod chart;
 mod view;
 
@@ -110,7 +110,7 @@ impl RenderCache {
 }
 
 /// A positive decimal id; anything else (`abc`, `-1`, `1.5`, `+1`, overflow) is `None`.
-pub(super) fn parse_id(raw: &str) -> Option<i64> {
+pub(crate) fn parse_id(raw: &str) -> Option<i64> {
     if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -139,7 +139,7 @@ fn page_param(query: Option<&str>) -> Result<u32, &'static str> {
 /// The prefix this router is mounted under: the original path minus the path the router
 /// saw. Only a plain path prefix is used (never `//host`, which a browser would read as
 /// another site); anything odd falls back to the root.
-fn base_path(original: &Uri, seen: &Uri) -> String {
+pub(crate) fn base_path(original: &Uri, seen: &Uri) -> String {
     let full = original.path();
     let inner = seen.path().trim_end_matches('/');
     let Some(prefix) = full.strip_suffix(inner) else {

@@ -3,6 +3,7 @@
 mod actions;
 mod common;
 mod components;
+mod dashboard;
 mod general;
 mod groups;
 mod history;

@@ -320,7 +320,7 @@ async fn security_headers_on_every_response() {
         assert_eq!(res.header("strict-transport-security"), None);
     }
     let app = App::with_config(cachet_http::HttpConfig {
-        hsts: true,
+        hsts: cachet_http::Hsts::Always,
         ..Default::default()
     })
     .await;

@@ -10,12 +10,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::HeaderName;
 use cachet_core::crypto::DataKey;
 use cachet_core::enums::Role;
 use cachet_core::input::{TokenInput, UserInput};
+use cachet_core::service::SessionLimits;
 use cachet_core::{Actor, StatusPage, Store, StoreError};
 use cachet_http::server::ServerLimits;
-use cachet_http::HttpConfig;
+use cachet_http::{Hsts, HttpConfig};
 use cachet_store_sql::sqlx;
 use cachet_store_sql::{MySqlStore, PostgresStore};
 use cachet_store_sqlite::SqliteStore;
@@ -107,11 +109,27 @@ struct ServeArgs {
         global = true
     )]
     admin_email: String,
-    /// Send Strict-Transport-Security (when served over TLS, directly or behind a proxy).
+    /// When to send Strict-Transport-Security: `auto` (when the request came over TLS, as
+    /// the trusted proxy reports with X-Forwarded-Proto), `always` or `off`.
+    #[arg(long, env = "CACHET_HSTS", default_value = "auto", value_parser = parse_hsts, global = true)]
+    hsts: Hsts,
+    /// max-age of Strict-Transport-Security, in seconds (default two years).
+    #[arg(
+        long,
+        env = "CACHET_HSTS_MAX_AGE",
+        default_value_t = 63_072_000,
+        global = true
+    )]
+    hsts_max_age: u64,
+    /// The header your reverse proxy sets to the client's address (e.g. X-Forwarded-For;
+    /// its last entry is used). Set it only when that proxy is the only way in.
+    #[arg(long, env = "CACHET_TRUSTED_PROXY_HEADER", value_parser = parse_header_name, global = true)]
+    trusted_proxy_header: Option<HeaderName>,
+    /// Dashboard cookies without `Secure` (plain HTTP on a host that is not localhost).
     /// As a variable: true/false, 1/0, yes/no or on/off.
     #[arg(
         long,
-        env = "CACHET_HSTS",
+        env = "CACHET_INSECURE_COOKIES",
         num_args = 0..=1,
         require_equals = true,
         default_value = "false",
@@ -119,7 +137,23 @@ struct ServeArgs {
         value_parser = clap::builder::BoolishValueParser::new(),
         global = true
     )]
-    hsts: bool,
+    insecure_cookies: bool,
+    /// Minutes without a request after which a dashboard session ends.
+    #[arg(
+        long,
+        env = "CACHET_SESSION_IDLE_MINUTES",
+        default_value_t = 30,
+        global = true
+    )]
+    session_idle_minutes: u32,
+    /// Hours after sign-in at which a dashboard session ends however active.
+    #[arg(
+        long,
+        env = "CACHET_SESSION_MAX_HOURS",
+        default_value_t = 12,
+        global = true
+    )]
+    session_max_hours: u32,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "CACHET_MAX_BODY_BYTES", default_value_t = 256 * 1024, global = true)]
     max_body_bytes: usize,
@@ -352,12 +386,15 @@ async fn serve(service: Arc<StatusPage>, args: ServeArgs) -> Result<(), String> 
     let config = HttpConfig {
         max_body_bytes: args.max_body_bytes,
         hsts: args.hsts,
+        hsts_max_age: Duration::from_secs(args.hsts_max_age),
+        trusted_proxy_header: args.trusted_proxy_header.clone(),
+        secure_cookies: !args.insecure_cookies,
         ..HttpConfig::default()
     };
     // Maintenance windows start and end by the clock: their statuses are written (and
     // recorded in the components' history) by this loop, on every instance (runs take turns
     // in the store).
-    let maintenance = service.clone();
+    let maintenance = Arc::clone(&service);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(cachet_core::service::MAINTENANCE_INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -365,6 +402,17 @@ async fn serve(service: Arc<StatusPage>, args: ServeArgs) -> Result<(), String> 
             tick.tick().await;
             if let Err(e) = maintenance.apply_maintenance().await {
                 tracing::warn!(error = %describe(&e), "applying maintenance windows failed");
+            }
+        }
+    });
+    // Expired sessions are refused whether or not they are purged; this keeps the table small.
+    let housekeeping = Arc::clone(&service);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            every.tick().await;
+            if let Err(e) = housekeeping.purge_sessions().await {
+                tracing::warn!(error = %describe(&e), "purging expired sessions failed");
             }
         }
     });
@@ -385,6 +433,20 @@ async fn serve(service: Arc<StatusPage>, args: ServeArgs) -> Result<(), String> 
     cachet_http::server::serve(listener, app, limits, shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))
+}
+
+fn parse_hsts(text: &str) -> Result<Hsts, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "auto" => Ok(Hsts::Auto),
+        "always" | "on" | "true" | "yes" | "1" => Ok(Hsts::Always),
+        "off" | "false" | "no" | "0" => Ok(Hsts::Off),
+        _ => Err(format!("{text:?} is not auto, always or off")),
+    }
+}
+
+fn parse_header_name(text: &str) -> Result<HeaderName, String> {
+    HeaderName::from_bytes(text.trim().to_ascii_lowercase().as_bytes())
+        .map_err(|_| format!("{text:?} is not a header name"))
 }
 
 /// The data key: `CACHET_DATA_KEY` when set, else the key file, created on first start.
@@ -474,7 +536,11 @@ async fn run(cli: Cli) -> Result<(), String> {
     )
     .await?;
     let key = load_data_key(&cli.data_key_file)?;
-    let service = Arc::new(StatusPage::new(store, key).await.map_err(|e| {
+    let session_limits = SessionLimits {
+        idle: chrono::Duration::minutes(i64::from(cli.serve.session_idle_minutes.max(1))),
+        absolute: chrono::Duration::hours(i64::from(cli.serve.session_max_hours.max(1))),
+    };
+    let service = StatusPage::new(store, key).await.map_err(|e| {
         let hint = if cli.no_migrate {
             " (with --no-migrate, the schema must exist: run `cachet-server migrate` as \
                      its owner first)"
@@ -482,7 +548,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             ""
         };
         format!("cannot load settings: {}{hint}", describe(&e))
-    })?);
+    })?;
+    let service = Arc::new(service.with_session_limits(session_limits));
     let admin = Actor::System;
     match cli.command {
         None | Some(Command::Serve) => serve(service, cli.serve).await,

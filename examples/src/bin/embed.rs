@@ -1,8 +1,10 @@
 //! `embed`: a host axum application that mounts the status page under `/status`.
 //!
 //! Run it with `cargo run -p cachet-examples --bin embed`, then open
-//! <http://127.0.0.1:8080/> (the host's own page) and <http://127.0.0.1:8080/status>.
+//! <http://127.0.0.1:8080/> (the host's own page), <http://127.0.0.1:8080/status> and the
+//! dashboard at <http://127.0.0.1:8080/status/dashboard> (the admin's password is printed).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::routing::get;
@@ -22,7 +24,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let service = Arc::new(StatusPage::new(Arc::new(store), key).await?);
 
     // The host application can call the service directly, with the same rules as the API.
-    if let Some((_, _, token)) = service.bootstrap("admin", "admin@example.com").await? {
+    if let Some((_, password, token)) = service.bootstrap("admin", "admin@example.com").await? {
+        println!("admin password (shown once): {password}");
         println!("admin API token (shown once): {token}");
     }
 
@@ -38,6 +41,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
     println!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app).await?;
+    // The peer address lets the rate limits tell clients apart.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await?;
     Ok(())
 }

@@ -1,5 +1,7 @@
 //! End to end: the `cachet-server` binary over a real socket.
 
+mod browser;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -8,6 +10,7 @@ struct Server {
     child: Child,
     base: String,
     token: Option<String>,
+    password: Option<String>,
     lines: Vec<String>,
 }
 
@@ -43,6 +46,7 @@ fn start_with(db: &str, flags: &[&str]) -> Server {
     let mut reader = BufReader::new(stdout);
     let mut lines = Vec::new();
     let mut token = None;
+    let mut password = None;
     let base = loop {
         let mut line = String::new();
         let n = reader.read_line(&mut line).expect("read stdout");
@@ -50,6 +54,9 @@ fn start_with(db: &str, flags: &[&str]) -> Server {
         let line = line.trim_end().to_string();
         if let Some(t) = line.strip_prefix("  API token: ") {
             token = Some(t.to_string());
+        }
+        if let Some(p) = line.strip_prefix("  Password:  ") {
+            password = Some(p.to_string());
         }
         if let Some(addr) = line.strip_prefix("Listening on ") {
             break addr.to_string();
@@ -60,6 +67,7 @@ fn start_with(db: &str, flags: &[&str]) -> Server {
         child,
         base,
         token,
+        password,
         lines,
     }
 }
