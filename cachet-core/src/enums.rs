@@ -253,6 +253,39 @@ impl Role {
     }
 }
 
+closed_enum!(
+    /// What changed a component's status, as its status history records it. The service
+    /// decides it from the actor and the use case (see [`StatusSource::of_actor`]).
+    StatusSource, "status source" {
+        /// A person signed in to the dashboard (a session).
+        Dashboard = 0 => "Dashboard",
+        /// A client of the API (a token).
+        Api = 1 => "API",
+        /// An incident created or changed with an impact on the component.
+        Incident = 2 => "Incident",
+        /// A maintenance window starting or ending.
+        Maintenance = 3 => "Maintenance",
+        /// The embedding application or the server's own setup (`Actor::System`).
+        System = 4 => "System",
+    }
+);
+
+impl StatusSource {
+    /// The source of a direct status change by `actor`: a session is the dashboard, a token
+    /// the API, `Actor::System` the system. `None` for a guest, who changes nothing.
+    pub fn of_actor(actor: &crate::policy::Actor) -> Option<StatusSource> {
+        use crate::policy::{Actor, Credential};
+        match actor {
+            Actor::Guest => None,
+            Actor::User(p) => Some(match p.credential {
+                Credential::Session => StatusSource::Dashboard,
+                Credential::Token => StatusSource::Api,
+            }),
+            Actor::System => Some(StatusSource::System),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,6 +307,10 @@ mod tests {
         assert!(GroupCollapsed::try_from(3).is_err());
         assert!(MetricView::try_from(4).is_err());
         assert!(Role::try_from(4).is_err());
+        assert!(StatusSource::try_from(5).is_err());
+        for s in StatusSource::ALL {
+            assert_eq!(StatusSource::try_from(s.as_i64()), Ok(*s));
+        }
         assert_eq!(ComponentStatus::PartialOutage.label(), "Partial Outage");
         assert_eq!(MetricView::from_key("week"), Some(MetricView::Week));
         assert_eq!(Role::from_name("Reporter"), Some(Role::Reporter));
@@ -283,5 +320,33 @@ mod tests {
     fn statuses_order_by_severity() {
         assert!(ComponentStatus::MajorOutage > ComponentStatus::PartialOutage);
         assert!(ComponentStatus::Operational > ComponentStatus::Unknown);
+    }
+}
+
+#[cfg(test)]
+mod source_tests {
+    use super::StatusSource;
+    use crate::enums::Role;
+    use crate::ids::UserId;
+    use crate::policy::{Actor, Credential, Principal};
+
+    #[test]
+    fn the_source_follows_the_credential() {
+        let session = Actor::User(Principal::new(UserId(1), Role::Manager));
+        let token = Actor::User(Principal {
+            credential: Credential::Token,
+            ..Principal::new(UserId(1), Role::Manager)
+        });
+        assert_eq!(
+            StatusSource::of_actor(&session),
+            Some(StatusSource::Dashboard)
+        );
+        assert_eq!(StatusSource::of_actor(&token), Some(StatusSource::Api));
+        assert_eq!(
+            StatusSource::of_actor(&Actor::System),
+            Some(StatusSource::System)
+        );
+        assert_eq!(StatusSource::of_actor(&Actor::Guest), None);
+        assert_eq!(StatusSource::Api.label(), "API");
     }
 }

@@ -56,4 +56,6 @@ id_type!(
     TokenId,
     /// An audit log entry.
     AuditId,
+    /// A recorded change of a component's status.
+    StatusChangeId,
 );

@@ -7,6 +7,7 @@ pub mod enums;
 pub mod error;
 pub mod ids;
 pub mod input;
+pub mod maintenance;
 pub mod markdown;
 #[cfg(any(test, feature = "testing"))]
 pub mod memory;

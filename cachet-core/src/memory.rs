@@ -11,6 +11,7 @@ use crate::chart::Window;
 use crate::enums::*;
 use crate::error::{Entity, StoreError};
 use crate::ids::*;
+use crate::maintenance::{self, Hold};
 use crate::model::*;
 use crate::secret::TokenHash;
 use crate::store::*;
@@ -37,6 +38,9 @@ struct State {
     audit: BTreeMap<i64, AuditEntry>,
     /// slug -> name of every tag ever used: a tag is found by slug or created.
     tags: BTreeMap<String, String>,
+    status_changes: BTreeMap<i64, StatusChange>,
+    /// (schedule, component) -> hold.
+    holds: BTreeMap<(ScheduleId, ComponentId), Hold>,
 }
 
 impl State {
@@ -69,6 +73,36 @@ impl State {
             Some((c, None)) => Ok(c),
             _ => Err(StoreError::NotFound(Entity::Component)),
         }
+    }
+
+    /// Sets a live component's status and records the change; the same status is no change.
+    fn set_status(
+        &mut self,
+        id: ComponentId,
+        new: ComponentStatus,
+        source: StatusSource,
+        at: DateTime<Utc>,
+    ) -> Option<StatusChange> {
+        let change_id = self.next_id + 1;
+        let Some((c, None)) = self.components.get_mut(&id.get()) else {
+            return None;
+        };
+        if c.status == new {
+            return None;
+        }
+        let change = StatusChange {
+            id: StatusChangeId(change_id),
+            component_id: id,
+            at,
+            old: c.status,
+            new,
+            source,
+        };
+        c.status = new;
+        c.updated_at = at;
+        self.next_id = change_id;
+        self.status_changes.insert(change_id, change);
+        Some(change)
     }
 
     fn live_incident(&self, id: IncidentId) -> Result<Incident, StoreError> {
@@ -242,9 +276,15 @@ impl Store for MemoryStore {
         &self,
         id: ComponentId,
         ch: ComponentChanges,
+        source: StatusSource,
     ) -> Result<Component, StoreError> {
         let mut st = self.lock();
         let mut c = st.live_component(id)?.clone();
+        let at = now();
+        if let Some(v) = ch.status {
+            st.set_status(id, v, source, at);
+            c.status = v;
+        }
         if let Some(v) = ch.name {
             c.name = v;
         }
@@ -253,9 +293,6 @@ impl Store for MemoryStore {
         }
         if let Some(v) = ch.link {
             c.link = v;
-        }
-        if let Some(v) = ch.status {
-            c.status = v;
         }
         if let Some(v) = ch.order {
             c.order = v;
@@ -272,7 +309,7 @@ impl Store for MemoryStore {
         if let Some(v) = ch.tags {
             c.tags = st.intern_tags(v);
         }
-        c.updated_at = now();
+        c.updated_at = at;
         st.components.insert(id.get(), (c.clone(), None));
         Ok(c)
     }
@@ -284,7 +321,63 @@ impl Store for MemoryStore {
         for s in st.subscribers.values_mut() {
             s.subscriptions.retain(|sub| sub.component_id != id);
         }
+        st.status_changes.retain(|_, ch| ch.component_id != id);
+        st.holds.retain(|(_, cid), _| *cid != id);
         Ok(())
+    }
+
+    async fn status_changes(
+        &self,
+        component: ComponentId,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Page<StatusChange>, StoreError> {
+        let q: ListQuery<(), ()> = ListQuery::new(page, per_page, ());
+        let st = self.lock();
+        let all = st
+            .status_changes
+            .values()
+            .rev()
+            .filter(|ch| ch.component_id == component);
+        let total = all.clone().count() as u64;
+        let items = all
+            .skip(usize::try_from(q.offset()).unwrap_or(usize::MAX))
+            .take(q.limit() as usize)
+            .copied()
+            .collect();
+        Ok(Page { items, total })
+    }
+
+    async fn reconcile_maintenance(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<StatusChange>, StoreError> {
+        let mut st = self.lock();
+        let schedules: Vec<Schedule> = st
+            .schedules
+            .values()
+            .filter(|(s, d)| d.is_none() && s.status != ScheduleStatus::Complete)
+            .map(|(s, _)| s.clone())
+            .collect();
+        let holds: Vec<Hold> = st.holds.values().copied().collect();
+        let statuses: BTreeMap<ComponentId, ComponentStatus> = st
+            .components
+            .values()
+            .filter(|(_, d)| d.is_none())
+            .map(|(c, _)| (c.id, c.status))
+            .collect();
+        let plan = maintenance::plan(now, &schedules, &holds, &statuses);
+        let mut written = Vec::new();
+        for cp in plan.components {
+            if let Some((_, new)) = cp.change {
+                written.extend(st.set_status(cp.component_id, new, StatusSource::Maintenance, now));
+            }
+            st.holds.retain(|(_, cid), _| *cid != cp.component_id);
+            for h in cp.holds {
+                st.holds.insert((h.schedule_id, h.component_id), h);
+            }
+        }
+        Ok(written)
     }
 
     async fn list_groups(
@@ -428,10 +521,7 @@ impl Store for MemoryStore {
         let id = st.id();
         let now = now();
         if let (Some(cid), Some(impact)) = (new.component_id, new.impact) {
-            if let Some((c, _)) = st.components.get_mut(&cid.get()) {
-                c.status = impact;
-                c.updated_at = now;
-            }
+            st.set_status(cid, impact, StatusSource::Incident, now);
         }
         let i = Incident {
             id: IncidentId(id),
@@ -490,10 +580,7 @@ impl Store for MemoryStore {
         if let Some(impact) = ch.impact {
             i.impact = Some(impact);
             if let Some(cid) = i.component_id {
-                if let Some((c, None)) = st.components.get_mut(&cid.get()) {
-                    c.status = impact;
-                    c.updated_at = now;
-                }
+                st.set_status(cid, impact, StatusSource::Incident, now);
             }
         }
         for (k, v) in ch.meta {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::enums::{
     CalcType, ComponentStatus, GroupCollapsed, IncidentStatus, MetricView, MetricVisibility, Role,
-    ScheduleStatus, Visibility,
+    ScheduleStatus, StatusSource, Visibility,
 };
 use crate::ids::*;
 use crate::markdown::SafeHtml;
@@ -49,6 +49,24 @@ pub struct Component {
     pub created_at: DateTime<Utc>,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+/// One change of a component's status, recorded by the store in the same transaction as
+/// the change itself. A write that leaves the status as it was records nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusChange {
+    /// Id; for one component, ids follow the order the changes were made in.
+    pub id: StatusChangeId,
+    /// The component.
+    pub component_id: ComponentId,
+    /// When the change was written.
+    pub at: DateTime<Utc>,
+    /// Status before.
+    pub old: ComponentStatus,
+    /// Status after (never equal to `old`).
+    pub new: ComponentStatus,
+    /// What changed it.
+    pub source: StatusSource,
 }
 
 /// A group of components.

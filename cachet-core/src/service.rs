@@ -39,10 +39,16 @@ use crate::validate::{self, Email};
 /// How long a cached public snapshot may be served before it is rebuilt even without a
 /// write (time alone changes it: a maintenance window starts).
 const SNAPSHOT_TTL: StdDuration = StdDuration::from_secs(10);
+/// How often an application should run [`StatusPage::apply_maintenance`]: as often as the
+/// page's snapshot is rebuilt, so a window's end shows in the API and history about as
+/// soon as it shows on the page.
+pub const MAINTENANCE_INTERVAL: StdDuration = SNAPSHOT_TTL;
 /// How often a token's `last_used_at` is written at most (no write per API request).
 const TOKEN_TOUCH_INTERVAL_SECS: i64 = 60;
 /// Length of a subscriber verification code.
 const VERIFY_CODE_LEN: usize = 42;
+/// Most status changes [`StatusPage::component_history`] returns on one page.
+pub const MAX_STATUS_HISTORY: u32 = 100;
 
 /// A component with the status it effectively shows.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,6 +103,36 @@ pub struct PageSnapshot {
     /// Upcoming maintenance windows.
     pub maintenance_upcoming: Vec<Schedule>,
 }
+
+/// One page of the incident history: incidents newest first (by `occurred_at`, then id),
+/// grouped by the day they occurred on in the display zone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentHistory {
+    /// Days newest first, each with its incidents newest first. A day can continue on the
+    /// next page.
+    pub days: Vec<(chrono::NaiveDate, Vec<Incident>)>,
+    /// This page (1-based).
+    pub page: u32,
+    /// Incidents per page.
+    pub per_page: u32,
+    /// Incidents across all pages.
+    pub total: u64,
+    /// The zone the days are those of.
+    pub zone: Tz,
+}
+
+impl IncidentHistory {
+    /// The number of the last page (1 when there are no incidents).
+    pub fn last_page(&self) -> u32 {
+        let pages = self.total.div_ceil(u64::from(self.per_page.max(1))).max(1);
+        u32::try_from(pages).unwrap_or(u32::MAX)
+    }
+}
+
+/// Incidents on one page of [`StatusPage::incident_history`] unless asked otherwise.
+pub const HISTORY_PER_PAGE: u32 = 20;
+/// Most incidents on one page of [`StatusPage::incident_history`].
+pub const MAX_HISTORY_PER_PAGE: u32 = 100;
 
 /// The service. Cheap to share behind an `Arc`.
 pub struct StatusPage {
@@ -1140,7 +1176,10 @@ impl StatusPage {
         Ok(c)
     }
 
-    /// Changes a component. A Reporter may change only the status.
+    /// Changes a component. A Reporter may change only the status. A status change is
+    /// recorded in the component's history with the source the actor's credential implies
+    /// ([`StatusSource::of_actor`]: a session is the dashboard, a token the API); use
+    /// [`StatusPage::update_component_from`] to name it.
     ///
     /// # Errors
     /// `NotFound(Component)`, `Invalid`, `Forbidden`.
@@ -1149,6 +1188,27 @@ impl StatusPage {
         actor: &Actor,
         id: ComponentId,
         input: ComponentInput,
+    ) -> Result<Component> {
+        // Authorized in the call below, so never a guest past it; a guest gets the error
+        // authorization gives.
+        let source = StatusSource::of_actor(actor).unwrap_or(StatusSource::System);
+        self.update_component_from(actor, id, input, source).await
+    }
+
+    /// [`StatusPage::update_component`] with the source of a status change named by the
+    /// caller: the HTTP API passes [`StatusSource::Api`], a dashboard
+    /// [`StatusSource::Dashboard`], whatever credential the request carried. Incident and
+    /// Maintenance are recorded by those use cases only, and are refused here.
+    ///
+    /// # Errors
+    /// `Invalid` (field `source`) for Incident or Maintenance, and as
+    /// [`StatusPage::update_component`].
+    pub async fn update_component_from(
+        &self,
+        actor: &Actor,
+        id: ComponentId,
+        input: ComponentInput,
+        source: StatusSource,
     ) -> Result<Component> {
         let status_only = ComponentInput {
             status: input.status,
@@ -1165,10 +1225,61 @@ impl StatusPage {
         .await?;
         let mut errors = ValidationErrors::new();
         let ch = self.component_fields(&input, &mut errors, false);
+        if matches!(source, StatusSource::Incident | StatusSource::Maintenance) {
+            errors.add(
+                "source",
+                "incident and maintenance changes are recorded by incidents and schedules",
+            );
+        }
         errors.into_result(())?;
-        let c = self.store.update_component(id, ch).await?;
+        let c = self.store.update_component(id, ch, source).await?;
         self.changed();
         Ok(c)
+    }
+
+    /// One page of a component's status changes, newest first: `page` is 1-based (0 reads
+    /// as 1), `per_page` is clamped to 1..=[`MAX_STATUS_HISTORY`]. A component the actor may
+    /// not see is `NotFound`, as in [`StatusPage::get_component`].
+    ///
+    /// # Errors
+    /// `NotFound(Component)`; `Unauthenticated` when `always_authenticate` is on for a guest.
+    pub async fn component_history(
+        &self,
+        actor: &Actor,
+        id: ComponentId,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Page<StatusChange>> {
+        self.get_component(actor, id).await?;
+        let per_page = per_page.clamp(1, MAX_STATUS_HISTORY);
+        Ok(self.store.status_changes(id, page.max(1), per_page).await?)
+    }
+
+    /// Writes the statuses maintenance windows set as they start and end (see
+    /// [`crate::maintenance`]), recording each change with source Maintenance, and returns
+    /// the changes. A window that starts shows on the status page at once (the roll-up
+    /// overlays it); this puts it into the components' own statuses (the API, the history)
+    /// too, and gives them back their status when the window ends.
+    ///
+    /// The service runs it after every schedule it writes. Windows also start and end by
+    /// the clock, so an application must call it periodically as well (`cachet-server`
+    /// does every [`MAINTENANCE_INTERVAL`]). Safe to run from several instances at once.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn apply_maintenance(&self) -> Result<Vec<StatusChange>> {
+        let changes = self.store.reconcile_maintenance(now()).await?;
+        if !changes.is_empty() {
+            self.changed();
+        }
+        Ok(changes)
+    }
+
+    /// After a schedule write: the schedule is stored, which is what the caller asked for,
+    /// so a failure to apply its effect on statuses does not fail the write; the next
+    /// periodic run applies it (the holds and the schedule are the durable state).
+    async fn apply_maintenance_after_write(&self) {
+        let _ = self.apply_maintenance().await;
     }
 
     /// Deletes a component and its subscriptions (Manager+).
@@ -1359,6 +1470,40 @@ impl StatusPage {
         let mut page = self.store.list_incidents(&q).await?;
         self.hide_private_links(actor, &mut page.items).await?;
         Ok(page)
+    }
+
+    /// One page of the incident history, newest first, grouped by local day in the display
+    /// zone (see [`IncidentHistory`]); guests see public incidents only, and links to
+    /// components they may not see read as absent. `per_page` is clamped to
+    /// 1..=[`MAX_HISTORY_PER_PAGE`]; a page past the end has no days.
+    ///
+    /// # Errors
+    /// `Invalid` (field `page`) for page 0; `Unauthenticated` when `always_authenticate` is
+    /// on for a guest; store failures.
+    pub async fn incident_history(
+        &self,
+        actor: &Actor,
+        page: u32,
+        per_page: u32,
+    ) -> Result<IncidentHistory> {
+        if page == 0 {
+            return Err(Error::Invalid(ValidationErrors::single(
+                "page",
+                "The page must be a whole number from 1.",
+            )));
+        }
+        let per_page = per_page.clamp(1, MAX_HISTORY_PER_PAGE);
+        let mut q = ListQuery::new(page, per_page, IncidentFilter::default());
+        q.sort = Some((IncidentSort::OccurredAt, Order::Desc));
+        let found = self.list_incidents(actor, q).await?;
+        let zone = self.settings().app_timezone;
+        Ok(IncidentHistory {
+            days: crate::time::group_by_local_day(found.items, zone, |i| i.occurred_at),
+            page,
+            per_page,
+            total: found.total,
+            zone,
+        })
     }
 
     /// Guests never learn of a component they may not see through an incident's link: the
@@ -2105,6 +2250,7 @@ impl StatusPage {
             .await
             .map_err(|e| not_found_as_field(e, Entity::Component, "components"))?;
         self.changed();
+        self.apply_maintenance_after_write().await;
         Ok(s)
     }
 
@@ -2132,6 +2278,7 @@ impl StatusPage {
             .await
             .map_err(|e| not_found_as_field(e, Entity::Component, "components"))?;
         self.changed();
+        self.apply_maintenance_after_write().await;
         Ok(s)
     }
 
@@ -2143,6 +2290,7 @@ impl StatusPage {
         self.authorize(actor, Action::WriteSchedule).await?;
         self.store.delete_schedule(id).await?;
         self.changed();
+        self.apply_maintenance_after_write().await;
         Ok(())
     }
 

@@ -676,23 +676,58 @@ pub trait Store: Send + Sync + 'static {
     /// `created_at == updated_at`.
     async fn create_component(&self, new: NewComponent) -> Result<Component, StoreError>;
 
-    /// Changes a component.
+    /// Changes a component; a status change is recorded in its history with `source`.
     ///
     /// # Contract
     /// Only fields that are `Some` change; `tags` replaces the whole set; `updated_at` is
-    /// refreshed. `NotFound(Component)` when missing or deleted, and then nothing changes.
+    /// refreshed. When `status` differs from the stored status, one [`StatusChange`] (old,
+    /// new, `source`, now) is written in the same transaction; the same status records
+    /// nothing. Concurrent changes of one component are serialized: each change's `old` is
+    /// the `new` of the one before. `NotFound(Component)` when missing or deleted, and then
+    /// nothing changes.
     async fn update_component(
         &self,
         id: ComponentId,
         changes: ComponentChanges,
+        source: StatusSource,
     ) -> Result<Component, StoreError>;
 
-    /// Deletes a component and every subscription to it, atomically.
+    /// Deletes a component with every subscription to it, its status history and its
+    /// maintenance holds, atomically.
     ///
     /// # Contract
-    /// Afterwards the component is not found and no subscription references it.
-    /// `NotFound(Component)` when missing or already deleted.
+    /// Afterwards the component is not found, no subscription references it and
+    /// [`Store::status_changes`] of it is empty. `NotFound(Component)` when missing or
+    /// already deleted.
     async fn delete_component(&self, id: ComponentId) -> Result<(), StoreError>;
+
+    // ---- status history and maintenance
+
+    /// One page of a component's status changes, newest first (by id, descending).
+    ///
+    /// # Contract
+    /// `page` is 1-based (0 reads as 1); `per_page` is clamped to 1..=[`MAX_PER_PAGE`].
+    /// `total` counts every change of the component; a page past the end is empty with the
+    /// same total. A component without history (a missing one included) has total 0.
+    async fn status_changes(
+        &self,
+        component: ComponentId,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Page<StatusChange>, StoreError>;
+
+    /// Brings component statuses in line with the maintenance windows in progress at `now`,
+    /// atomically, as [`crate::maintenance::plan`] says: reads the live schedules, the holds
+    /// and the statuses of the components they name (locked), writes the planned statuses,
+    /// records each change with source Maintenance and time `now`, and replaces the holds.
+    ///
+    /// # Contract
+    /// Returns the changes written, by component id. Running it again at the same `now`
+    /// writes nothing. Concurrent runs are serialized (no change is written twice).
+    async fn reconcile_maintenance(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<StatusChange>, StoreError>;
 
     // ---- groups
 
@@ -752,19 +787,21 @@ pub trait Store: Send + Sync + 'static {
     async fn get_incident(&self, id: IncidentId) -> Result<Incident, StoreError>;
 
     /// Creates an incident and, when it has a component and an impact, sets that component's
-    /// status to the impact, atomically.
+    /// status to the impact, atomically (a change is recorded with source Incident).
     ///
     /// # Contract
     /// `NotFound(Component)` when `component_id` names no live component, and then nothing
-    /// is written.
+    /// is written. A status change is recorded as by [`Store::update_component`], in the same
+    /// transaction as the incident: both are written or neither.
     async fn create_incident(&self, new: NewIncident) -> Result<Incident, StoreError>;
 
     /// Changes an incident and, when `impact` is given, sets the linked component's status
-    /// to it, atomically.
+    /// to it, atomically (a change is recorded with source Incident).
     ///
     /// # Contract
     /// Only `Some` fields change; `meta` keys are upserted or deleted one by one.
-    /// `NotFound(Incident)` or `NotFound(Component)` leave nothing changed.
+    /// `NotFound(Incident)` or `NotFound(Component)` leave nothing changed (no history
+    /// either). A status change is recorded as by [`Store::update_component`].
     async fn update_incident(
         &self,
         id: IncidentId,

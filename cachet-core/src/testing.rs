@@ -60,7 +60,11 @@ macro_rules! conformance_tests {
             nulls_sort_as_the_smallest_value, long_messages_sort_on_every_byte,
             subscribing_while_a_component_is_deleted, reads_see_one_snapshot,
             sessions_roundtrip_touch_delete, sessions_replace_is_single_use,
-            sessions_end_by_user_and_purge
+            sessions_end_by_user_and_purge,
+            status_changes_record_every_source, status_changes_skip_writes_that_keep_the_status,
+            status_change_and_incident_are_one_write, status_history_goes_with_its_component,
+            status_changes_form_a_chain_under_concurrency,
+            maintenance_sets_and_restores_statuses, maintenance_runs_once_under_concurrency
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -296,6 +300,7 @@ pub async fn component_update_partial(s: Shared) {
                 tags: Some(vec![tag("three")]),
                 ..Default::default()
             },
+            StatusSource::Api,
         )
         .await
         .unwrap();
@@ -315,6 +320,7 @@ pub async fn component_update_partial(s: Shared) {
                 enabled: Some(false),
                 ..Default::default()
             },
+            StatusSource::Api,
         )
         .await
         .unwrap();
@@ -330,6 +336,7 @@ pub async fn component_update_partial(s: Shared) {
                 group_id: Some(None),
                 ..Default::default()
             },
+            StatusSource::Api,
         )
         .await
         .unwrap();
@@ -344,8 +351,12 @@ pub async fn component_missing_is_not_found(s: Shared) {
         Entity::Component,
     );
     assert_not_found(
-        s.update_component(ComponentId(999_999), ComponentChanges::default())
-            .await,
+        s.update_component(
+            ComponentId(999_999),
+            ComponentChanges::default(),
+            StatusSource::Api,
+        )
+        .await,
         Entity::Component,
     );
     assert_not_found(
@@ -362,6 +373,7 @@ pub async fn component_missing_is_not_found(s: Shared) {
                 name: Some("y".into()),
                 ..Default::default()
             },
+            StatusSource::Api,
         )
         .await,
         Entity::Component,
@@ -2761,4 +2773,600 @@ pub async fn failed_multi_row_write_leaves_nothing(s: Shared) {
         s.get_component(a.id).await.unwrap().status,
         ComponentStatus::PartialOutage
     );
+}
+
+// ---------------------------------------------------------------- status history
+
+fn set_status(status: ComponentStatus) -> ComponentChanges {
+    ComponentChanges {
+        status: Some(status),
+        ..Default::default()
+    }
+}
+
+/// A window from `from` to `to` (unix seconds) over `rows`.
+fn window(from: i64, to: Option<i64>, rows: Vec<(ComponentId, ComponentStatus)>) -> NewSchedule {
+    NewSchedule {
+        name: format!("window {from}"),
+        message: None,
+        status: ScheduleStatus::Upcoming,
+        scheduled_at: t(from),
+        completed_at: to.map(t),
+        components: rows,
+    }
+}
+
+/// Every status change of a component, newest first.
+async fn changes(s: &Shared, component: ComponentId) -> Vec<StatusChange> {
+    let page = s.status_changes(component, 1, MAX_PER_PAGE).await.unwrap();
+    assert_eq!(page.total, page.items.len() as u64);
+    page.items
+}
+
+/// (old, new, source) of each change, as listed (newest first).
+fn history_of(h: &[StatusChange]) -> Vec<(ComponentStatus, ComponentStatus, StatusSource)> {
+    h.iter().map(|c| (c.old, c.new, c.source)).collect()
+}
+
+/// Whole-second bounds around a write, for `at` (stores keep whole seconds).
+fn around(before: DateTime<Utc>, at: DateTime<Utc>) {
+    let after = now();
+    assert!(
+        before <= at && at <= after,
+        "{at} is not between {before} and {after}"
+    );
+}
+
+/// Every way a status changes is recorded with its source, the old and the new status and
+/// the time of the write (maintenance: the `now` it ran at); newest first;
+/// paged, with the total on every page.
+pub async fn status_changes_record_every_source(s: Shared) {
+    use ComponentStatus::*;
+    let c = s.create_component(new_component("api")).await.unwrap();
+    let other = s.create_component(new_component("web")).await.unwrap();
+    let before = now();
+    for (status, source) in [
+        (PerformanceIssues, StatusSource::Dashboard),
+        (PartialOutage, StatusSource::Api),
+        (Operational, StatusSource::System),
+    ] {
+        let u = s
+            .update_component(c.id, set_status(status), source)
+            .await
+            .unwrap();
+        assert_eq!(u.status, status);
+    }
+    let i = s
+        .create_incident(new_incident("down", Some(c.id), Some(MajorOutage)))
+        .await
+        .unwrap();
+    s.update_incident(
+        i.id,
+        IncidentChanges {
+            impact: Some(PartialOutage),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let start = 1_800_000_000;
+    s.create_schedule(window(start, Some(start + 3600), vec![(c.id, MajorOutage)]))
+        .await
+        .unwrap();
+    let began = s.reconcile_maintenance(t(start + 100)).await.unwrap();
+    assert_eq!(
+        history_of(&began),
+        [(PartialOutage, MajorOutage, StatusSource::Maintenance)]
+    );
+    assert_eq!((began[0].component_id, began[0].at), (c.id, t(start + 100)));
+    let ended = s.reconcile_maintenance(t(start + 4000)).await.unwrap();
+    assert_eq!(
+        history_of(&ended),
+        [(MajorOutage, PartialOutage, StatusSource::Maintenance)]
+    );
+    assert_eq!(s.get_component(c.id).await.unwrap().status, PartialOutage);
+
+    let h = changes(&s, c.id).await;
+    assert_eq!(
+        history_of(&h),
+        [
+            (MajorOutage, PartialOutage, StatusSource::Maintenance),
+            (PartialOutage, MajorOutage, StatusSource::Maintenance),
+            (MajorOutage, PartialOutage, StatusSource::Incident),
+            (Operational, MajorOutage, StatusSource::Incident),
+            (PartialOutage, Operational, StatusSource::System),
+            (PerformanceIssues, PartialOutage, StatusSource::Api),
+            (Operational, PerformanceIssues, StatusSource::Dashboard),
+        ]
+    );
+    assert_eq!((h[0], h[1]), (ended[0], began[0]));
+    assert!(h.iter().all(|ch| ch.component_id == c.id));
+    assert!(
+        h.windows(2).all(|w| w[0].id > w[1].id),
+        "newest first by id"
+    );
+    for ch in &h[2..] {
+        around(before, ch.at);
+    }
+    // Pages of 3: newest first, the total on every page, past the end empty.
+    let page = |n| s.status_changes(c.id, n, 3);
+    let p1 = page(1).await.unwrap();
+    assert_eq!((p1.items.as_slice(), p1.total), (&h[..3], 7));
+    let p2 = page(2).await.unwrap();
+    assert_eq!((p2.items.as_slice(), p2.total), (&h[3..6], 7));
+    let p3 = page(3).await.unwrap();
+    assert_eq!((p3.items.as_slice(), p3.total), (&h[6..], 7));
+    let p4 = page(4).await.unwrap();
+    assert_eq!((p4.items.len(), p4.total), (0, 7));
+    assert_eq!(page(0).await.unwrap(), p1, "page 0 reads as 1");
+    let one = s.status_changes(c.id, 2, 0).await.unwrap();
+    assert_eq!(
+        (one.items.as_slice(), one.total),
+        (&h[1..2], 7),
+        "per_page clamped to 1"
+    );
+    let other = s.status_changes(other.id, 1, 100).await.unwrap();
+    assert_eq!((other.items.len(), other.total), (0, 0));
+    let missing = s
+        .status_changes(ComponentId(999_999), 1, 100)
+        .await
+        .unwrap();
+    assert_eq!((missing.items.len(), missing.total), (0, 0));
+}
+
+/// A write that leaves the status as it was records nothing: the same status, other fields
+/// only, an incident without an impact or with the status the component has, a window no
+/// worse than the component.
+pub async fn status_changes_skip_writes_that_keep_the_status(s: Shared) {
+    use ComponentStatus::*;
+    let c = s.create_component(new_component("api")).await.unwrap();
+    let mut down = new_component("db");
+    down.status = MajorOutage;
+    let down = s.create_component(down).await.unwrap();
+    s.update_component(c.id, set_status(Operational), StatusSource::Api)
+        .await
+        .unwrap();
+    s.update_component(
+        c.id,
+        ComponentChanges {
+            name: Some("renamed".into()),
+            enabled: Some(false),
+            ..Default::default()
+        },
+        StatusSource::Dashboard,
+    )
+    .await
+    .unwrap();
+    let same = s
+        .create_incident(new_incident("same", Some(c.id), Some(Operational)))
+        .await
+        .unwrap();
+    s.create_incident(new_incident("note", Some(c.id), None))
+        .await
+        .unwrap();
+    s.update_incident(
+        same.id,
+        IncidentChanges {
+            impact: Some(Operational),
+            name: Some("still the same".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let unlinked = s
+        .create_incident(new_incident("nothing linked", None, None))
+        .await
+        .unwrap();
+    s.update_incident(
+        unlinked.id,
+        IncidentChanges {
+            impact: Some(MajorOutage),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let start = 1_800_000_000;
+    s.create_schedule(window(
+        start,
+        Some(start + 60),
+        vec![(c.id, Operational), (down.id, PerformanceIssues)],
+    ))
+    .await
+    .unwrap();
+    assert!(s
+        .reconcile_maintenance(t(start + 1))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s
+        .reconcile_maintenance(t(start + 61))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(s.get_component(c.id).await.unwrap().status, Operational);
+    assert_eq!(s.get_component(down.id).await.unwrap().status, MajorOutage);
+    for id in [c.id, down.id] {
+        assert!(changes(&s, id).await.is_empty(), "{id}");
+    }
+}
+
+/// A status change goes with the incident that makes it: a write that fails (an unknown
+/// component, a missing incident) writes neither the incident, the status nor its history;
+/// one that succeeds writes all three.
+pub async fn status_change_and_incident_are_one_write(s: Shared) {
+    use ComponentStatus::*;
+    let c = s.create_component(new_component("api")).await.unwrap();
+    assert_not_found(
+        s.create_incident(new_incident(
+            "x",
+            Some(ComponentId(999_999)),
+            Some(MajorOutage),
+        ))
+        .await,
+        Entity::Component,
+    );
+    assert_eq!(s.list_incidents(&q()).await.unwrap().total, 0);
+    assert!(changes(&s, ComponentId(999_999)).await.is_empty());
+    let before = now();
+    let i = s
+        .create_incident(new_incident("slow", Some(c.id), Some(PartialOutage)))
+        .await
+        .unwrap();
+    let h = changes(&s, c.id).await;
+    assert_eq!(
+        history_of(&h),
+        [(Operational, PartialOutage, StatusSource::Incident)]
+    );
+    around(before, h[0].at);
+    // Moving the incident to a component that does not exist fails as a whole: the name,
+    // the impact and the status of the component it names now are all kept.
+    let r = s
+        .update_incident(
+            i.id,
+            IncidentChanges {
+                name: Some("changed".into()),
+                component_id: Some(Some(ComponentId(999_999))),
+                impact: Some(MajorOutage),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_not_found(r, Entity::Component);
+    assert_eq!(s.get_incident(i.id).await.unwrap(), i);
+    assert_eq!(s.get_component(c.id).await.unwrap().status, PartialOutage);
+    assert_eq!(changes(&s, c.id).await, h);
+    assert_not_found(
+        s.update_incident(
+            IncidentId(999_999),
+            IncidentChanges {
+                component_id: Some(Some(c.id)),
+                impact: Some(MajorOutage),
+                ..Default::default()
+            },
+        )
+        .await,
+        Entity::Incident,
+    );
+    assert_eq!(s.get_component(c.id).await.unwrap().status, PartialOutage);
+    assert_eq!(changes(&s, c.id).await, h);
+}
+
+/// Deleting a component deletes its history and its maintenance holds with it; other
+/// components keep theirs, and maintenance carries on without it.
+pub async fn status_history_goes_with_its_component(s: Shared) {
+    use ComponentStatus::*;
+    let gone = s.create_component(new_component("gone")).await.unwrap();
+    let kept = s.create_component(new_component("kept")).await.unwrap();
+    for id in [gone.id, kept.id] {
+        s.update_component(id, set_status(MajorOutage), StatusSource::Api)
+            .await
+            .unwrap();
+        s.update_component(id, set_status(Operational), StatusSource::Api)
+            .await
+            .unwrap();
+    }
+    let start = 1_800_000_000;
+    s.create_schedule(window(
+        start,
+        Some(start + 60),
+        vec![(gone.id, PartialOutage), (kept.id, PartialOutage)],
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        s.reconcile_maintenance(t(start + 1)).await.unwrap().len(),
+        2
+    );
+    s.delete_component(gone.id).await.unwrap();
+    assert!(changes(&s, gone.id).await.is_empty());
+    assert_eq!(changes(&s, kept.id).await.len(), 3);
+    assert!(s
+        .reconcile_maintenance(t(start + 2))
+        .await
+        .unwrap()
+        .is_empty());
+    let ended = s.reconcile_maintenance(t(start + 61)).await.unwrap();
+    assert_eq!(
+        ended
+            .iter()
+            .map(|c| (c.component_id, c.old, c.new))
+            .collect::<Vec<_>>(),
+        [(kept.id, PartialOutage, Operational)]
+    );
+    assert!(changes(&s, gone.id).await.is_empty());
+    let fresh = s.create_component(new_component("fresh")).await.unwrap();
+    assert!(changes(&s, fresh.id).await.is_empty());
+}
+
+/// Concurrent status changes of one component (direct ones and incidents) are serialized:
+/// oldest first, each change starts from the status the one before left, the first from
+/// the status the component was created with, and the last ends at its current status.
+pub async fn status_changes_form_a_chain_under_concurrency(s: Shared) {
+    let c = s.create_component(new_component("busy")).await.unwrap();
+    let mut tasks = Vec::new();
+    for n in 0..40u8 {
+        let s = s.clone();
+        let status = ComponentStatus::try_from(i64::from(n % 5)).expect("0..=4");
+        tasks.push(tokio::spawn(async move {
+            if n % 4 == 0 {
+                s.create_incident(new_incident(&format!("i{n}"), Some(c.id), Some(status)))
+                    .await
+                    .map(|_| ())
+            } else {
+                let source = if n % 2 == 0 {
+                    StatusSource::Dashboard
+                } else {
+                    StatusSource::Api
+                };
+                s.update_component(c.id, set_status(status), source)
+                    .await
+                    .map(|_| ())
+            }
+        }));
+    }
+    for task in tasks {
+        task.await
+            .expect("task")
+            .expect("no error under concurrency");
+    }
+    let mut h = changes(&s, c.id).await;
+    h.reverse();
+    assert!(!h.is_empty() && h.len() <= 40, "{} changes", h.len());
+    assert_eq!(h[0].old, ComponentStatus::Operational);
+    for pair in h.windows(2) {
+        assert_eq!(pair[0].new, pair[1].old, "broken chain: {pair:?}");
+        assert!(pair[0].id < pair[1].id);
+    }
+    assert!(h.iter().all(|ch| ch.old != ch.new));
+    let last = h.last().map(|ch| ch.new);
+    assert_eq!(last, Some(s.get_component(c.id).await.unwrap().status));
+}
+
+/// A window in progress raises its components to its status (never lowers one); when it
+/// ends they get back the status they had, unless someone changed it meanwhile; a window
+/// marked In Progress or Complete counts as such whatever the clock; a deleted window ends.
+pub async fn maintenance_sets_and_restores_statuses(s: Shared) {
+    use ComponentStatus::*;
+    let a = s.create_component(new_component("a")).await.unwrap();
+    let mut b = new_component("b");
+    b.status = MajorOutage;
+    let b = s.create_component(b).await.unwrap();
+    let c = s.create_component(new_component("c")).await.unwrap();
+    let t0 = 1_800_000_000;
+    s.create_schedule(window(
+        t0 + 1000,
+        Some(t0 + 2000),
+        vec![(a.id, PerformanceIssues), (b.id, PartialOutage)],
+    ))
+    .await
+    .unwrap();
+    let mut marked = window(t0 + 5000, None, vec![(c.id, PartialOutage)]);
+    marked.status = ScheduleStatus::InProgress;
+    let marked = s.create_schedule(marked).await.unwrap();
+    let mut done = window(t0, None, vec![(a.id, MajorOutage)]);
+    done.status = ScheduleStatus::Complete;
+    s.create_schedule(done).await.unwrap();
+    let changed = |list: Vec<StatusChange>| {
+        list.iter()
+            .map(|ch| (ch.component_id, ch.old, ch.new, ch.at))
+            .collect::<Vec<_>>()
+    };
+
+    let r = s.reconcile_maintenance(t(t0 + 500)).await.unwrap();
+    assert_eq!(
+        changed(r),
+        [(c.id, Operational, PartialOutage, t(t0 + 500))]
+    );
+    assert!(s
+        .reconcile_maintenance(t(t0 + 500))
+        .await
+        .unwrap()
+        .is_empty());
+    let r = s.reconcile_maintenance(t(t0 + 1500)).await.unwrap();
+    assert_eq!(
+        changed(r),
+        [(a.id, Operational, PerformanceIssues, t(t0 + 1500))]
+    );
+    assert_eq!(s.get_component(b.id).await.unwrap().status, MajorOutage);
+    // A report during the window stands, and is not undone when the window ends.
+    s.update_component(a.id, set_status(Operational), StatusSource::Api)
+        .await
+        .unwrap();
+    assert!(s
+        .reconcile_maintenance(t(t0 + 1600))
+        .await
+        .unwrap()
+        .is_empty());
+    s.update_schedule(
+        marked.id,
+        ScheduleChanges {
+            status: Some(ScheduleStatus::Complete),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let r = s.reconcile_maintenance(t(t0 + 1700)).await.unwrap();
+    assert_eq!(
+        changed(r),
+        [(c.id, PartialOutage, Operational, t(t0 + 1700))]
+    );
+    assert!(s
+        .reconcile_maintenance(t(t0 + 2500))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(s.get_component(a.id).await.unwrap().status, Operational);
+    assert_eq!(s.get_component(b.id).await.unwrap().status, MajorOutage);
+    // A deleted window ends at the next run.
+    let w = s
+        .create_schedule(window(
+            t0 + 3000,
+            Some(t0 + 4000),
+            vec![(a.id, PartialOutage)],
+        ))
+        .await
+        .unwrap();
+    let r = s.reconcile_maintenance(t(t0 + 3100)).await.unwrap();
+    assert_eq!(
+        changed(r),
+        [(a.id, Operational, PartialOutage, t(t0 + 3100))]
+    );
+    s.delete_schedule(w.id).await.unwrap();
+    let r = s.reconcile_maintenance(t(t0 + 3200)).await.unwrap();
+    assert_eq!(
+        changed(r),
+        [(a.id, PartialOutage, Operational, t(t0 + 3200))]
+    );
+
+    let h = changes(&s, a.id).await;
+    assert_eq!(
+        history_of(&h),
+        [
+            (PartialOutage, Operational, StatusSource::Maintenance),
+            (Operational, PartialOutage, StatusSource::Maintenance),
+            (PerformanceIssues, Operational, StatusSource::Api),
+            (Operational, PerformanceIssues, StatusSource::Maintenance),
+        ]
+    );
+    assert!(changes(&s, b.id).await.is_empty());
+    assert_eq!(changes(&s, c.id).await.len(), 2);
+}
+
+/// Runs at the same time write each change once: every component of a window is raised
+/// once when it starts and restored once when it ends.
+pub async fn maintenance_runs_once_under_concurrency(s: Shared) {
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        ids.push(
+            s.create_component(new_component(&format!("c{n}")))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let t0 = 1_800_000_000;
+    s.create_schedule(window(
+        t0,
+        Some(t0 + 100),
+        ids.iter()
+            .map(|id| (*id, ComponentStatus::PartialOutage))
+            .collect(),
+    ))
+    .await
+    .unwrap();
+    for at in [t0 + 10, t0 + 200] {
+        let mut tasks = Vec::new();
+        for _ in 0..6 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(
+                async move { s.reconcile_maintenance(t(at)).await },
+            ));
+        }
+        let mut written = 0;
+        for task in tasks {
+            written += task
+                .await
+                .expect("task")
+                .expect("no error under concurrency")
+                .len();
+        }
+        assert_eq!(written, ids.len(), "at {at}");
+    }
+    for id in ids {
+        let h = changes(&s, id).await;
+        assert_eq!(
+            history_of(&h),
+            [
+                (
+                    ComponentStatus::PartialOutage,
+                    ComponentStatus::Operational,
+                    StatusSource::Maintenance
+                ),
+                (
+                    ComponentStatus::Operational,
+                    ComponentStatus::PartialOutage,
+                    StatusSource::Maintenance
+                ),
+            ]
+        );
+        assert_eq!(
+            s.get_component(id).await.unwrap().status,
+            ComponentStatus::Operational
+        );
+    }
+}
+
+/// Not in the case list: run it on a store whose every insert into the status history
+/// fails (a backend test installs a trigger that raises). Each write that changes a status
+/// then fails as a whole, leaving no incident and no component change behind: the history
+/// row is written in the same transaction as what it records, and the rest is undone.
+pub async fn failed_history_write_undoes_the_change(s: Shared) {
+    use ComponentStatus::*;
+    let c = s.create_component(new_component("api")).await.unwrap();
+    let quiet = s
+        .create_incident(new_incident("no impact", None, None))
+        .await
+        .expect("an incident without an impact writes no history");
+    let r = s
+        .create_incident(new_incident("down", Some(c.id), Some(MajorOutage)))
+        .await;
+    assert!(r.is_err(), "the history insert was to fail: {r:?}");
+    let listed = s.list_incidents(&q()).await.unwrap();
+    assert_eq!(ids(&listed, |i| i.id.get()), [quiet.id.get()]);
+    let r = s
+        .update_incident(
+            quiet.id,
+            IncidentChanges {
+                name: Some("changed".into()),
+                component_id: Some(Some(c.id)),
+                impact: Some(MajorOutage),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(r.is_err(), "{r:?}");
+    assert_eq!(s.get_incident(quiet.id).await.unwrap(), quiet);
+    let r = s
+        .update_component(
+            c.id,
+            ComponentChanges {
+                name: Some("renamed".into()),
+                status: Some(PartialOutage),
+                ..Default::default()
+            },
+            StatusSource::Api,
+        )
+        .await;
+    assert!(r.is_err(), "{r:?}");
+    let t0 = 1_800_000_000;
+    s.create_schedule(window(t0, Some(t0 + 60), vec![(c.id, PartialOutage)]))
+        .await
+        .unwrap();
+    let r = s.reconcile_maintenance(t(t0 + 1)).await;
+    assert!(r.is_err(), "{r:?}");
+    assert_eq!(s.get_component(c.id).await.unwrap(), c);
+    assert!(changes(&s, c.id).await.is_empty());
 }

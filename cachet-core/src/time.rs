@@ -2,7 +2,7 @@
 //! offset are read in the configured or requested zone, and output is converted once, at
 //! the edge.
 
-use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 /// The output format of Cachet's API (`Y-m-d H:i:s`).
@@ -85,6 +85,30 @@ pub fn parse_zone(name: &str) -> Option<Tz> {
     name.trim().parse::<Tz>().ok()
 }
 
+/// The calendar day `t` falls on in `zone`.
+pub fn local_day(t: DateTime<Utc>, zone: Tz) -> NaiveDate {
+    t.with_timezone(&zone).date_naive()
+}
+
+/// Groups `items` by the day their instant (`at`) falls on in `zone`, keeping their order.
+/// Items sorted by instant (either way) give one group per day, in that order; unsorted
+/// input gives a new group at every change of day.
+pub fn group_by_local_day<T>(
+    items: impl IntoIterator<Item = T>,
+    zone: Tz,
+    at: impl Fn(&T) -> DateTime<Utc>,
+) -> Vec<(NaiveDate, Vec<T>)> {
+    let mut days: Vec<(NaiveDate, Vec<T>)> = Vec::new();
+    for item in items {
+        let day = local_day(at(&item), zone);
+        match days.last_mut() {
+            Some((d, list)) if *d == day => list.push(item),
+            _ => days.push((day, vec![item])),
+        }
+    }
+    days
+}
+
 fn truncate(s: &str) -> String {
     s.chars().take(40).collect()
 }
@@ -93,6 +117,56 @@ fn truncate(s: &str) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn days_are_those_of_the_display_zone() {
+        let sydney: Tz = "Australia/Sydney".parse().unwrap();
+        let la: Tz = "America/Los_Angeles".parse().unwrap();
+        // 2024-05-01 13:30 UTC is 23:30 in Sydney (UTC+10) and 06:30 in Los Angeles.
+        let a = parse_local("2024-05-01 13:30", Tz::UTC).unwrap();
+        // 14:30 UTC: already 2 May in Sydney, still 1 May in Los Angeles.
+        let b = parse_local("2024-05-01 14:30", Tz::UTC).unwrap();
+        let c = parse_local("2024-05-03 09:00", Tz::UTC).unwrap();
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let newest_first = [c, b, a];
+        assert_eq!(
+            group_by_local_day(newest_first, sydney, |t| *t),
+            [
+                (d("2024-05-03"), vec![c]),
+                (d("2024-05-02"), vec![b]),
+                (d("2024-05-01"), vec![a]),
+            ]
+        );
+        assert_eq!(
+            group_by_local_day(newest_first, la, |t| *t),
+            [(d("2024-05-03"), vec![c]), (d("2024-05-01"), vec![b, a])]
+        );
+        assert!(group_by_local_day(Vec::<DateTime<Utc>>::new(), la, |t| *t).is_empty());
+    }
+
+    proptest! {
+        /// Sorted input: every item is in the group of its own local day, no day appears
+        /// twice, and nothing is lost or reordered.
+        #[test]
+        fn grouping_sorted_instants_partitions_them(
+            mut secs in prop::collection::vec(0i64..4_000_000_000, 0..40),
+            zone in prop::sample::select(vec!["UTC", "Australia/Sydney", "America/St_Johns", "Pacific/Kiritimati"]),
+        ) {
+            let zone: Tz = zone.parse().unwrap();
+            secs.sort_unstable_by(|a, b| b.cmp(a));
+            let groups = group_by_local_day(secs.clone(), zone, |s| DateTime::from_timestamp(*s, 0).unwrap());
+            let flat: Vec<i64> = groups.iter().flat_map(|(_, g)| g.iter().copied()).collect();
+            prop_assert_eq!(flat, secs);
+            for pair in groups.windows(2) {
+                prop_assert!(pair[0].0 > pair[1].0);
+            }
+            for (day, list) in &groups {
+                for s in list {
+                    prop_assert_eq!(local_day(DateTime::from_timestamp(*s, 0).unwrap(), zone), *day);
+                }
+            }
+        }
+    }
 
     #[test]
     fn local_input_is_read_in_the_zone() {

@@ -12,15 +12,18 @@
 /// with SQL in dialect `$dialect` and migrations from `$migrations` (a `sqlx::migrate!`).
 macro_rules! sql_backend {
     ($store:ident, $db:ty, $dialect:expr, $migrator:expr, $engine:literal) => {
-        use std::collections::HashMap;
+        use std::collections::{BTreeMap, HashMap};
         use std::future::Future;
         use std::pin::Pin;
 
         use async_trait::async_trait;
         use cachet_core::chart::Window;
-        use cachet_core::enums::{IncidentStatus, Role, ScheduleStatus, UnknownValue};
+        use cachet_core::enums::{
+            ComponentStatus, IncidentStatus, Role, ScheduleStatus, StatusSource, UnknownValue,
+        };
         use cachet_core::error::Entity;
         use cachet_core::ids::*;
+        use cachet_core::maintenance::{self, Hold};
         use cachet_core::markdown::SafeHtml;
         use cachet_core::model::*;
         use cachet_core::policy::Abilities;
@@ -603,15 +606,18 @@ macro_rules! sql_backend {
             c: &mut Conn,
             id: ComponentId,
             changes: ComponentChanges,
+            source: StatusSource,
         ) -> Res<Component> {
             if !lock_component(c, id).await? {
                 return not_found(Entity::Component);
+            }
+            if let Some(status) = changes.status {
+                set_status(c, id, status, source, now_secs()).await?;
             }
             let mut set = Set::default();
             set.set_some("name", changes.name);
             set.set_some("description", changes.description);
             set.set_some("link", changes.link);
-            set.set_some("status", changes.status.map(i64::from));
             set.set_some("position", changes.order);
             set.set_some("group_id", changes.group_id.map(|g| g.map(GroupId::get)));
             set.set_some("enabled", changes.enabled);
@@ -636,13 +642,195 @@ macro_rules! sql_backend {
             if changed == 0 {
                 return not_found(Entity::Component);
             }
-            execute(
+            for table in ["subscriptions", "component_status_changes", "maintenance_holds"] {
+                execute(
+                    c,
+                    &format!("DELETE FROM {table} WHERE component_id = ?"),
+                    vec![Arg::Int(id.get())],
+                )
+                .await?;
+            }
+            Ok(())
+        }
+
+        // ------------------------------------------------------------------ status history
+
+        const CHANGE_COLUMNS: &str = "id, component_id, at, old_status, new_status, source";
+
+        fn change_row(r: &DbRow) -> Result<StatusChange, sqlx::Error> {
+            Ok(StatusChange {
+                id: StatusChangeId(r.try_get(0)?),
+                component_id: ComponentId(r.try_get(1)?),
+                at: ts(r, 2)?,
+                old: en(r, 3)?,
+                new: en(r, 4)?,
+                source: en(r, 5)?,
+            })
+        }
+
+        /// Sets a live component's status to `new` and records the change, in the caller's
+        /// transaction; `None` (and no write) when it already has that status or is not live.
+        /// The row is locked before its status is read, so the status is the latest committed
+        /// one (a locking read, on MySQL too) and concurrent changes form one chain.
+        async fn set_status(
+            c: &mut Conn,
+            component: ComponentId,
+            new: ComponentStatus,
+            source: StatusSource,
+            at: i64,
+        ) -> Res<Option<StatusChange>> {
+            let old: Option<ComponentStatus> = fetch_opt(
                 c,
-                "DELETE FROM subscriptions WHERE component_id = ?",
-                vec![Arg::Int(id.get())],
+                "SELECT status FROM components WHERE id = ? AND deleted_at IS NULL FOR UPDATE",
+                vec![Arg::Int(component.get())],
+                |r| en(r, 0),
             )
             .await?;
-            Ok(())
+            let Some(old) = old.filter(|old| *old != new) else {
+                return Ok(None);
+            };
+            execute(
+                c,
+                "UPDATE components SET status = ?, updated_at = ? WHERE id = ?",
+                vec![Arg::Int(new.as_i64()), Arg::Int(at), Arg::Int(component.get())],
+            )
+            .await?;
+            let id = insert(
+                c,
+                "INSERT INTO component_status_changes (component_id, at, old_status, new_status, source) \
+                 VALUES (?, ?, ?, ?, ?)",
+                vec![
+                    Arg::Int(component.get()),
+                    Arg::Int(at),
+                    Arg::Int(old.as_i64()),
+                    Arg::Int(new.as_i64()),
+                    Arg::Int(source.as_i64()),
+                ],
+            )
+            .await?;
+            let at = DateTime::from_timestamp(at, 0)
+                .ok_or_else(|| Fail::from(Corrupt(format!("instant {at}"))))?;
+            Ok(Some(StatusChange {
+                id: StatusChangeId(id),
+                component_id: component,
+                at,
+                old,
+                new,
+                source,
+            }))
+        }
+
+        async fn status_changes(
+            c: &mut Conn,
+            component: ComponentId,
+            page: u32,
+            per_page: u32,
+        ) -> Res<Page<StatusChange>> {
+            let q: ListQuery<(), ()> = ListQuery::new(page, per_page, ());
+            let mut w = Where::default();
+            w.bind("component_id = ?", component.get());
+            let spec = PageSpec {
+                columns: CHANGE_COLUMNS,
+                from: "component_status_changes",
+                filter: &w,
+                order: "id DESC".to_owned(),
+            };
+            let (items, total) = fetch_page(c, &spec, &q, change_row).await?;
+            Ok(Page { items, total })
+        }
+
+        fn hold_row(r: &DbRow) -> Result<Hold, sqlx::Error> {
+            Ok(Hold {
+                schedule_id: ScheduleId(r.try_get(0)?),
+                component_id: ComponentId(r.try_get(1)?),
+                restore: en(r, 2)?,
+                applied: en(r, 3)?,
+            })
+        }
+
+        /// [`maintenance::plan`] over the live schedules that are not Complete, every hold
+        /// and the statuses they name (rows locked, in id order), then its writes.
+        async fn reconcile_maintenance(c: &mut Conn, now: DateTime<Utc>) -> Res<Vec<StatusChange>> {
+            // One run at a time, on every instance: the others wait here, then see its holds.
+            exists(
+                c,
+                "SELECT 1 FROM store_locks WHERE name = 'maintenance' FOR UPDATE",
+                Vec::new(),
+            )
+            .await?;
+            let sql = format!(
+                "SELECT {SCHEDULE_COLUMNS} FROM schedules s WHERE s.deleted_at IS NULL \
+                 AND s.status <> ? ORDER BY s.id"
+            );
+            let mut schedules = fetch_all(
+                c,
+                &sql,
+                vec![Arg::Int(ScheduleStatus::Complete.as_i64())],
+                schedule_row,
+            )
+            .await?;
+            fill_schedule_components(c, &mut schedules).await?;
+            let holds = fetch_all(
+                c,
+                "SELECT schedule_id, component_id, restore_status, applied_status \
+                 FROM maintenance_holds ORDER BY component_id, schedule_id FOR UPDATE",
+                Vec::new(),
+                hold_row,
+            )
+            .await?;
+            let mut named: Vec<i64> = schedules
+                .iter()
+                .flat_map(|s| s.components.iter().map(|r| r.component_id.get()))
+                .chain(holds.iter().map(|h| h.component_id.get()))
+                .collect();
+            named.sort_unstable();
+            named.dedup();
+            let mut statuses = BTreeMap::new();
+            for chunk in named.chunks(CHUNK) {
+                let mut w = Where::default();
+                w.raw("deleted_at IS NULL");
+                w.with_list(|ph| format!("id IN ({ph})"), ints(chunk.iter().copied()));
+                let sql = format!(
+                    "SELECT id, status FROM components WHERE {} ORDER BY id FOR UPDATE",
+                    w.sql()
+                );
+                let rows = fetch_all(c, &sql, w.args, |r| {
+                    Ok((ComponentId(r.try_get(0)?), en::<ComponentStatus>(r, 1)?))
+                })
+                .await?;
+                statuses.extend(rows);
+            }
+            let plan = maintenance::plan(now, &schedules, &holds, &statuses);
+            let at = secs(now);
+            let mut written = Vec::new();
+            for cp in plan.components {
+                if let Some((_, new)) = cp.change {
+                    written.extend(
+                        set_status(c, cp.component_id, new, StatusSource::Maintenance, at).await?,
+                    );
+                }
+                execute(
+                    c,
+                    "DELETE FROM maintenance_holds WHERE component_id = ?",
+                    vec![Arg::Int(cp.component_id.get())],
+                )
+                .await?;
+                for h in cp.holds {
+                    execute(
+                        c,
+                        "INSERT INTO maintenance_holds (schedule_id, component_id, restore_status, \
+                         applied_status) VALUES (?, ?, ?, ?)",
+                        vec![
+                            Arg::Int(h.schedule_id.get()),
+                            Arg::Int(h.component_id.get()),
+                            Arg::Int(h.restore.as_i64()),
+                            Arg::Int(h.applied.as_i64()),
+                        ],
+                    )
+                    .await?;
+                }
+            }
+            Ok(written)
         }
 
         // ------------------------------------------------------------------ groups
@@ -962,13 +1150,8 @@ macro_rules! sql_backend {
             Ok(items)
         }
 
-        async fn set_component_status(c: &mut Conn, component: ComponentId, status: i64) -> Res<()> {
-            execute(
-                c,
-                "UPDATE components SET status = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL",
-                vec![Arg::Int(status), Arg::Int(now_secs()), Arg::Int(component.get())],
-            )
-            .await?;
+        async fn set_component_status(c: &mut Conn, component: ComponentId, status: ComponentStatus) -> Res<()> {
+            set_status(c, component, status, StatusSource::Incident, now_secs()).await?;
             Ok(())
         }
 
@@ -1002,7 +1185,7 @@ macro_rules! sql_backend {
             )
             .await?;
             if let (Some(component), Some(impact)) = (new.component_id, new.impact) {
-                set_component_status(c, component, impact.as_i64()).await?;
+                set_component_status(c, component, impact).await?;
             }
             get_incident(c, IncidentId(id)).await
         }
@@ -1051,7 +1234,7 @@ macro_rules! sql_backend {
             set.set("updated_at", now_secs());
             update_set(c, set, "incidents", id.get()).await?;
             if let (Some(impact), Some(component)) = (changes.impact, target) {
-                set_component_status(c, component, impact.as_i64()).await?;
+                set_component_status(c, component, impact).await?;
             }
             get_incident(c, id).await
         }
@@ -2684,13 +2867,31 @@ macro_rules! sql_backend {
                 &self,
                 id: ComponentId,
                 changes: ComponentChanges,
+                source: StatusSource,
             ) -> Result<Component, StoreError> {
-                self.write(move |c| Box::pin(update_component(c, id, changes.clone())))
+                self.write(move |c| Box::pin(update_component(c, id, changes.clone(), source)))
                     .await
             }
 
             async fn delete_component(&self, id: ComponentId) -> Result<(), StoreError> {
                 self.write(move |c| Box::pin(delete_component(c, id))).await
+            }
+
+            async fn status_changes(
+                &self,
+                component: ComponentId,
+                page: u32,
+                per_page: u32,
+            ) -> Result<Page<StatusChange>, StoreError> {
+                self.read(move |c| Box::pin(status_changes(c, component, page, per_page)))
+                    .await
+            }
+
+            async fn reconcile_maintenance(
+                &self,
+                now: DateTime<Utc>,
+            ) -> Result<Vec<StatusChange>, StoreError> {
+                self.write(move |c| Box::pin(reconcile_maintenance(c, now))).await
             }
 
             async fn list_groups(

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use cachet_core::enums::StatusSource;
 use cachet_core::error::Entity;
 use cachet_core::ids::{ComponentId, GroupId};
 use cachet_core::model::{Component, ComponentGroup, Tag};
@@ -14,6 +15,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::conv::{id_array, secs, En, JsonValue, Ts};
 use crate::error::{not_found, Res};
+use crate::history;
 use crate::query::{fetch_page, order_by, PageSpec, Set, Where};
 
 const COLUMNS: &str = r#"c.id, c.name, c.description, c.link, c.status, c."order", c.group_id, c.enabled, c.meta, c.created_at, c.updated_at"#;
@@ -216,15 +218,18 @@ pub(crate) fn update(
     conn: &Connection,
     id: ComponentId,
     changes: ComponentChanges,
+    source: StatusSource,
 ) -> Res<Component> {
     if !is_live(conn, id)? {
         return not_found(Entity::Component);
+    }
+    if let Some(status) = changes.status {
+        history::set_status(conn, id, status, source, now())?;
     }
     let mut set = Set::default();
     set.set_some("name", changes.name);
     set.set_some("description", changes.description);
     set.set_some("link", changes.link);
-    set.set_some("status", changes.status.map(i64::from));
     set.set_some(r#""order""#, changes.order);
     set.set_some("group_id", changes.group_id.map(|g| g.map(GroupId::get)));
     set.set_some("enabled", changes.enabled);
@@ -248,6 +253,7 @@ pub(crate) fn delete(conn: &Connection, id: ComponentId) -> Res<()> {
     }
     conn.prepare_cached("DELETE FROM subscriptions WHERE component_id = ?1")?
         .execute([id.get()])?;
+    history::delete_for(conn, id)?;
     Ok(())
 }
 

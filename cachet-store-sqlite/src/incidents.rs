@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use cachet_core::enums::IncidentStatus;
+use cachet_core::enums::{ComponentStatus, IncidentStatus, StatusSource};
 use cachet_core::error::Entity;
 use cachet_core::ids::{ComponentId, IncidentId, UpdateId, UserId};
 use cachet_core::markdown::SafeHtml;
@@ -14,10 +14,10 @@ use cachet_core::store::{
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use crate::components;
 use crate::conv::{id_array, opt_en, secs, secs_ceil, En, JsonMap, Ts};
 use crate::error::{not_found, Res};
 use crate::query::{fetch_page, order_by, PageSpec, Set, Where};
+use crate::{components, history};
 
 const COLUMNS: &str = "i.id, i.user_id, i.component_id, i.impact, i.name, i.status, i.visible, i.stickied, i.message, \
                        i.message_html, i.occurred_at, i.meta, i.created_at, i.updated_at";
@@ -191,11 +191,12 @@ pub(crate) fn for_overview(conn: &Connection, since: DateTime<Utc>) -> Res<Vec<I
     Ok(items)
 }
 
-fn set_component_status(conn: &Connection, component: ComponentId, status: i64) -> Res<()> {
-    conn.prepare_cached(
-        "UPDATE components SET status = ?2, updated_at = ?3 WHERE id = ?1 AND deleted_at IS NULL",
-    )?
-    .execute([component.get(), status, secs(now())])?;
+fn set_component_status(
+    conn: &Connection,
+    component: ComponentId,
+    status: ComponentStatus,
+) -> Res<()> {
+    history::set_status(conn, component, status, StatusSource::Incident, now())?;
     Ok(())
 }
 
@@ -227,7 +228,7 @@ pub(crate) fn create(conn: &Connection, new: NewIncident) -> Res<Incident> {
     ])?;
     let id = IncidentId(conn.last_insert_rowid());
     if let (Some(component), Some(impact)) = (new.component_id, new.impact) {
-        set_component_status(conn, component, impact.as_i64())?;
+        set_component_status(conn, component, impact)?;
     }
     get(conn, id)
 }
@@ -268,7 +269,7 @@ pub(crate) fn update(conn: &Connection, id: IncidentId, changes: IncidentChanges
     set.execute(conn, "incidents", id.get())?;
     if let Some(impact) = changes.impact {
         if let Some(component) = changes.component_id.unwrap_or(current.component_id) {
-            set_component_status(conn, component, impact.as_i64())?;
+            set_component_status(conn, component, impact)?;
         }
     }
     get(conn, id)

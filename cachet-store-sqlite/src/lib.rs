@@ -5,6 +5,7 @@ pub use rusqlite;
 mod components;
 mod conv;
 mod error;
+mod history;
 mod incidents;
 mod metrics;
 mod migrate;
@@ -65,14 +66,41 @@ impl fmt::Debug for SqliteStore {
     }
 }
 
+/// Creates a missing database file with mode 0600 (SQLite itself would create it 0644
+/// less the umask: readable by every local user). Names SQLite treats specially (`""`,
+/// `:memory:`, `file:` URIs) are left to it.
+fn create_private(path: &Path) {
+    let special = path
+        .to_str()
+        .is_some_and(|p| p.is_empty() || p == ":memory:" || p.starts_with("file:"));
+    if special {
+        return;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    // An existing file is kept as it is. Any other failure (a missing directory, one that
+    // may not be written) is left for SQLite's own open to report with its error.
+    let _ = options.open(path);
+}
+
 impl SqliteStore {
     /// Opens (creating it when missing) the database file at `path`, in WAL mode with
     /// foreign keys on, `synchronous=NORMAL` and a busy timeout of [`BUSY_TIMEOUT`].
+    ///
+    /// A missing file is created readable and writable by its owner only (mode 0600 on
+    /// Unix, whatever the umask allows beyond it); SQLite gives the `-wal` and `-shm` files
+    /// the database file's mode. An existing file keeps the mode it has.
     ///
     /// This does not create the tables: call [`SqliteStore::migrate`] next, or use
     /// [`SqliteStore::open_and_migrate`]. Opening touches the file system and blocks briefly.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref();
+        create_private(path);
         let writer = Connection::open(path).map_err(classify)?;
         configure(&writer)?;
         let journal: String = writer

@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_security.sql"),
     include_str!("../migrations/0003_sessions.sql"),
+    include_str!("../migrations/0004_status_changes.sql"),
 ];
 
 /// The version the migrations bring a database to.

@@ -156,6 +156,20 @@ pub(crate) fn for_overview(conn: &Connection, since: DateTime<Utc>) -> Res<Vec<S
     Ok(items)
 }
 
+/// For maintenance: live schedules that are not Complete (the only ones that can be in
+/// progress), with their components.
+pub(crate) fn not_complete(conn: &Connection) -> Res<Vec<Schedule>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM schedules s WHERE s.deleted_at IS NULL AND s.status <> ?1 ORDER BY s.id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut items = stmt
+        .query_map([ScheduleStatus::Complete.as_i64()], row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    fill_components(conn, &mut items)?;
+    Ok(items)
+}
+
 pub(crate) fn create(conn: &Connection, new: NewSchedule) -> Res<Schedule> {
     check_components(conn, &new.components)?;
     let at = secs(now());

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use cachet_core::chart::Window;
+use cachet_core::enums::StatusSource;
 use cachet_core::ids::*;
 use cachet_core::model::*;
 use cachet_core::secret::TokenHash;
@@ -11,7 +12,8 @@ use chrono::{DateTime, Utc};
 
 use crate::error::conflict_means;
 use crate::{
-    components, incidents, metrics, misc, schedules, sessions, subscribers, users, SqliteStore,
+    components, history, incidents, metrics, misc, schedules, sessions, subscribers, users,
+    SqliteStore,
 };
 
 #[async_trait]
@@ -38,13 +40,33 @@ impl Store for SqliteStore {
         &self,
         id: ComponentId,
         changes: ComponentChanges,
+        source: StatusSource,
     ) -> Result<Component, StoreError> {
-        self.write(move |tx| components::update(tx, id, changes))
+        self.write(move |tx| components::update(tx, id, changes, source))
             .await
     }
 
     async fn delete_component(&self, id: ComponentId) -> Result<(), StoreError> {
         self.write(move |tx| components::delete(tx, id)).await
+    }
+
+    // ---- status history and maintenance
+
+    async fn status_changes(
+        &self,
+        component: ComponentId,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Page<StatusChange>, StoreError> {
+        self.read(move |tx| history::list(tx, component, page, per_page))
+            .await
+    }
+
+    async fn reconcile_maintenance(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<StatusChange>, StoreError> {
+        self.write(move |tx| history::reconcile(tx, now)).await
     }
 
     // ---- groups

@@ -1245,3 +1245,365 @@ async fn remote_images_follow_the_image_origins_setting() {
         .await
         .is_err());
 }
+
+#[tokio::test]
+async fn status_history_names_the_source_the_actor_and_use_case_give() {
+    let s = service().await;
+    let c = s.create_component(&SYS, component("api", 1)).await.unwrap();
+    let session = user(&s, "person", Role::Reporter).await;
+    let (_, _, secret) = s
+        .bootstrap("admin", "admin@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let token = s.authenticate_token(&secret).await.unwrap();
+    let status = |v| ComponentInput {
+        status: Some(v),
+        ..Default::default()
+    };
+    s.update_component(&session, c.id, status(2)).await.unwrap();
+    s.update_component(&token, c.id, status(3)).await.unwrap();
+    s.update_component(&SYS, c.id, status(1)).await.unwrap();
+    // The same status again, and a change of something else: nothing to record.
+    s.update_component(&SYS, c.id, status(1)).await.unwrap();
+    s.update_component(
+        &SYS,
+        c.id,
+        ComponentInput {
+            name: Some("API".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    // An incident sets the status whoever creates it: the source is the incident.
+    s.create_incident(
+        &session,
+        IncidentInput {
+            component_id: Some(c.id.get()),
+            component_status: Some(4),
+            ..incident("down")
+        },
+    )
+    .await
+    .unwrap();
+    // A window in progress applies at once (the service runs maintenance after the write).
+    let window = s
+        .create_schedule(
+            &SYS,
+            ScheduleInput {
+                name: Some("upgrade".into()),
+                status: Some(1),
+                scheduled_at: Some("2020-01-01 00:00".into()),
+                components: Some(vec![(c.id.get(), Some(2))]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    // Its status is better than the outage: nothing changes until it ends and someone
+    // sets the status lower.
+    s.update_component(&token, c.id, status(1)).await.unwrap();
+    assert_eq!(
+        s.get_component(&SYS, c.id).await.unwrap().status,
+        ComponentStatus::Operational
+    );
+    assert!(
+        s.apply_maintenance().await.unwrap().is_empty(),
+        "a report stands"
+    );
+    s.delete_schedule(&SYS, window.id).await.unwrap();
+    let history = s
+        .component_history(&Actor::Guest, c.id, 1, 50)
+        .await
+        .unwrap()
+        .items;
+    let seen: Vec<(i64, i64, StatusSource)> = history
+        .iter()
+        .map(|h| (h.old.as_i64(), h.new.as_i64(), h.source))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (4, 1, StatusSource::Api),
+            (1, 4, StatusSource::Incident),
+            (3, 1, StatusSource::System),
+            (2, 3, StatusSource::Api),
+            (1, 2, StatusSource::Dashboard),
+        ]
+    );
+    let second = s.component_history(&SYS, c.id, 2, 2).await.unwrap();
+    assert_eq!((second.items.as_slice(), second.total), (&history[2..4], 5));
+    // per_page is clamped to MAX_STATUS_HISTORY, page 0 reads as 1.
+    let all = s.component_history(&SYS, c.id, 0, 10_000).await.unwrap();
+    assert_eq!(all.items, history);
+    let one = s.component_history(&SYS, c.id, 1, 0).await.unwrap();
+    assert_eq!(one.items, history[..1]);
+}
+
+#[tokio::test]
+async fn maintenance_sets_statuses_when_windows_start_and_end() {
+    let s = service().await;
+    let c = s.create_component(&SYS, component("db", 1)).await.unwrap();
+    let w = s
+        .create_schedule(
+            &SYS,
+            ScheduleInput {
+                name: Some("upgrade".into()),
+                status: Some(1),
+                scheduled_at: Some("2020-01-01 00:00".into()),
+                components: Some(vec![(c.id.get(), Some(3))]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_component(&SYS, c.id).await.unwrap().status,
+        ComponentStatus::PartialOutage
+    );
+    // Marking it complete gives the component its status back.
+    s.update_schedule(
+        &SYS,
+        w.id,
+        ScheduleInput {
+            status: Some(2),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.get_component(&SYS, c.id).await.unwrap().status,
+        ComponentStatus::Operational
+    );
+    let history = s.component_history(&SYS, c.id, 1, 10).await.unwrap().items;
+    assert_eq!(
+        history
+            .iter()
+            .map(|h| (h.old, h.new, h.source))
+            .collect::<Vec<_>>(),
+        [
+            (
+                ComponentStatus::PartialOutage,
+                ComponentStatus::Operational,
+                StatusSource::Maintenance
+            ),
+            (
+                ComponentStatus::Operational,
+                ComponentStatus::PartialOutage,
+                StatusSource::Maintenance
+            ),
+        ]
+    );
+    // The guest snapshot was rebuilt: the page no longer shows the window.
+    let snap = s.snapshot(&Actor::Guest).await.unwrap();
+    assert_eq!(snap.ungrouped[0].effective, ComponentStatus::Operational);
+    assert!(s.apply_maintenance().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn guests_see_the_history_of_public_components_only() {
+    let s = service().await;
+    let shown = s
+        .create_component(&SYS, component("shown", 1))
+        .await
+        .unwrap();
+    let disabled = hidden_component(&s, "disabled").await;
+    let private = s
+        .create_group(
+            &SYS,
+            GroupInput {
+                name: Some("internal".into()),
+                visible: Some(0),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let grouped = s
+        .create_component(
+            &SYS,
+            ComponentInput {
+                group_id: Some(private.group.id.get()),
+                ..component("grouped", 1)
+            },
+        )
+        .await
+        .unwrap();
+    for c in [shown.id, disabled.id, grouped.id] {
+        s.update_component(
+            &SYS,
+            c,
+            ComponentInput {
+                status: Some(4),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        s.component_history(&Actor::Guest, shown.id, 1, 10)
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+    for hidden in [
+        disabled.id,
+        grouped.id,
+        cachet_core::ids::ComponentId(999_999),
+    ] {
+        assert!(
+            matches!(
+                s.component_history(&Actor::Guest, hidden, 1, 10).await,
+                Err(Error::NotFound(Entity::Component))
+            ),
+            "{hidden}"
+        );
+    }
+    let viewer = user(&s, "viewer", Role::Viewer).await;
+    assert_eq!(
+        s.component_history(&viewer, grouped.id, 1, 10)
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+    s.update_settings(&SYS, &[("always_authenticate".into(), "1".into())])
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.component_history(&Actor::Guest, shown.id, 1, 10).await,
+        Err(Error::Unauthenticated)
+    ));
+}
+
+#[tokio::test]
+async fn the_caller_names_the_source_of_a_direct_change() {
+    let s = service().await;
+    let c = s.create_component(&SYS, component("api", 1)).await.unwrap();
+    // A session (the dashboard's credential) calling through the API is recorded as API.
+    let session = user(&s, "person", Role::Reporter).await;
+    let status = |v| ComponentInput {
+        status: Some(v),
+        ..Default::default()
+    };
+    s.update_component_from(&session, c.id, status(3), StatusSource::Api)
+        .await
+        .unwrap();
+    s.update_component_from(&SYS, c.id, status(2), StatusSource::Dashboard)
+        .await
+        .unwrap();
+    for reserved in [StatusSource::Incident, StatusSource::Maintenance] {
+        let err = s
+            .update_component_from(&session, c.id, status(4), reserved)
+            .await
+            .unwrap_err();
+        assert_eq!(fields(err), ["source"], "{reserved:?}");
+    }
+    // A guest is refused before anything else.
+    assert!(matches!(
+        s.update_component_from(&Actor::Guest, c.id, status(4), StatusSource::Api)
+            .await,
+        Err(Error::Unauthenticated | Error::Forbidden)
+    ));
+    let history = s.component_history(&SYS, c.id, 1, 10).await.unwrap();
+    assert_eq!(
+        history
+            .items
+            .iter()
+            .map(|h| (h.old.as_i64(), h.new.as_i64(), h.source))
+            .collect::<Vec<_>>(),
+        [(3, 2, StatusSource::Dashboard), (1, 3, StatusSource::Api)]
+    );
+    assert_eq!(
+        s.get_component(&SYS, c.id).await.unwrap().status,
+        ComponentStatus::PerformanceIssues
+    );
+}
+
+#[tokio::test]
+async fn incident_history_pages_and_groups_by_local_day() {
+    let s = service().await;
+    s.update_settings(&SYS, &[("app_timezone".into(), "Asia/Tokyo".into())])
+        .await
+        .unwrap();
+    // UTC instants; Tokyo is UTC+9 all year.
+    let at = |name: &str, utc: &str, visible: i64| IncidentInput {
+        occurred_at: Some(utc.into()),
+        time_zone: Some(cachet_core::Tz::UTC),
+        visible: Some(visible),
+        ..incident(name)
+    };
+    for (name, utc, visible) in [
+        ("a", "2024-05-01 10:00", 1), // 1 May 19:00 in Tokyo
+        ("b", "2024-05-01 16:00", 1), // 2 May 01:00
+        ("c", "2024-05-02 01:00", 1), // 2 May 10:00
+        ("hidden", "2024-05-02 02:00", 0),
+        ("d", "2024-05-03 20:00", 1), // 4 May 05:00
+    ] {
+        s.create_incident(&SYS, at(name, utc, visible))
+            .await
+            .unwrap();
+    }
+    let day = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+    let shape = |h: &cachet_core::service::IncidentHistory| {
+        h.days
+            .iter()
+            .map(|(d, list)| (*d, list.iter().map(|i| i.name.clone()).collect::<Vec<_>>()))
+            .collect::<Vec<_>>()
+    };
+    let all = s.incident_history(&Actor::Guest, 1, 20).await.unwrap();
+    assert_eq!(
+        shape(&all),
+        [
+            (day("2024-05-04"), vec!["d".to_string()]),
+            (day("2024-05-02"), vec!["c".into(), "b".into()]),
+            (day("2024-05-01"), vec!["a".into()]),
+        ]
+    );
+    assert_eq!((all.total, all.last_page()), (4, 1));
+    assert_eq!(all.zone.name(), "Asia/Tokyo");
+    // Pages of 2: the second day continues on page 2.
+    let p1 = s.incident_history(&Actor::Guest, 1, 2).await.unwrap();
+    let p2 = s.incident_history(&Actor::Guest, 2, 2).await.unwrap();
+    assert_eq!(
+        shape(&p1),
+        [
+            (day("2024-05-04"), vec!["d".to_string()]),
+            (day("2024-05-02"), vec!["c".into()]),
+        ]
+    );
+    assert_eq!(
+        shape(&p2),
+        [
+            (day("2024-05-02"), vec!["b".to_string()]),
+            (day("2024-05-01"), vec!["a".into()]),
+        ]
+    );
+    assert_eq!((p2.page, p2.per_page, p2.last_page()), (2, 2, 2));
+    assert!(s
+        .incident_history(&Actor::Guest, 3, 2)
+        .await
+        .unwrap()
+        .days
+        .is_empty());
+    // A signed-in viewer sees the hidden one too.
+    let viewer = user(&s, "viewer", Role::Viewer).await;
+    assert_eq!(s.incident_history(&viewer, 1, 20).await.unwrap().total, 5);
+    assert_eq!(
+        fields(s.incident_history(&Actor::Guest, 0, 20).await.unwrap_err()),
+        ["page"]
+    );
+    let clamped = s.incident_history(&Actor::Guest, 1, 0).await.unwrap();
+    assert_eq!((clamped.per_page, clamped.last_page()), (1, 4));
+    assert_eq!(
+        s.incident_history(&Actor::Guest, 1, 10_000)
+            .await
+            .unwrap()
+            .per_page,
+        cachet_core::service::MAX_HISTORY_PER_PAGE
+    );
+}

@@ -1,6 +1,6 @@
 //! Components and component groups (spec 5.1, 5.2).
 
-use cachet_core::enums::{ComponentStatus, GroupCollapsed, Visibility};
+use cachet_core::enums::{ComponentStatus, GroupCollapsed, StatusSource, Visibility};
 use cachet_core::error::{Entity, ValidationErrors};
 use cachet_core::ids::{ComponentId, GroupId};
 use cachet_core::input::{ComponentInput, GroupInput};
@@ -92,7 +92,11 @@ pub(crate) async fn update(req: Req) -> ApiResult {
     let id: ComponentId = req.id(0, Entity::Component)?;
     let actor = req.writer().await?;
     let input = component_input(&req.params()?)?;
-    let c = req.service().update_component(&actor, id, input).await?;
+    // Whatever credential the request carried, a change through the API is the API's.
+    let c = req
+        .service()
+        .update_component_from(&actor, id, input, StatusSource::Api)
+        .await?;
     Ok(data(ComponentDto::new(&c, req.shape())))
 }
 

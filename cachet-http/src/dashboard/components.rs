@@ -4,7 +4,7 @@
 use axum::extract::{Extension, Path};
 use axum::http::StatusCode;
 use axum::response::Response;
-use cachet_core::enums::ComponentStatus;
+use cachet_core::enums::{ComponentStatus, StatusSource};
 use cachet_core::error::{Entity, ValidationErrors};
 use cachet_core::ids::ComponentId;
 use cachet_core::model::{Component, ComponentGroup};
@@ -263,7 +263,7 @@ pub(crate) async fn update(
         .ctx
         .state
         .service
-        .update_component(s.actor(), c.id, input)
+        .update_component_from(s.actor(), c.id, input, StatusSource::Dashboard)
         .await
     {
         Ok(c) => s.ctx.redirect(&format!("/components/{}", c.id)),

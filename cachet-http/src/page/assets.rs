@@ -133,4 +133,57 @@ mod tests {
         assert!(find("app.css").is_none());
         assert_eq!(css.href("/status"), format!("/status/assets/{}", css.name));
     }
+
+    /// The text from `start` to its matching closing brace.
+    fn block<'a>(css: &'a str, start: &str) -> &'a str {
+        let from = css.find(start).unwrap_or_else(|| panic!("no {start}"));
+        let mut depth = 0;
+        for (n, ch) in css[from..].char_indices() {
+            match ch {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return &css[from..=from + n];
+                    }
+                }
+                _ => {}
+            }
+        }
+        panic!("{start} is not closed")
+    }
+
+    fn custom_properties(block: &str) -> Vec<&str> {
+        let mut names: Vec<&str> = block
+            .split(';')
+            .filter_map(|decl| decl.find("--").map(|at| &decl[at..]))
+            .filter_map(|decl| decl.split_once(':'))
+            .map(|(name, _)| name.trim())
+            .collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// Dark mode follows the system setting: the dark block gives every color of the light
+    /// palette a value, and no rule outside the palettes (and print) names a color itself,
+    /// so nothing stays light in the dark.
+    #[test]
+    fn the_dark_palette_covers_the_light_one() {
+        let css = std::str::from_utf8(STYLESHEET.bytes).unwrap();
+        let light = block(css, ":root {");
+        let dark = block(css, "@media (prefers-color-scheme: dark)");
+        let light_names = custom_properties(light);
+        assert!(light_names.len() > 20, "{light_names:?}");
+        assert_eq!(custom_properties(dark), light_names);
+        assert!(light.contains("color-scheme: light dark"));
+        let print = block(css, "@media print");
+        let rest = css.replace(light, "").replace(dark, "").replace(print, "");
+        for line in rest.lines() {
+            let code = line.split("/*").next().unwrap_or_default();
+            assert!(
+                !code.contains('#') && !code.contains("rgb") && !code.contains("hsl"),
+                "a color outside the palettes: {line}"
+            );
+        }
+    }
 }

@@ -4,6 +4,11 @@
 //!   with an `ETag` that is a digest of the page itself (so it changes exactly when what a
 //!   guest sees changes, and says nothing about private writes) and `304` on `If-None-Match`.
 //! - `GET /incidents/{id}`: one incident; hidden or unknown is a 404 page.
+//! - `GET /history?page=N`: every public incident, newest first, a page at a time, grouped
+//!   by day in the display zone.
+//! - `GET /components/{id}?page=N`: a component, its status and its status changes (time,
+//!   old and new status, source), newest first; hidden or unknown is a 404 page.
+//! - A `page` that is not a whole number from 1 is a 400 page; one past the end a 404.
 //! - `GET /metrics/{id}`: Cachet's chart data as JSON (see [`chart`]).
 //! - `GET /assets/{name}`: the stylesheet and icon under content-hashed names (see [`assets`]).
 //!
@@ -18,15 +23,15 @@ mod view;
 use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{OriginalUri, Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use cachet_core::ids::IncidentId;
-use cachet_core::service::PageSnapshot;
+use cachet_core::ids::{ComponentId, IncidentId};
+use cachet_core::service::{PageSnapshot, HISTORY_PER_PAGE};
 use cachet_core::{Actor, Error};
 use sha2::{Digest, Sha256};
 
@@ -35,11 +40,15 @@ use crate::AppState;
 /// Short: during an outage the page must not lag behind by more than a few seconds.
 const PAGE_CACHE_CONTROL: &str = "public, max-age=10";
 const HTML: &str = "text/html; charset=utf-8";
+/// Status changes on one page of a component's page.
+const CHANGES_PER_PAGE: u32 = 25;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(index))
         .route("/incidents/{id}", get(incident))
+        .route("/history", get(history))
+        .route("/components/{id}", get(component))
         .route("/metrics/{id}", get(chart::show))
         .route("/assets/{name}", get(assets::serve))
         .layer(Extension(Arc::new(RenderCache::default())))
@@ -106,6 +115,25 @@ pub(crate) fn parse_id(raw: &str) -> Option<i64> {
         return None;
     }
     raw.parse::<i64>().ok().filter(|id| *id > 0)
+}
+
+/// The `page` query parameter: 1 when absent; otherwise a whole number from 1 (at most
+/// `u32::MAX`), given once. Other parameters are ignored.
+fn page_param(query: Option<&str>) -> Result<u32, &'static str> {
+    const BAD: &str = "The page number must be a whole number from 1.";
+    let mut found = None;
+    for (k, v) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if k == "page" {
+            if found.is_some() {
+                return Err("Give the page number once.");
+            }
+            found = Some(v);
+        }
+    }
+    match found {
+        None => Ok(1),
+        Some(v) => parse_id(&v).and_then(|n| u32::try_from(n).ok()).ok_or(BAD),
+    }
 }
 
 /// The prefix this router is mounted under: the original path minus the path the router
@@ -182,6 +210,31 @@ fn not_found_page(state: &AppState, base: &str) -> Response {
         PAGE_CACHE_CONTROL,
         None,
         Body::from(page.into_string()),
+    )
+}
+
+fn bad_request_page(state: &AppState, base: &str, message: &str) -> Response {
+    let settings = state.service.settings();
+    let page = view::bad_request(&settings.app_name, settings.app_timezone, base, message);
+    html_response(
+        StatusCode::BAD_REQUEST,
+        PAGE_CACHE_CONTROL,
+        None,
+        Body::from(page.into_string()),
+    )
+}
+
+/// A rendered page with its ETag, or 304 when the client has it.
+fn page_response(html: String, headers: &HeaderMap) -> Response {
+    let page = Page::new(html);
+    if not_modified(headers, &page.etag) {
+        return not_modified_response(&page.etag);
+    }
+    html_response(
+        StatusCode::OK,
+        PAGE_CACHE_CONTROL,
+        Some(&page.etag),
+        Body::from(page.html),
     )
 }
 
@@ -265,15 +318,102 @@ async fn incident(
             Err(e) => return unavailable_page(&state, &base, &e),
         },
     };
-    let page = Page::new(view::incident(&snapshot, incident, &base).into_string());
-    if not_modified(&headers, &page.etag) {
-        return not_modified_response(&page.etag);
+    page_response(
+        view::incident(&snapshot, incident, &base).into_string(),
+        &headers,
+    )
+}
+
+/// `GET /history`.
+async fn history(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    OriginalUri(original): OriginalUri,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let base = base_path(&original, &uri);
+    let page = match page_param(query.as_deref()) {
+        Ok(p) => p,
+        Err(message) => return bad_request_page(&state, &base, message),
+    };
+    let snapshot = match state.service.snapshot(&Actor::Guest).await {
+        Ok(s) => s,
+        Err(e) => return unavailable_page(&state, &base, &e),
+    };
+    let found = match state
+        .service
+        .incident_history(&Actor::Guest, page, HISTORY_PER_PAGE)
+        .await
+    {
+        Ok(h) => h,
+        Err(Error::NotFound(_) | Error::Unauthenticated | Error::Forbidden) => {
+            return not_found_page(&state, &base)
+        }
+        Err(Error::Invalid(_)) => {
+            return bad_request_page(
+                &state,
+                &base,
+                "The page number must be a whole number from 1.",
+            )
+        }
+        Err(e) => return unavailable_page(&state, &base, &e),
+    };
+    if page > found.last_page() {
+        return not_found_page(&state, &base);
     }
-    html_response(
-        StatusCode::OK,
-        PAGE_CACHE_CONTROL,
-        Some(&page.etag),
-        Body::from(page.html),
+    page_response(
+        view::history_page(&snapshot, &found, &base).into_string(),
+        &headers,
+    )
+}
+
+/// `GET /components/{id}`.
+async fn component(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    RawQuery(query): RawQuery,
+    OriginalUri(original): OriginalUri,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let base = base_path(&original, &uri);
+    let Some(id) = parse_id(&raw) else {
+        return not_found_page(&state, &base);
+    };
+    let page = match page_param(query.as_deref()) {
+        Ok(p) => p,
+        Err(message) => return bad_request_page(&state, &base, message),
+    };
+    let snapshot = match state.service.snapshot(&Actor::Guest).await {
+        Ok(s) => s,
+        Err(e) => return unavailable_page(&state, &base, &e),
+    };
+    let id = ComponentId(id);
+    // What the index shows is what this page may show: a disabled component, or one in a
+    // hidden group, is not found.
+    let Some((shown, group)) = view::find_component(&snapshot, id) else {
+        return not_found_page(&state, &base);
+    };
+    let changes = match state
+        .service
+        .component_history(&Actor::Guest, id, page, CHANGES_PER_PAGE)
+        .await
+    {
+        Ok(c) => c,
+        Err(Error::NotFound(_) | Error::Unauthenticated | Error::Forbidden) => {
+            return not_found_page(&state, &base)
+        }
+        Err(e) => return unavailable_page(&state, &base, &e),
+    };
+    let last = u32::try_from(changes.total.div_ceil(u64::from(CHANGES_PER_PAGE)).max(1))
+        .unwrap_or(u32::MAX);
+    if page > last {
+        return not_found_page(&state, &base);
+    }
+    page_response(
+        view::component_page(&snapshot, shown, group, &changes, page, last, &base).into_string(),
+        &headers,
     )
 }
 
@@ -296,6 +436,32 @@ mod tests {
         ] {
             assert_eq!(parse_id(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn page_numbers_are_whole_numbers_from_one() {
+        assert_eq!(page_param(None), Ok(1));
+        assert_eq!(page_param(Some("")), Ok(1));
+        assert_eq!(page_param(Some("other=x")), Ok(1));
+        assert_eq!(page_param(Some("page=3")), Ok(3));
+        assert_eq!(page_param(Some("a=1&page=%32")), Ok(2));
+        assert_eq!(page_param(Some("page=4294967295")), Ok(u32::MAX));
+        for bad in [
+            "page=",
+            "page=0",
+            "page=-1",
+            "page=1.5",
+            "page=abc",
+            "page=+2",
+            "page=4294967296",
+            "page=99999999999999999999",
+        ] {
+            assert!(page_param(Some(bad)).is_err(), "{bad}");
+        }
+        assert_eq!(
+            page_param(Some("page=1&page=2")),
+            Err("Give the page number once.")
+        );
     }
 
     #[test]

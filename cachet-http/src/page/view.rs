@@ -9,9 +9,10 @@ use std::collections::HashMap;
 use cachet_core::enums::{ComponentStatus, GroupCollapsed, IncidentStatus};
 use cachet_core::ids::ComponentId;
 use cachet_core::markdown::SafeHtml;
-use cachet_core::model::{Incident, IncidentUpdate, Schedule};
+use cachet_core::model::{Incident, IncidentUpdate, Schedule, StatusChange};
 use cachet_core::rollup::latest_status;
-use cachet_core::service::{ComponentView, GroupView, PageSnapshot};
+use cachet_core::service::{ComponentView, GroupView, IncidentHistory, PageSnapshot};
+use cachet_core::store::Page;
 use chrono::{DateTime, Days, NaiveDate, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
@@ -45,6 +46,40 @@ impl Ctx<'_> {
 
     fn incident_href(&self, incident: &Incident) -> String {
         format!("{}/incidents/{}", self.base, incident.id)
+    }
+
+    fn component_href(&self, id: ComponentId) -> String {
+        format!("{}/components/{id}", self.base)
+    }
+
+    fn history_href(&self) -> String {
+        format!("{}/history", self.base)
+    }
+}
+
+/// Where a numbered page of a list is: page 1 is the bare path.
+fn page_href(path: &str, page: u32) -> String {
+    if page <= 1 {
+        path.to_owned()
+    } else {
+        format!("{path}?page={page}")
+    }
+}
+
+/// "Newer" and "Older" links between the pages of a list shown newest first.
+fn pager(path: &str, page: u32, last: u32) -> Markup {
+    html! {
+        @if last > 1 {
+            nav.pager aria-label="Pages" {
+                @if page > 1 {
+                    a.newer rel="prev" href=(page_href(path, page - 1)) { "← Newer" }
+                }
+                span.page-of { "Page " (page) " of " (last) }
+                @if page < last {
+                    a.older rel="next" href=(page_href(path, page + 1)) { "Older →" }
+                }
+            }
+        }
     }
 }
 
@@ -147,14 +182,11 @@ fn visible_components(snap: &PageSnapshot) -> HashMap<ComponentId, &ComponentVie
         .collect()
 }
 
-fn component(c: &ComponentView) -> Markup {
+/// A component on the index: its name links to its own page (where its external link is).
+fn component(c: &ComponentView, ctx: Ctx<'_>) -> Markup {
     html! {
         li.component data-component=(c.component.id) {
-            @if let Some(link) = external_link(&c.component.link) {
-                a.component-name href=(link) rel="nofollow noopener noreferrer" { (c.component.name) }
-            } @else {
-                span.component-name { (c.component.name) }
-            }
+            a.component-name href=(ctx.component_href(c.component.id)) { (c.component.name) }
             (status_badge(c.effective))
             @if !c.component.description.is_empty() {
                 p.component-description { (c.component.description) }
@@ -163,7 +195,7 @@ fn component(c: &ComponentView) -> Markup {
     }
 }
 
-fn group(g: &GroupView) -> Markup {
+fn group(g: &GroupView, ctx: Ctx<'_>) -> Markup {
     let open = match g.group.collapsed {
         GroupCollapsed::Expanded => true,
         GroupCollapsed::Collapsed => false,
@@ -182,7 +214,7 @@ fn group(g: &GroupView) -> Markup {
             }
             ul.components {
                 @for c in &g.components {
-                    (component(c))
+                    (component(c, ctx))
                 }
             }
         }
@@ -373,13 +405,13 @@ pub(crate) fn index(snap: &PageSnapshot, base: &str) -> Markup {
         section #components aria-labelledby="components-h" {
             h2 #components-h { "Components" }
             @for g in &groups {
-                (group(g))
+                (group(g, ctx))
             }
             @if !snap.ungrouped.is_empty() {
                 div.card.ungrouped {
                     ul.components {
                         @for c in &snap.ungrouped {
-                            (component(c))
+                            (component(c, ctx))
                         }
                     }
                 }
@@ -412,9 +444,128 @@ pub(crate) fn index(snap: &PageSnapshot, base: &str) -> Markup {
                     }
                 }
             }
+            p.more { a href=(ctx.history_href()) { "Full incident history" } }
         }
     };
     layout(&snap.settings.app_name, &snap.settings.app_name, ctx, main)
+}
+
+/// `GET /history`: one page of every public incident, grouped by local day.
+pub(crate) fn history_page(snap: &PageSnapshot, h: &IncidentHistory, base: &str) -> Markup {
+    let ctx = Ctx { base, zone: h.zone };
+    let path = ctx.history_href();
+    let main = html! {
+        a.back href=(ctx.home()) { "← Back to the status page" }
+        section #incident-history aria-labelledby="incident-history-h" {
+            h1 #incident-history-h { "Incident history" }
+            @if h.days.is_empty() {
+                p.none { "No incidents reported." }
+            }
+            @for (d, list) in &h.days {
+                section.day data-day=(d.format("%Y-%m-%d").to_string()) {
+                    h2 { (day(*d)) }
+                    ul.day-entries {
+                        @for i in list {
+                            (history_entry(i, ctx))
+                        }
+                    }
+                }
+            }
+            (pager(&path, h.page, h.last_page()))
+        }
+    };
+    let title = if h.page > 1 {
+        format!(
+            "Incident history, page {} · {}",
+            h.page, snap.settings.app_name
+        )
+    } else {
+        format!("Incident history · {}", snap.settings.app_name)
+    };
+    layout(&snap.settings.app_name, &title, ctx, main)
+}
+
+/// `GET /components/{id}`: a component, its status and one page of its status changes.
+pub(crate) fn component_page(
+    snap: &PageSnapshot,
+    c: &ComponentView,
+    group: Option<&str>,
+    changes: &Page<StatusChange>,
+    page: u32,
+    last: u32,
+    base: &str,
+) -> Markup {
+    let ctx = Ctx {
+        base,
+        zone: snap.settings.app_timezone,
+    };
+    let path = ctx.component_href(c.component.id);
+    let main = html! {
+        a.back href=(ctx.home()) { "← Back to the status page" }
+        article.component-page.card data-component=(c.component.id) {
+            div.incident-head {
+                h1 { (c.component.name) }
+                (status_badge(c.effective))
+            }
+            @if let Some(g) = group {
+                p.meta { "In " (g) }
+            }
+            @if !c.component.description.is_empty() {
+                p.component-description { (c.component.description) }
+            }
+            @if let Some(link) = external_link(&c.component.link) {
+                p { a.component-link href=(link) rel="nofollow noopener noreferrer" { (link) } }
+            }
+        }
+        section #status-changes aria-labelledby="status-changes-h" {
+            h2 #status-changes-h { "Status changes" }
+            @if changes.items.is_empty() {
+                p.none { "No status changes recorded." }
+            } @else {
+                div.card.table-wrap {
+                    table.changes {
+                        thead {
+                            tr {
+                                th scope="col" { "When" }
+                                th scope="col" { "From" }
+                                th scope="col" { "To" }
+                                th scope="col" { "By" }
+                            }
+                        }
+                        tbody {
+                            @for ch in &changes.items {
+                                tr.change data-change=(ch.id) {
+                                    td { (when(ch.at, ctx.zone)) }
+                                    td { (status_badge(ch.old)) }
+                                    td { (status_badge(ch.new)) }
+                                    td.source data-source=(ch.source.as_i64()) { (ch.source.label()) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            (pager(&path, page, last))
+        }
+    };
+    let title = format!("{} · {}", c.component.name, snap.settings.app_name);
+    layout(&snap.settings.app_name, &title, ctx, main)
+}
+
+/// The component `id` as a guest sees it on the index, with the name of its group.
+pub(crate) fn find_component(
+    snap: &PageSnapshot,
+    id: ComponentId,
+) -> Option<(&ComponentView, Option<&str>)> {
+    snap.groups
+        .iter()
+        .flat_map(|g| {
+            g.components
+                .iter()
+                .map(move |c| (c, Some(g.group.name.as_str())))
+        })
+        .chain(snap.ungrouped.iter().map(|c| (c, None)))
+        .find(|(c, _)| c.component.id == id)
 }
 
 /// `GET /incidents/{id}`.
@@ -459,6 +610,19 @@ pub(crate) fn not_found(app_name: &str, zone: Tz, base: &str) -> Markup {
         }
     };
     layout(app_name, &format!("Page not found · {app_name}"), ctx, main)
+}
+
+/// The page for a request that makes no sense (a page number that is no number).
+pub(crate) fn bad_request(app_name: &str, zone: Tz, base: &str, message: &str) -> Markup {
+    let ctx = Ctx { base, zone };
+    let main = html! {
+        div.notice.card {
+            h1 { "Bad request" }
+            p.reason { (message) }
+            p { a href=(ctx.home()) { "Go to the status page" } }
+        }
+    };
+    layout(app_name, &format!("Bad request · {app_name}"), ctx, main)
 }
 
 /// The page shown when the status cannot be read (the store is down).

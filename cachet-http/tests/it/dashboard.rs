@@ -493,6 +493,20 @@ async fn pages_follow_the_role_matrix_and_forged_actions_are_refused() {
         .unwrap();
     assert_eq!(now.name, "API");
     assert_eq!(now.status.as_i64(), 4);
+    // The change is in the component's history as the dashboard's.
+    let history = app
+        .service
+        .component_history(&Actor::System, c.id, 1, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        history
+            .items
+            .iter()
+            .map(|h| (h.old.as_i64(), h.new.as_i64(), h.source))
+            .collect::<Vec<_>>(),
+        [(0, 4, cachet_core::enums::StatusSource::Dashboard)]
+    );
 }
 
 #[tokio::test]

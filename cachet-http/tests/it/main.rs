@@ -6,6 +6,7 @@ mod components;
 mod dashboard;
 mod general;
 mod groups;
+mod history;
 mod incidents;
 mod matrix;
 mod metrics;

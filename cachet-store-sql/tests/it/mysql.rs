@@ -101,3 +101,26 @@ async fn concurrent_migrations_take_turns() {
         exec(&admin, &format!("DROP DATABASE {name}")).await;
     }
 }
+
+/// A failure in the middle of a write that changes a status (the history insert, made to
+/// fail by a trigger) leaves neither the change nor the rest of the write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_history_insert_undoes_the_whole_write() {
+    let Some((store, db)) = store().await else {
+        return;
+    };
+    exec(
+        &db.pool,
+        "CREATE TRIGGER fail_history BEFORE INSERT ON component_status_changes FOR EACH ROW \
+         SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected failure'",
+    )
+    .await;
+    let outcome = tokio::spawn(
+        cachet_core::testing::failed_history_write_undoes_the_change(std::sync::Arc::new(store)),
+    )
+    .await;
+    teardown(db).await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}

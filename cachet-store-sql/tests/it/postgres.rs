@@ -234,6 +234,7 @@ async fn a_connection_ended_by_the_server_is_unavailable() {
                             name: Some("renamed".into()),
                             ..Default::default()
                         },
+                        cachet_core::enums::StatusSource::Api,
                     )
                     .await
             })
@@ -264,6 +265,31 @@ async fn a_connection_ended_by_the_server_is_unavailable() {
         blocker.rollback().await.expect("rollback");
     };
     let outcome = tokio::spawn(outcome).await;
+    teardown(schema).await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// A failure in the middle of a write that changes a status (the history insert, made to
+/// fail by a trigger) leaves neither the change nor the rest of the write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_history_insert_undoes_the_whole_write() {
+    let Some((store, schema)) = store().await else {
+        return;
+    };
+    for sql in [
+        "CREATE FUNCTION fail_history() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$",
+        "CREATE TRIGGER fail_history BEFORE INSERT ON component_status_changes \
+         FOR EACH ROW EXECUTE FUNCTION fail_history()",
+    ] {
+        sqlx_exec(&schema.pool, sql).await;
+    }
+    let outcome = tokio::spawn(
+        cachet_core::testing::failed_history_write_undoes_the_change(std::sync::Arc::new(store)),
+    )
+    .await;
     teardown(schema).await;
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());

@@ -160,6 +160,21 @@ async fn duplicate_users_and_tokens_are_conflicts() {
 
 // ---- atomic operations
 
+/// A failure in the middle of a write that changes a status (here: the history insert,
+/// made to fail by a trigger) leaves neither the change nor the rest of the write.
+#[tokio::test]
+async fn a_failed_history_insert_undoes_the_whole_write() {
+    let (dir, store) = fresh().await;
+    Connection::open(dir.path().join("cachet.db"))
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER fail_history BEFORE INSERT ON component_status_changes \
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+        )
+        .unwrap();
+    cachet_core::testing::failed_history_write_undoes_the_change(Arc::new(store)).await;
+}
+
 #[tokio::test]
 async fn create_incident_sets_the_component_status_or_writes_nothing() {
     let (_dir, store) = fresh().await;
@@ -696,7 +711,11 @@ async fn component_filters_tags_and_public_only() {
         ..Default::default()
     };
     assert_eq!(
-        store.update_component(a.id, changes).await.unwrap().tags,
+        store
+            .update_component(a.id, changes, StatusSource::Api)
+            .await
+            .unwrap()
+            .tags,
         vec![tag("US", "us")]
     );
 }
@@ -1170,4 +1189,33 @@ async fn subscribers_from_before_sealing_are_sealed_at_start() {
         .unwrap();
     assert!(!created);
     assert_eq!(again.id, found.id);
+}
+
+/// A new database file, and the WAL and shared-memory files SQLite makes beside it, are
+/// the owner's only (SQLite alone would create them 0644); an existing file keeps its mode.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_database_file_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("status.db");
+    let store = SqliteStore::open_and_migrate(&path).await.unwrap();
+    store.create_component(component("api")).await.unwrap();
+    let mode = |name: &str| {
+        std::fs::metadata(dir.path().join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    for name in ["status.db", "status.db-wal", "status.db-shm"] {
+        assert_eq!(mode(name), 0o600, "{name}");
+    }
+    drop(store);
+    let shared = dir.path().join("shared.db");
+    std::fs::write(&shared, b"").unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let store = SqliteStore::open_and_migrate(&shared).await.unwrap();
+    assert_eq!(mode("shared.db"), 0o640);
+    drop(store);
 }

@@ -391,6 +391,20 @@ async fn serve(service: Arc<StatusPage>, args: ServeArgs) -> Result<(), String> 
         secure_cookies: !args.insecure_cookies,
         ..HttpConfig::default()
     };
+    // Maintenance windows start and end by the clock: their statuses are written (and
+    // recorded in the components' history) by this loop, on every instance (runs take turns
+    // in the store).
+    let maintenance = Arc::clone(&service);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(cachet_core::service::MAINTENANCE_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = maintenance.apply_maintenance().await {
+                tracing::warn!(error = %describe(&e), "applying maintenance windows failed");
+            }
+        }
+    });
     // Expired sessions are refused whether or not they are purged; this keeps the table small.
     let housekeeping = Arc::clone(&service);
     tokio::spawn(async move {
