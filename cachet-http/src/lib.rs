@@ -10,6 +10,7 @@ mod page;
 mod security;
 pub mod server;
 
+pub use api::api_paths;
 pub use security::HttpConfig;
 
 /// State shared by every handler.

@@ -7,11 +7,22 @@
 use cachet_core::error::ValidationErrors;
 use cachet_core::store::{AuditFilter, AuditSort, ListQuery};
 
+use super::openapi::ActionQuery;
+use super::ListBody;
 use super::dto::AuditDto;
 use super::error::ApiError;
 use super::{ApiResult, Req};
 
 /// `GET /actions`.
+#[utoipa::path(
+    get,
+    path = "/actions",
+    operation_id = "list_actions",
+    tag = "actions",
+    security(("token" = [])),
+    params(ActionQuery),
+    responses((status = 200, description = "A page of audit log entries (admin only).", body = ListBody<AuditDto>)),
+)]
 pub(crate) async fn list(req: Req) -> ApiResult {
     let actor = req.writer().await?;
     let p = req.query();

@@ -6,6 +6,8 @@ use cachet_core::ids::{ComponentId, GroupId};
 use cachet_core::input::{ComponentInput, GroupInput};
 use cachet_core::store::{ComponentFilter, ComponentSort, GroupFilter, GroupSort, ListQuery};
 
+use super::openapi::{ComponentFields, ComponentQuery, GroupFields, GroupQuery, NewComponent, NewGroup};
+use super::{Data, ListBody};
 use super::dto::{ComponentDto, GroupDto};
 use super::error::ApiError;
 use super::params::Params;
@@ -61,6 +63,15 @@ fn component_filter(p: &Params) -> Result<ComponentFilter, ApiError> {
 }
 
 /// `GET /components`.
+#[utoipa::path(
+    get,
+    path = "/components",
+    operation_id = "list_components",
+    tag = "components",
+    security((), ("token" = [])),
+    params(ComponentQuery),
+    responses((status = 200, description = "A page of components (guests see enabled ones outside hidden groups).", body = ListBody<ComponentDto>)),
+)]
 pub(crate) async fn list(req: Req) -> ApiResult {
     let actor = req.reader().await?;
     let p = req.query();
@@ -72,6 +83,15 @@ pub(crate) async fn list(req: Req) -> ApiResult {
 }
 
 /// `GET /components/{id}`.
+#[utoipa::path(
+    get,
+    path = "/components/{id}",
+    operation_id = "get_component",
+    tag = "components",
+    security((), ("token" = [])),
+    params(("id" = i64, Path, description = "Component id.")),
+    responses((status = 200, description = "The component.", body = Data<ComponentDto>)),
+)]
 pub(crate) async fn get(req: Req) -> ApiResult {
     let id: ComponentId = req.id(0, Entity::Component)?;
     let actor = req.reader().await?;
@@ -80,6 +100,15 @@ pub(crate) async fn get(req: Req) -> ApiResult {
 }
 
 /// `POST /components`.
+#[utoipa::path(
+    post,
+    path = "/components",
+    operation_id = "create_component",
+    tag = "components",
+    security(("token" = [])),
+    request_body = NewComponent,
+    responses((status = 200, description = "The new component (manager or admin).", body = Data<ComponentDto>)),
+)]
 pub(crate) async fn create(req: Req) -> ApiResult {
     let actor = req.writer().await?;
     let input = component_input(&req.params()?)?;
@@ -88,6 +117,16 @@ pub(crate) async fn create(req: Req) -> ApiResult {
 }
 
 /// `PUT /components/{id}`.
+#[utoipa::path(
+    put,
+    path = "/components/{id}",
+    operation_id = "update_component",
+    tag = "components",
+    security(("token" = [])),
+    params(("id" = i64, Path, description = "Component id.")),
+    request_body = ComponentFields,
+    responses((status = 200, description = "The changed component (a reporter may change the status only).", body = Data<ComponentDto>)),
+)]
 pub(crate) async fn update(req: Req) -> ApiResult {
     let id: ComponentId = req.id(0, Entity::Component)?;
     let actor = req.writer().await?;
@@ -97,6 +136,15 @@ pub(crate) async fn update(req: Req) -> ApiResult {
 }
 
 /// `DELETE /components/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/components/{id}",
+    operation_id = "delete_component",
+    tag = "components",
+    security(("token" = [])),
+    params(("id" = i64, Path, description = "Component id.")),
+    responses((status = 204, description = "Deleted; no body.")),
+)]
 pub(crate) async fn delete(req: Req) -> ApiResult {
     let id: ComponentId = req.id(0, Entity::Component)?;
     let actor = req.writer().await?;
@@ -131,6 +179,15 @@ fn group_filter(p: &Params) -> Result<GroupFilter, ApiError> {
 }
 
 /// `GET /components/groups`.
+#[utoipa::path(
+    get,
+    path = "/components/groups",
+    operation_id = "list_groups",
+    tag = "component groups",
+    security((), ("token" = [])),
+    params(GroupQuery),
+    responses((status = 200, description = "A page of groups with their enabled members.", body = ListBody<GroupDto>)),
+)]
 pub(crate) async fn list_groups(req: Req) -> ApiResult {
     let actor = req.reader().await?;
     let p = req.query();
@@ -142,6 +199,15 @@ pub(crate) async fn list_groups(req: Req) -> ApiResult {
 }
 
 /// `GET /components/groups/{id}`.
+#[utoipa::path(
+    get,
+    path = "/components/groups/{id}",
+    operation_id = "get_group",
+    tag = "component groups",
+    security((), ("token" = [])),
+    params(("id" = i64, Path, description = "Group id.")),
+    responses((status = 200, description = "The group with its enabled members.", body = Data<GroupDto>)),
+)]
 pub(crate) async fn get_group(req: Req) -> ApiResult {
     let id: GroupId = req.id(0, Entity::Group)?;
     let actor = req.reader().await?;
@@ -150,6 +216,15 @@ pub(crate) async fn get_group(req: Req) -> ApiResult {
 }
 
 /// `POST /components/groups`.
+#[utoipa::path(
+    post,
+    path = "/components/groups",
+    operation_id = "create_group",
+    tag = "component groups",
+    security(("token" = [])),
+    request_body = NewGroup,
+    responses((status = 200, description = "The new group, without member lists.", body = Data<GroupDto>)),
+)]
 pub(crate) async fn create_group(req: Req) -> ApiResult {
     let actor = req.writer().await?;
     let input = group_input(&req.params()?)?;
@@ -158,6 +233,16 @@ pub(crate) async fn create_group(req: Req) -> ApiResult {
 }
 
 /// `PUT /components/groups/{id}`.
+#[utoipa::path(
+    put,
+    path = "/components/groups/{id}",
+    operation_id = "update_group",
+    tag = "component groups",
+    security(("token" = [])),
+    params(("id" = i64, Path, description = "Group id.")),
+    request_body = GroupFields,
+    responses((status = 200, description = "The changed group, without member lists.", body = Data<GroupDto>)),
+)]
 pub(crate) async fn update_group(req: Req) -> ApiResult {
     let id: GroupId = req.id(0, Entity::Group)?;
     let actor = req.writer().await?;
@@ -167,6 +252,15 @@ pub(crate) async fn update_group(req: Req) -> ApiResult {
 }
 
 /// `DELETE /components/groups/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/components/groups/{id}",
+    operation_id = "delete_group",
+    tag = "component groups",
+    security(("token" = [])),
+    params(("id" = i64, Path, description = "Group id.")),
+    responses((status = 204, description = "Deleted; no body.")),
+)]
 pub(crate) async fn delete_group(req: Req) -> ApiResult {
     let id: GroupId = req.id(0, Entity::Group)?;
     let actor = req.writer().await?;

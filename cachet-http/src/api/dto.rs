@@ -17,6 +17,7 @@ use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 use serde_json::{Number, Value};
+use utoipa::ToSchema;
 
 use super::params::number;
 
@@ -39,6 +40,36 @@ fn raw(t: DateTime<Utc>) -> String {
     format_in(t, Tz::UTC)
 }
 
+/// A date as the API writes it: `Y-m-d H:i:s` (the schema of every `*_at` field; the
+/// values themselves are plain strings made by [`Shape`] or in UTC for raw rows).
+pub(crate) struct LocalTime;
+
+impl utoipa::PartialSchema for LocalTime {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"))
+            .description(Some(
+                "`Y-m-d H:i:s` in the display zone (the `Time-Zone` header, else the \
+                 `app_timezone` setting); rows embedded raw (schedule components, \
+                 subscriptions, templates) are in UTC.",
+            ))
+            .examples(["2024-03-05 10:00:00"])
+            .into()
+    }
+}
+
+impl ToSchema for LocalTime {}
+
+/// A component's `meta`: the object (or array) it was given, or null.
+fn component_meta() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Object, Type::Array, Type::Null]))
+        .description(Some("Custom data: the JSON object (or array) given, or null."))
+        .build()
+}
+
 /// PHP's `l jS F Y H:i:s` (e.g. `Tuesday 5th March 2024 10:00:00`).
 pub(crate) fn long_date(t: DateTime<Utc>, zone: Tz) -> String {
     let local = t.with_timezone(&zone);
@@ -58,19 +89,24 @@ pub(crate) fn long_date(t: DateTime<Utc>, zone: Tz) -> String {
 }
 
 /// A component (spec 5.1).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ComponentDto {
     id: i64,
     name: String,
     description: String,
     link: String,
+    #[schema(minimum = 0, maximum = 4)]
     status: i64,
     order: i64,
     group_id: i64,
     enabled: bool,
+    #[schema(schema_with = component_meta)]
     meta: Option<Value>,
+    #[schema(value_type = LocalTime)]
     created_at: String,
+    #[schema(value_type = LocalTime)]
     updated_at: String,
+    #[schema(value_type = Option<LocalTime>)]
     deleted_at: Option<String>,
     status_name: &'static str,
     /// `{slug: name}`; `{}` when untagged (Cachet's `[]` crashes cachet-client's update).
@@ -103,14 +139,18 @@ impl ComponentDto {
 }
 
 /// A component group (spec 5.2); the member arrays only on GET.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct GroupDto {
     id: i64,
     name: String,
     order: i64,
+    #[schema(minimum = 0, maximum = 2)]
     collapsed: i64,
+    #[schema(minimum = 0, maximum = 1)]
     visible: i64,
+    #[schema(value_type = LocalTime)]
     created_at: String,
+    #[schema(value_type = LocalTime)]
     updated_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     enabled_components: Option<Vec<ComponentDto>>,
@@ -155,14 +195,17 @@ impl GroupDto {
 }
 
 /// An incident update (spec 5.5).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct UpdateDto {
     id: i64,
     incident_id: i64,
+    #[schema(minimum = 0, maximum = 4)]
     status: i64,
     message: String,
     user_id: Option<i64>,
+    #[schema(value_type = LocalTime)]
     created_at: String,
+    #[schema(value_type = LocalTime)]
     updated_at: String,
     human_status: &'static str,
     permalink: String,
@@ -185,20 +228,26 @@ impl UpdateDto {
 }
 
 /// An incident (spec 5.3).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct IncidentDto {
     id: i64,
     user_id: Option<i64>,
     component_id: i64,
     name: String,
+    #[schema(minimum = 0, maximum = 4)]
     status: i64,
+    #[schema(minimum = 0, maximum = 1)]
     visible: i64,
     stickied: bool,
     notifications: bool,
     message: String,
+    #[schema(value_type = LocalTime)]
     occurred_at: String,
+    #[schema(value_type = LocalTime)]
     created_at: String,
+    #[schema(value_type = LocalTime)]
     updated_at: String,
+    #[schema(value_type = Option<LocalTime>)]
     deleted_at: Option<String>,
     is_resolved: bool,
     updates: Vec<UpdateDto>,
@@ -206,6 +255,7 @@ pub(crate) struct IncidentDto {
     meta: BTreeMap<String, Value>,
     human_status: &'static str,
     latest_update_id: Option<i64>,
+    #[schema(minimum = 0, maximum = 4)]
     latest_status: i64,
     latest_human_status: &'static str,
     latest_icon: &'static str,
@@ -250,14 +300,17 @@ impl IncidentDto {
 }
 
 /// An incident template, raw (spec 5.4): dates in UTC.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct TemplateDto {
     id: i64,
     name: String,
     slug: String,
     template: String,
+    #[schema(value_type = LocalTime)]
     created_at: String,
+    #[schema(value_type = LocalTime)]
     updated_at: String,
+    #[schema(value_type = Option<LocalTime>)]
     deleted_at: Option<String>,
 }
 
@@ -276,21 +329,29 @@ impl TemplateDto {
 }
 
 /// A metric (spec 5.6).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct MetricDto {
     id: i64,
     name: String,
     suffix: String,
     description: String,
+    #[schema(value_type = f64)]
     default_value: Number,
+    #[schema(minimum = 0, maximum = 1)]
     calc_type: i64,
     display_chart: bool,
+    #[schema(minimum = 0, maximum = 4)]
     places: u8,
+    #[schema(minimum = 0, maximum = 3)]
     default_view: i64,
+    #[schema(minimum = 1, maximum = 60)]
     threshold: u8,
     order: i64,
+    #[schema(minimum = 0, maximum = 2)]
     visible: i64,
+    #[schema(value_type = LocalTime)]
     created_at: String,
+    #[schema(value_type = LocalTime)]
     updated_at: String,
     default_view_name: &'static str,
 }
@@ -318,14 +379,18 @@ impl MetricDto {
 }
 
 /// A metric point (spec 5.7): whole values without `.0`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct PointDto {
     id: i64,
     metric_id: i64,
+    #[schema(value_type = f64)]
     value: Number,
     counter: i64,
+    #[schema(value_type = LocalTime)]
     created_at: String,
+    #[schema(value_type = LocalTime)]
     updated_at: String,
+    #[schema(value_type = f64)]
     calculated_value: Number,
 }
 
@@ -347,13 +412,16 @@ impl PointDto {
 }
 
 /// A raw schedule component row (UTC dates).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ScheduleComponentDto {
     id: i64,
     schedule_id: i64,
     component_id: i64,
+    #[schema(minimum = 0, maximum = 4)]
     component_status: i64,
+    #[schema(value_type = LocalTime)]
     created_at: String,
+    #[schema(value_type = LocalTime)]
     updated_at: String,
 }
 
@@ -371,16 +439,22 @@ impl ScheduleComponentDto {
 }
 
 /// A maintenance window (spec 5.8).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ScheduleDto {
     id: i64,
     name: String,
     message: Option<String>,
+    #[schema(minimum = 0, maximum = 2)]
     status: i64,
+    #[schema(value_type = LocalTime)]
     scheduled_at: String,
+    #[schema(value_type = Option<LocalTime>)]
     completed_at: Option<String>,
+    #[schema(value_type = LocalTime)]
     created_at: String,
+    #[schema(value_type = LocalTime)]
     updated_at: String,
+    #[schema(value_type = Option<LocalTime>)]
     deleted_at: Option<String>,
     human_status: &'static str,
     components: Vec<ScheduleComponentDto>,
@@ -405,12 +479,14 @@ impl ScheduleDto {
 }
 
 /// A raw subscription row (UTC dates).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct SubscriptionDto {
     id: i64,
     subscriber_id: i64,
     component_id: i64,
+    #[schema(value_type = LocalTime)]
     created_at: String,
+    #[schema(value_type = LocalTime)]
     updated_at: String,
 }
 
@@ -427,7 +503,7 @@ impl SubscriptionDto {
 }
 
 /// A subscriber (spec 5.9) without its verify code (spec 12.5).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct SubscriberDto {
     id: i64,
     email: String,
@@ -435,7 +511,9 @@ pub(crate) struct SubscriberDto {
     slack_webhook_url: Option<String>,
     verified_at: Option<String>,
     global: bool,
+    #[schema(value_type = LocalTime)]
     created_at: String,
+    #[schema(value_type = LocalTime)]
     updated_at: String,
     subscriptions: Vec<SubscriptionDto>,
 }
@@ -458,12 +536,13 @@ impl SubscriberDto {
 
 /// An audit log entry (`GET /actions`). Entries never hold a secret (see the core's audit
 /// rules), so they are shown as stored.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct AuditDto {
     id: i64,
     user_id: Option<i64>,
     kind: String,
     detail: String,
+    #[schema(value_type = LocalTime)]
     created_at: String,
 }
 

@@ -7,6 +7,8 @@ use cachet_core::input::{IncidentInput, IncidentUpdateInput};
 use cachet_core::store::{IncidentFilter, IncidentSort, ListQuery, TemplateSort, UpdateSort};
 use cachet_core::Tz;
 
+use super::openapi::{IncidentFields, IncidentQuery, NewIncident, NewUpdate, TemplateQuery, UpdateFields, UpdateQuery};
+use super::{Data, ListBody};
 use super::dto::{IncidentDto, TemplateDto, UpdateDto};
 use super::error::ApiError;
 use super::params::Params;
@@ -59,6 +61,15 @@ fn incident_filter(p: &Params) -> Result<IncidentFilter, ApiError> {
 }
 
 /// `GET /incidents`.
+#[utoipa::path(
+    get,
+    path = "/incidents",
+    operation_id = "list_incidents",
+    tag = "incidents",
+    security((), ("token" = [])),
+    params(IncidentQuery),
+    responses((status = 200, description = "A page of incidents, newest update first inside each.", body = ListBody<IncidentDto>)),
+)]
 pub(crate) async fn list(req: Req) -> ApiResult {
     let actor = req.reader().await?;
     let p = req.query();
@@ -70,6 +81,15 @@ pub(crate) async fn list(req: Req) -> ApiResult {
 }
 
 /// `GET /incidents/{id}`.
+#[utoipa::path(
+    get,
+    path = "/incidents/{id}",
+    operation_id = "get_incident",
+    tag = "incidents",
+    security((), ("token" = [])),
+    params(("id" = i64, Path, description = "Incident id.")),
+    responses((status = 200, description = "The incident.", body = Data<IncidentDto>)),
+)]
 pub(crate) async fn get(req: Req) -> ApiResult {
     let id: IncidentId = req.id(0, Entity::Incident)?;
     let actor = req.reader().await?;
@@ -78,6 +98,15 @@ pub(crate) async fn get(req: Req) -> ApiResult {
 }
 
 /// `POST /incidents`.
+#[utoipa::path(
+    post,
+    path = "/incidents",
+    operation_id = "create_incident",
+    tag = "incidents",
+    security(("token" = [])),
+    request_body = NewIncident,
+    responses((status = 200, description = "The new incident.", body = Data<IncidentDto>)),
+)]
 pub(crate) async fn create(req: Req) -> ApiResult {
     let actor = req.writer().await?;
     let input = incident_input(&req.params()?, req.zone(), true)?;
@@ -86,6 +115,16 @@ pub(crate) async fn create(req: Req) -> ApiResult {
 }
 
 /// `PUT /incidents/{id}`.
+#[utoipa::path(
+    put,
+    path = "/incidents/{id}",
+    operation_id = "update_incident",
+    tag = "incidents",
+    security(("token" = [])),
+    params(("id" = i64, Path, description = "Incident id.")),
+    request_body = IncidentFields,
+    responses((status = 200, description = "The changed incident.", body = Data<IncidentDto>)),
+)]
 pub(crate) async fn update(req: Req) -> ApiResult {
     let id: IncidentId = req.id(0, Entity::Incident)?;
     let actor = req.writer().await?;
@@ -95,6 +134,15 @@ pub(crate) async fn update(req: Req) -> ApiResult {
 }
 
 /// `DELETE /incidents/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/incidents/{id}",
+    operation_id = "delete_incident",
+    tag = "incidents",
+    security(("token" = [])),
+    params(("id" = i64, Path, description = "Incident id.")),
+    responses((status = 204, description = "Deleted; no body.")),
+)]
 pub(crate) async fn delete(req: Req) -> ApiResult {
     let id: IncidentId = req.id(0, Entity::Incident)?;
     let actor = req.writer().await?;
@@ -115,6 +163,15 @@ fn update_input(p: &Params) -> Result<IncidentUpdateInput, ApiError> {
 }
 
 /// `GET /incidents/{id}/updates`: newest first unless sorted.
+#[utoipa::path(
+    get,
+    path = "/incidents/{id}/updates",
+    operation_id = "list_incident_updates",
+    tag = "incident updates",
+    security((), ("token" = [])),
+    params(("id" = i64, Path, description = "Incident id."), UpdateQuery),
+    responses((status = 200, description = "A page of the incident's updates, newest first unless sorted.", body = ListBody<UpdateDto>)),
+)]
 pub(crate) async fn list_updates(req: Req) -> ApiResult {
     let incident: IncidentId = req.id(0, Entity::Incident)?;
     let actor = req.reader().await?;
@@ -127,6 +184,15 @@ pub(crate) async fn list_updates(req: Req) -> ApiResult {
 }
 
 /// `GET /incidents/{id}/updates/{uid}`: an update of another incident is 404.
+#[utoipa::path(
+    get,
+    path = "/incidents/{id}/updates/{uid}",
+    operation_id = "get_incident_update",
+    tag = "incident updates",
+    security((), ("token" = [])),
+    params(("id" = i64, Path, description = "Incident id."), ("uid" = i64, Path, description = "Update id.")),
+    responses((status = 200, description = "The update.", body = Data<UpdateDto>)),
+)]
 pub(crate) async fn get_update(req: Req) -> ApiResult {
     let incident: IncidentId = req.id(0, Entity::Incident)?;
     let id: UpdateId = req.id(1, Entity::IncidentUpdate)?;
@@ -136,6 +202,16 @@ pub(crate) async fn get_update(req: Req) -> ApiResult {
 }
 
 /// `POST /incidents/{id}/updates`: the incident takes the update's status.
+#[utoipa::path(
+    post,
+    path = "/incidents/{id}/updates",
+    operation_id = "create_incident_update",
+    tag = "incident updates",
+    security(("token" = [])),
+    params(("id" = i64, Path, description = "Incident id.")),
+    request_body = NewUpdate,
+    responses((status = 200, description = "The new update; the incident takes its status.", body = Data<UpdateDto>)),
+)]
 pub(crate) async fn create_update(req: Req) -> ApiResult {
     let incident: IncidentId = req.id(0, Entity::Incident)?;
     let actor = req.writer().await?;
@@ -145,6 +221,16 @@ pub(crate) async fn create_update(req: Req) -> ApiResult {
 }
 
 /// `PUT /incidents/{id}/updates/{uid}`.
+#[utoipa::path(
+    put,
+    path = "/incidents/{id}/updates/{uid}",
+    operation_id = "update_incident_update",
+    tag = "incident updates",
+    security(("token" = [])),
+    params(("id" = i64, Path, description = "Incident id."), ("uid" = i64, Path, description = "Update id.")),
+    request_body = UpdateFields,
+    responses((status = 200, description = "The changed update.", body = Data<UpdateDto>)),
+)]
 pub(crate) async fn update_update(req: Req) -> ApiResult {
     let incident: IncidentId = req.id(0, Entity::Incident)?;
     let id: UpdateId = req.id(1, Entity::IncidentUpdate)?;
@@ -158,6 +244,15 @@ pub(crate) async fn update_update(req: Req) -> ApiResult {
 }
 
 /// `DELETE /incidents/{id}/updates/{uid}`.
+#[utoipa::path(
+    delete,
+    path = "/incidents/{id}/updates/{uid}",
+    operation_id = "delete_incident_update",
+    tag = "incident updates",
+    security(("token" = [])),
+    params(("id" = i64, Path, description = "Incident id."), ("uid" = i64, Path, description = "Update id.")),
+    responses((status = 204, description = "Deleted; no body.")),
+)]
 pub(crate) async fn delete_update(req: Req) -> ApiResult {
     let incident: IncidentId = req.id(0, Entity::Incident)?;
     let id: UpdateId = req.id(1, Entity::IncidentUpdate)?;
@@ -167,6 +262,15 @@ pub(crate) async fn delete_update(req: Req) -> ApiResult {
 }
 
 /// `GET /incidents/templates`.
+#[utoipa::path(
+    get,
+    path = "/incidents/templates",
+    operation_id = "list_templates",
+    tag = "incident templates",
+    security((), ("token" = [])),
+    params(TemplateQuery),
+    responses((status = 200, description = "A page of templates.", body = ListBody<TemplateDto>)),
+)]
 pub(crate) async fn list_templates(req: Req) -> ApiResult {
     let actor = req.reader().await?;
     let p = req.query();
@@ -178,6 +282,15 @@ pub(crate) async fn list_templates(req: Req) -> ApiResult {
 }
 
 /// `GET /incidents/templates/{id}`.
+#[utoipa::path(
+    get,
+    path = "/incidents/templates/{id}",
+    operation_id = "get_template",
+    tag = "incident templates",
+    security((), ("token" = [])),
+    params(("id" = i64, Path, description = "Template id.")),
+    responses((status = 200, description = "The template.", body = Data<TemplateDto>)),
+)]
 pub(crate) async fn get_template(req: Req) -> ApiResult {
     let id: TemplateId = req.id(0, Entity::Template)?;
     let actor = req.reader().await?;

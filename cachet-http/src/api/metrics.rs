@@ -5,6 +5,8 @@ use cachet_core::ids::{MetricId, PointId};
 use cachet_core::input::{MetricInput, PointInput};
 use cachet_core::store::{ListQuery, MetricFilter, MetricSort, PointSort};
 
+use super::openapi::{MetricFields, MetricQuery, NewMetric, NewPoint, PointFields, PointQuery};
+use super::{Data, ListBody};
 use super::dto::{MetricDto, PointDto};
 use super::error::ApiError;
 use super::params::Params;
@@ -47,6 +49,15 @@ fn point_input(p: &Params) -> Result<PointInput, ApiError> {
 }
 
 /// `GET /metrics`: guests see public metrics only.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "list_metrics",
+    tag = "metrics",
+    security((), ("token" = [])),
+    params(MetricQuery),
+    responses((status = 200, description = "A page of metrics (guests see public ones).", body = ListBody<MetricDto>)),
+)]
 pub(crate) async fn list(req: Req) -> ApiResult {
     let actor = req.reader().await?;
     let p = req.query();
@@ -58,6 +69,15 @@ pub(crate) async fn list(req: Req) -> ApiResult {
 }
 
 /// `GET /metrics/{id}`.
+#[utoipa::path(
+    get,
+    path = "/metrics/{id}",
+    operation_id = "get_metric",
+    tag = "metrics",
+    security((), ("token" = [])),
+    params(("id" = i64, Path, description = "Metric id.")),
+    responses((status = 200, description = "The metric.", body = Data<MetricDto>)),
+)]
 pub(crate) async fn get(req: Req) -> ApiResult {
     let id: MetricId = req.id(0, Entity::Metric)?;
     let actor = req.reader().await?;
@@ -66,6 +86,15 @@ pub(crate) async fn get(req: Req) -> ApiResult {
 }
 
 /// `POST /metrics`.
+#[utoipa::path(
+    post,
+    path = "/metrics",
+    operation_id = "create_metric",
+    tag = "metrics",
+    security(("token" = [])),
+    request_body = NewMetric,
+    responses((status = 200, description = "The new metric.", body = Data<MetricDto>)),
+)]
 pub(crate) async fn create(req: Req) -> ApiResult {
     let actor = req.writer().await?;
     let input = metric_input(&req.params()?)?;
@@ -74,6 +103,16 @@ pub(crate) async fn create(req: Req) -> ApiResult {
 }
 
 /// `PUT /metrics/{id}`.
+#[utoipa::path(
+    put,
+    path = "/metrics/{id}",
+    operation_id = "update_metric",
+    tag = "metrics",
+    security(("token" = [])),
+    params(("id" = i64, Path, description = "Metric id.")),
+    request_body = MetricFields,
+    responses((status = 200, description = "The changed metric.", body = Data<MetricDto>)),
+)]
 pub(crate) async fn update(req: Req) -> ApiResult {
     let id: MetricId = req.id(0, Entity::Metric)?;
     let actor = req.writer().await?;
@@ -83,6 +122,15 @@ pub(crate) async fn update(req: Req) -> ApiResult {
 }
 
 /// `DELETE /metrics/{id}`: the points go with it.
+#[utoipa::path(
+    delete,
+    path = "/metrics/{id}",
+    operation_id = "delete_metric",
+    tag = "metrics",
+    security(("token" = [])),
+    params(("id" = i64, Path, description = "Metric id.")),
+    responses((status = 204, description = "Deleted; no body.")),
+)]
 pub(crate) async fn delete(req: Req) -> ApiResult {
     let id: MetricId = req.id(0, Entity::Metric)?;
     let actor = req.writer().await?;
@@ -91,6 +139,15 @@ pub(crate) async fn delete(req: Req) -> ApiResult {
 }
 
 /// `GET /metrics/{id}/points`: newest first unless sorted.
+#[utoipa::path(
+    get,
+    path = "/metrics/{id}/points",
+    operation_id = "list_metric_points",
+    tag = "metric points",
+    security((), ("token" = [])),
+    params(("id" = i64, Path, description = "Metric id."), PointQuery),
+    responses((status = 200, description = "A page of points, newest first unless sorted.", body = ListBody<PointDto>)),
+)]
 pub(crate) async fn list_points(req: Req) -> ApiResult {
     let metric: MetricId = req.id(0, Entity::Metric)?;
     let actor = req.reader().await?;
@@ -103,6 +160,16 @@ pub(crate) async fn list_points(req: Req) -> ApiResult {
 }
 
 /// `POST /metrics/{id}/points`.
+#[utoipa::path(
+    post,
+    path = "/metrics/{id}/points",
+    operation_id = "create_metric_point",
+    tag = "metric points",
+    security(("token" = [])),
+    params(("id" = i64, Path, description = "Metric id.")),
+    request_body = NewPoint,
+    responses((status = 200, description = "The recorded point.", body = Data<PointDto>)),
+)]
 pub(crate) async fn create_point(req: Req) -> ApiResult {
     let metric: MetricId = req.id(0, Entity::Metric)?;
     let actor = req.writer().await?;
@@ -112,6 +179,16 @@ pub(crate) async fn create_point(req: Req) -> ApiResult {
 }
 
 /// `PUT /metrics/{id}/points/{pid}`: a point of another metric is 404.
+#[utoipa::path(
+    put,
+    path = "/metrics/{id}/points/{pid}",
+    operation_id = "update_metric_point",
+    tag = "metric points",
+    security(("token" = [])),
+    params(("id" = i64, Path, description = "Metric id."), ("pid" = i64, Path, description = "Point id.")),
+    request_body = PointFields,
+    responses((status = 200, description = "The changed point.", body = Data<PointDto>)),
+)]
 pub(crate) async fn update_point(req: Req) -> ApiResult {
     let metric: MetricId = req.id(0, Entity::Metric)?;
     let id: PointId = req.id(1, Entity::MetricPoint)?;
@@ -125,6 +202,15 @@ pub(crate) async fn update_point(req: Req) -> ApiResult {
 }
 
 /// `DELETE /metrics/{id}/points/{pid}`: a point of another metric is 404.
+#[utoipa::path(
+    delete,
+    path = "/metrics/{id}/points/{pid}",
+    operation_id = "delete_metric_point",
+    tag = "metric points",
+    security(("token" = [])),
+    params(("id" = i64, Path, description = "Metric id."), ("pid" = i64, Path, description = "Point id.")),
+    responses((status = 204, description = "Deleted; no body.")),
+)]
 pub(crate) async fn delete_point(req: Req) -> ApiResult {
     let metric: MetricId = req.id(0, Entity::Metric)?;
     let id: PointId = req.id(1, Entity::MetricPoint)?;

@@ -6,6 +6,8 @@ use cachet_core::input::ScheduleInput;
 use cachet_core::store::{ListQuery, ScheduleSort};
 use cachet_core::Tz;
 
+use super::openapi::{NewSchedule, ScheduleFields, ScheduleQuery};
+use super::{Data, ListBody};
 use super::dto::ScheduleDto;
 use super::error::ApiError;
 use super::params::Params;
@@ -28,6 +30,15 @@ fn schedule_input(p: &Params, zone: Option<Tz>) -> Result<ScheduleInput, ApiErro
 }
 
 /// `GET /schedules`.
+#[utoipa::path(
+    get,
+    path = "/schedules",
+    operation_id = "list_schedules",
+    tag = "schedules",
+    security((), ("token" = [])),
+    params(ScheduleQuery),
+    responses((status = 200, description = "A page of maintenance windows.", body = ListBody<ScheduleDto>)),
+)]
 pub(crate) async fn list(req: Req) -> ApiResult {
     let actor = req.reader().await?;
     let p = req.query();
@@ -39,6 +50,15 @@ pub(crate) async fn list(req: Req) -> ApiResult {
 }
 
 /// `GET /schedules/{id}`.
+#[utoipa::path(
+    get,
+    path = "/schedules/{id}",
+    operation_id = "get_schedule",
+    tag = "schedules",
+    security((), ("token" = [])),
+    params(("id" = i64, Path, description = "Schedule id.")),
+    responses((status = 200, description = "The maintenance window.", body = Data<ScheduleDto>)),
+)]
 pub(crate) async fn get(req: Req) -> ApiResult {
     let id: ScheduleId = req.id(0, Entity::Schedule)?;
     let actor = req.reader().await?;
@@ -47,6 +67,15 @@ pub(crate) async fn get(req: Req) -> ApiResult {
 }
 
 /// `POST /schedules`: `scheduled_at`/`completed_at` as `Y-m-d H:i` in the display zone.
+#[utoipa::path(
+    post,
+    path = "/schedules",
+    operation_id = "create_schedule",
+    tag = "schedules",
+    security(("token" = [])),
+    request_body = NewSchedule,
+    responses((status = 200, description = "The new maintenance window.", body = Data<ScheduleDto>)),
+)]
 pub(crate) async fn create(req: Req) -> ApiResult {
     let actor = req.writer().await?;
     let input = schedule_input(&req.params()?, req.zone())?;
@@ -55,6 +84,16 @@ pub(crate) async fn create(req: Req) -> ApiResult {
 }
 
 /// `PUT /schedules/{id}`.
+#[utoipa::path(
+    put,
+    path = "/schedules/{id}",
+    operation_id = "update_schedule",
+    tag = "schedules",
+    security(("token" = [])),
+    params(("id" = i64, Path, description = "Schedule id.")),
+    request_body = ScheduleFields,
+    responses((status = 200, description = "The changed maintenance window.", body = Data<ScheduleDto>)),
+)]
 pub(crate) async fn update(req: Req) -> ApiResult {
     let id: ScheduleId = req.id(0, Entity::Schedule)?;
     let actor = req.writer().await?;
@@ -64,6 +103,15 @@ pub(crate) async fn update(req: Req) -> ApiResult {
 }
 
 /// `DELETE /schedules/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/schedules/{id}",
+    operation_id = "delete_schedule",
+    tag = "schedules",
+    security(("token" = [])),
+    params(("id" = i64, Path, description = "Schedule id.")),
+    responses((status = 204, description = "Deleted; no body.")),
+)]
 pub(crate) async fn delete(req: Req) -> ApiResult {
     let id: ScheduleId = req.id(0, Entity::Schedule)?;
     let actor = req.writer().await?;

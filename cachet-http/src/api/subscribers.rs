@@ -5,10 +5,21 @@ use cachet_core::ids::{SubscriberId, SubscriptionId};
 use cachet_core::input::SubscriberInput;
 use cachet_core::store::{ListQuery, SubscriberSort};
 
+use super::openapi::{NewSubscriber, SubscriberQuery};
+use super::{Data, ListBody};
 use super::dto::SubscriberDto;
 use super::{data, no_content, ApiResult, Req};
 
 /// `GET /subscribers` (token required even to read).
+#[utoipa::path(
+    get,
+    path = "/subscribers",
+    operation_id = "list_subscribers",
+    tag = "subscribers",
+    security(("token" = [])),
+    params(SubscriberQuery),
+    responses((status = 200, description = "A page of subscribers (admin only).", body = ListBody<SubscriberDto>)),
+)]
 pub(crate) async fn list(req: Req) -> ApiResult {
     let actor = req.writer().await?;
     let p = req.query();
@@ -20,6 +31,15 @@ pub(crate) async fn list(req: Req) -> ApiResult {
 }
 
 /// `POST /subscribers`: an existing email returns the existing subscriber unchanged (200).
+#[utoipa::path(
+    post,
+    path = "/subscribers",
+    operation_id = "create_subscriber",
+    tag = "subscribers",
+    security(("token" = [])),
+    request_body = NewSubscriber,
+    responses((status = 200, description = "The new subscriber, or the existing one with that email, unchanged.", body = Data<SubscriberDto>)),
+)]
 pub(crate) async fn create(req: Req) -> ApiResult {
     let actor = req.writer().await?;
     let p = req.params()?;
@@ -35,6 +55,15 @@ pub(crate) async fn create(req: Req) -> ApiResult {
 }
 
 /// `DELETE /subscribers/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/subscribers/{id}",
+    operation_id = "delete_subscriber",
+    tag = "subscribers",
+    security(("token" = [])),
+    params(("id" = i64, Path, description = "Subscriber id.")),
+    responses((status = 204, description = "Deleted; no body.")),
+)]
 pub(crate) async fn delete(req: Req) -> ApiResult {
     let id: SubscriberId = req.id(0, Entity::Subscriber)?;
     let actor = req.writer().await?;
@@ -43,6 +72,15 @@ pub(crate) async fn delete(req: Req) -> ApiResult {
 }
 
 /// `DELETE /subscriptions/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/subscriptions/{id}",
+    operation_id = "delete_subscription",
+    tag = "subscribers",
+    security(("token" = [])),
+    params(("id" = i64, Path, description = "Subscription id.")),
+    responses((status = 204, description = "Deleted; no body.")),
+)]
 pub(crate) async fn delete_subscription(req: Req) -> ApiResult {
     let id: SubscriptionId = req.id(0, Entity::Subscription)?;
     let actor = req.writer().await?;

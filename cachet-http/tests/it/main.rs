@@ -8,6 +8,7 @@ mod groups;
 mod incidents;
 mod matrix;
 mod metrics;
+mod openapi;
 mod page;
 mod robustness;
 mod schedules;
