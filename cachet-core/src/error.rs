@@ -108,6 +108,8 @@ pub enum Entity {
     User,
     /// An API token.
     Token,
+    /// A dashboard session.
+    Session,
 }
 
 impl Entity {
@@ -126,6 +128,7 @@ impl Entity {
             Entity::Subscription => "subscription",
             Entity::User => "user",
             Entity::Token => "API token",
+            Entity::Session => "session",
         }
     }
 
@@ -144,6 +147,7 @@ impl Entity {
             Entity::Subscription => "Subscription",
             Entity::User => "User",
             Entity::Token => "ApiToken",
+            Entity::Session => "Session",
         }
     }
 }

@@ -29,6 +29,8 @@ struct State {
     subscribers: BTreeMap<i64, StoredSubscriber>,
     users: BTreeMap<i64, User>,
     tokens: BTreeMap<i64, ApiToken>,
+    /// Digest in hex -> session.
+    sessions: BTreeMap<String, Session>,
     /// (user, digest in hex) -> used at.
     recovery: BTreeMap<(i64, String), Option<DateTime<Utc>>>,
     settings: BTreeMap<String, String>,
@@ -41,6 +43,25 @@ impl State {
     fn id(&mut self) -> i64 {
         self.next_id += 1;
         self.next_id
+    }
+
+    fn insert_session(&mut self, new: NewSession) -> Result<Session, StoreError> {
+        if !self.users.contains_key(&new.user_id.get()) {
+            return Err(StoreError::NotFound(Entity::User));
+        }
+        let key = new.hash.to_hex();
+        if self.sessions.contains_key(&key) {
+            return Err(StoreError::Conflict("session exists".into()));
+        }
+        let s = Session {
+            hash: new.hash,
+            user_id: new.user_id,
+            pending: new.pending,
+            created_at: new.created_at,
+            last_seen_at: new.last_seen_at,
+        };
+        self.sessions.insert(key, s.clone());
+        Ok(s)
     }
 
     fn live_component(&self, id: ComponentId) -> Result<&Component, StoreError> {
@@ -1393,6 +1414,71 @@ impl Store for MemoryStore {
             .ok_or(StoreError::NotFound(Entity::Token))?;
         t.last_used_at = Some(at);
         Ok(())
+    }
+
+    async fn create_session(&self, new: NewSession) -> Result<Session, StoreError> {
+        self.lock().insert_session(new)
+    }
+
+    async fn get_session(&self, hash: &TokenHash) -> Result<Session, StoreError> {
+        self.lock()
+            .sessions
+            .get(&hash.to_hex())
+            .cloned()
+            .ok_or(StoreError::NotFound(Entity::Session))
+    }
+
+    async fn touch_session(&self, hash: &TokenHash, at: DateTime<Utc>) -> Result<(), StoreError> {
+        if let Some(s) = self.lock().sessions.get_mut(&hash.to_hex()) {
+            s.last_seen_at = s.last_seen_at.max(at);
+        }
+        Ok(())
+    }
+
+    async fn replace_session(
+        &self,
+        old: &TokenHash,
+        new: NewSession,
+    ) -> Result<Option<Session>, StoreError> {
+        let mut st = self.lock();
+        let Some(previous) = st.sessions.remove(&old.to_hex()) else {
+            return Ok(None);
+        };
+        match st.insert_session(new) {
+            Ok(s) => Ok(Some(s)),
+            Err(e) => {
+                st.sessions.insert(old.to_hex(), previous);
+                Err(e)
+            }
+        }
+    }
+
+    async fn delete_session(&self, hash: &TokenHash) -> Result<bool, StoreError> {
+        Ok(self.lock().sessions.remove(&hash.to_hex()).is_some())
+    }
+
+    async fn delete_user_sessions(
+        &self,
+        user: UserId,
+        keep: Option<&TokenHash>,
+    ) -> Result<u64, StoreError> {
+        let mut st = self.lock();
+        let before = st.sessions.len();
+        st.sessions
+            .retain(|_, s| s.user_id != user || keep.is_some_and(|k| *k == s.hash));
+        Ok(u64::try_from(before - st.sessions.len()).unwrap_or(u64::MAX))
+    }
+
+    async fn purge_sessions(
+        &self,
+        created_before: DateTime<Utc>,
+        seen_before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let mut st = self.lock();
+        let before = st.sessions.len();
+        st.sessions
+            .retain(|_, s| s.created_at >= created_before && s.last_seen_at >= seen_before);
+        Ok(u64::try_from(before - st.sessions.len()).unwrap_or(u64::MAX))
     }
 
     async fn begin_totp(&self, user: UserId, sealed_secret: String) -> Result<User, StoreError> {

@@ -12,9 +12,11 @@ use chrono_tz::Tz;
 use serde_json::Value;
 
 mod accounts;
+mod sessions;
 mod subscribers;
 
 pub use accounts::{Enrollment, PendingSignIn, SignIn, SignedIn, SECOND_FACTOR_WINDOW};
+pub use sessions::{ActiveSession, Resumed, SessionLimits, SessionSecret, SessionStart};
 
 use crate::audit::{Admit, FailureBudget};
 use crate::chart;
@@ -107,6 +109,7 @@ pub struct StatusPage {
     throttle: SignInThrottle,
     /// Completed pending sign-ins, by id, for the second-factor window (see accounts).
     used_pending: std::sync::Mutex<std::collections::HashMap<u64, DateTime<Utc>>>,
+    sessions: SessionLimits,
 }
 
 impl std::fmt::Debug for StatusPage {
@@ -317,6 +320,7 @@ impl StatusPage {
             key,
             throttle: SignInThrottle::default(),
             used_pending: std::sync::Mutex::new(std::collections::HashMap::new()),
+            sessions: SessionLimits::default(),
         };
         page.seal_unsealed_subscribers().await?;
         Ok(page)
@@ -619,6 +623,32 @@ impl StatusPage {
         Ok(self.store.list_users(q).await?)
     }
 
+    /// Renders a message as it would be stored (same sanitizer, caps and image origins),
+    /// without storing anything: the dashboard's preview. Needs a user who may write
+    /// incidents.
+    ///
+    /// # Errors
+    /// `Invalid` (field `message`) for a message the service would refuse.
+    pub async fn preview_message(
+        &self,
+        actor: &Actor,
+        source: &str,
+    ) -> Result<crate::markdown::SafeHtml> {
+        self.authorize(actor, Action::WriteIncident).await?;
+        let mut errors = ValidationErrors::default();
+        let rendered = render_message(
+            &mut errors,
+            "message",
+            source,
+            &self.settings().image_origins,
+        )
+        .await;
+        match rendered {
+            Some(m) => Ok(m.html),
+            None => Err(Error::Invalid(errors)),
+        }
+    }
+
     /// Changes a user's role or active flag (Admin only; audited).
     ///
     /// # Errors
@@ -642,6 +672,10 @@ impl StatusPage {
                 },
             )
             .await?;
+        if role.is_some() || active.is_some() {
+            // A new role is taken up by signing in again; a deactivated user is out at once.
+            self.end_user_sessions(id).await?;
+        }
         self.audit(
             actor,
             "user.updated",

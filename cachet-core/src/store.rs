@@ -588,6 +588,38 @@ pub struct NewApiToken {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// A dashboard session as stored. The browser holds a random secret; the store keeps only
+/// its digest, so a copy of the database signs nobody in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Digest of the secret in the cookie.
+    pub hash: TokenHash,
+    /// Whose session it is.
+    pub user_id: UserId,
+    /// While a second factor is awaited: what the password step was granted against, in a
+    /// form only the service reads. `None`: signed in.
+    pub pending: Option<String>,
+    /// When it began (the absolute lifetime counts from here).
+    pub created_at: DateTime<Utc>,
+    /// Last request seen (the idle timeout counts from here).
+    pub last_seen_at: DateTime<Utc>,
+}
+
+/// A new session's stored part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    /// Digest of the secret in the cookie.
+    pub hash: TokenHash,
+    /// Whose session it is.
+    pub user_id: UserId,
+    /// See [`Session::pending`].
+    pub pending: Option<String>,
+    /// When it began.
+    pub created_at: DateTime<Utc>,
+    /// Its last activity (now, for a session made or replaced by a request).
+    pub last_seen_at: DateTime<Utc>,
+}
+
 /// A new audit log entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAuditEntry {
@@ -1175,6 +1207,68 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// Store failures.
     async fn recovery_codes_left(&self, user: UserId) -> Result<u32, StoreError>;
+
+    // ---- dashboard sessions
+
+    /// Stores a new session.
+    ///
+    /// # Contract
+    /// `NotFound(User)` when the user is missing; `Conflict` when the digest exists.
+    async fn create_session(&self, new: NewSession) -> Result<Session, StoreError>;
+
+    /// Gets a session by digest.
+    ///
+    /// # Contract
+    /// `NotFound(Session)` when no session has the digest.
+    async fn get_session(&self, hash: &TokenHash) -> Result<Session, StoreError>;
+
+    /// Records activity on a session.
+    ///
+    /// # Contract
+    /// Sets `last_seen_at` to `at` when that is later than the stored one (never earlier).
+    /// A missing session is not an error (it may have just ended).
+    async fn touch_session(&self, hash: &TokenHash, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Replaces one session by another, atomically: for a new id at sign-in, after a second
+    /// factor and on a change of privilege.
+    ///
+    /// # Contract
+    /// Deletes `old` and stores `new` in one operation. `Ok(None)` with nothing written when
+    /// `old` does not exist (so of two racing replacements of one session, exactly one wins);
+    /// `NotFound(User)` / `Conflict` as for [`Store::create_session`], with `old` kept.
+    async fn replace_session(
+        &self,
+        old: &TokenHash,
+        new: NewSession,
+    ) -> Result<Option<Session>, StoreError>;
+
+    /// Ends a session.
+    ///
+    /// # Contract
+    /// True when it existed.
+    async fn delete_session(&self, hash: &TokenHash) -> Result<bool, StoreError>;
+
+    /// Ends every session of a user but `keep` (sign out everywhere; a password, role or
+    /// 2FA change).
+    ///
+    /// # Contract
+    /// Returns how many ended.
+    async fn delete_user_sessions(
+        &self,
+        user: UserId,
+        keep: Option<&TokenHash>,
+    ) -> Result<u64, StoreError>;
+
+    /// Deletes sessions that began before `created_before` or were last seen before
+    /// `seen_before` (both limits exclusive).
+    ///
+    /// # Contract
+    /// Returns how many were deleted.
+    async fn purge_sessions(
+        &self,
+        created_before: DateTime<Utc>,
+        seen_before: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
 
     // ---- settings and audit
 

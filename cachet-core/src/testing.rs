@@ -58,7 +58,9 @@ macro_rules! conformance_tests {
             concurrent_incidents_keep_state_consistent, list_pages_and_clamps,
             failed_multi_row_write_leaves_nothing, text_compares_exactly,
             nulls_sort_as_the_smallest_value, long_messages_sort_on_every_byte,
-            subscribing_while_a_component_is_deleted, reads_see_one_snapshot
+            subscribing_while_a_component_is_deleted, reads_see_one_snapshot,
+            sessions_roundtrip_touch_delete, sessions_replace_is_single_use,
+            sessions_end_by_user_and_purge
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -2019,6 +2021,202 @@ pub async fn two_factor_steps_and_recovery_codes(s: Shared) {
     );
     assert_not_found(s.disable_totp(UserId(999_999)).await, Entity::User);
     assert_not_found(s.claim_totp_step(UserId(999_999), 1).await, Entity::User);
+}
+
+fn new_session(secret: &str, user: UserId, pending: Option<&str>, at: i64) -> NewSession {
+    NewSession {
+        hash: TokenHash::of(secret),
+        user_id: user,
+        pending: pending.map(str::to_string),
+        created_at: t(at),
+        last_seen_at: t(at),
+    }
+}
+
+/// Sessions keep what they were given, are touched forward only, and end once.
+pub async fn sessions_roundtrip_touch_delete(s: Shared) {
+    let u = s.create_user(new_user("ann", Role::Manager)).await.unwrap();
+    let pending = "v1:00ff:ünï 😀 'x' \" \\ end ";
+    let made = s
+        .create_session(new_session("one", u.id, Some(pending), 1_700_000_000))
+        .await
+        .unwrap();
+    let got = s.get_session(&TokenHash::of("one")).await.unwrap();
+    assert_eq!(made, got);
+    assert_eq!(
+        (
+            got.user_id,
+            got.pending.as_deref(),
+            got.created_at,
+            got.last_seen_at
+        ),
+        (u.id, Some(pending), t(1_700_000_000), t(1_700_000_000))
+    );
+    assert!(got.hash == TokenHash::of("one"));
+    s.touch_session(&TokenHash::of("one"), t(1_700_000_100))
+        .await
+        .unwrap();
+    // Never backwards (two requests finishing out of order).
+    s.touch_session(&TokenHash::of("one"), t(1_700_000_050))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_session(&TokenHash::of("one"))
+            .await
+            .unwrap()
+            .last_seen_at,
+        t(1_700_000_100)
+    );
+    s.touch_session(&TokenHash::of("gone"), t(1)).await.unwrap();
+    let dup = s
+        .create_session(new_session("one", u.id, None, 1_700_000_000))
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+    assert_not_found(
+        s.create_session(new_session("two", UserId(999_999), None, 1))
+            .await,
+        Entity::User,
+    );
+    assert!(s.delete_session(&TokenHash::of("one")).await.unwrap());
+    assert!(!s.delete_session(&TokenHash::of("one")).await.unwrap());
+    assert_not_found(s.get_session(&TokenHash::of("one")).await, Entity::Session);
+    assert_not_found(s.get_session(&TokenHash::of("two")).await, Entity::Session);
+    // A replaced session keeps its start and has its own last activity.
+    let kept = s
+        .create_session(NewSession {
+            last_seen_at: t(1_700_000_200),
+            ..new_session("three", u.id, None, 1_700_000_100)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (kept.created_at, kept.last_seen_at),
+        (t(1_700_000_100), t(1_700_000_200))
+    );
+}
+
+/// A session is replaced at most once, even by racing replacements, and a failed
+/// replacement keeps the old one.
+pub async fn sessions_replace_is_single_use(s: Shared) {
+    let u = s.create_user(new_user("ann", Role::Manager)).await.unwrap();
+    s.create_session(new_session("old", u.id, Some("v1:aa:ann"), 1_700_000_000))
+        .await
+        .unwrap();
+    let racers: Vec<_> = (0..10)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                s.replace_session(
+                    &TokenHash::of("old"),
+                    new_session(&format!("new{i}"), u.id, None, 1_700_000_010),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for (i, r) in racers.into_iter().enumerate() {
+        if let Some(made) = r.await.unwrap().unwrap() {
+            assert_eq!((made.pending, made.created_at), (None, t(1_700_000_010)));
+            winners.push(i);
+        }
+    }
+    assert_eq!(winners.len(), 1, "winners {winners:?}");
+    assert_not_found(s.get_session(&TokenHash::of("old")).await, Entity::Session);
+    for i in 0..10 {
+        let found = s.get_session(&TokenHash::of(&format!("new{i}"))).await;
+        assert_eq!(found.is_ok(), winners == [i], "new{i}: {found:?}");
+    }
+    let winner = format!("new{}", winners[0]);
+    // Unknown user: nothing written, the old session kept.
+    assert_not_found(
+        s.replace_session(
+            &TokenHash::of(&winner),
+            new_session("x", UserId(999_999), None, 1),
+        )
+        .await,
+        Entity::User,
+    );
+    s.get_session(&TokenHash::of(&winner)).await.unwrap();
+    s.create_session(new_session("taken", u.id, None, 1))
+        .await
+        .unwrap();
+    let clash = s
+        .replace_session(&TokenHash::of(&winner), new_session("taken", u.id, None, 2))
+        .await;
+    assert!(matches!(clash, Err(StoreError::Conflict(_))), "{clash:?}");
+    s.get_session(&TokenHash::of(&winner)).await.unwrap();
+    assert_eq!(
+        s.replace_session(&TokenHash::of("never"), new_session("y", u.id, None, 1))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_not_found(s.get_session(&TokenHash::of("y")).await, Entity::Session);
+}
+
+/// Signing a user out everywhere keeps the named session and other users'; purging
+/// removes exactly the sessions past either limit.
+pub async fn sessions_end_by_user_and_purge(s: Shared) {
+    let ann = s.create_user(new_user("ann", Role::Manager)).await.unwrap();
+    let bob = s.create_user(new_user("bob", Role::Viewer)).await.unwrap();
+    for (secret, user) in [
+        ("a1", ann.id),
+        ("a2", ann.id),
+        ("a3", ann.id),
+        ("b1", bob.id),
+    ] {
+        s.create_session(new_session(secret, user, None, 1_000))
+            .await
+            .unwrap();
+    }
+    let ended = s
+        .delete_user_sessions(ann.id, Some(&TokenHash::of("a1")))
+        .await
+        .unwrap();
+    assert_eq!(ended, 2);
+    let alive = |name: &'static str| {
+        let s = s.clone();
+        async move { s.get_session(&TokenHash::of(name)).await.is_ok() }
+    };
+    assert_eq!(
+        (
+            alive("a1").await,
+            alive("a2").await,
+            alive("a3").await,
+            alive("b1").await
+        ),
+        (true, false, false, true)
+    );
+    assert_eq!(s.delete_user_sessions(ann.id, None).await.unwrap(), 1);
+    assert_eq!(s.delete_user_sessions(ann.id, None).await.unwrap(), 0);
+
+    s.create_session(new_session("created-early", ann.id, None, 999))
+        .await
+        .unwrap();
+    s.create_session(new_session("on-the-limit", ann.id, None, 1_000))
+        .await
+        .unwrap();
+    s.create_session(new_session("seen-late", ann.id, None, 2_000))
+        .await
+        .unwrap();
+    s.touch_session(&TokenHash::of("seen-late"), t(5_000))
+        .await
+        .unwrap();
+    s.touch_session(&TokenHash::of("on-the-limit"), t(4_000))
+        .await
+        .unwrap();
+    // Created before 1000, or last seen before 4000 (b1: seen at 1000).
+    assert_eq!(s.purge_sessions(t(1_000), t(4_000)).await.unwrap(), 2);
+    assert_eq!(
+        (
+            alive("created-early").await,
+            alive("on-the-limit").await,
+            alive("seen-late").await,
+            alive("b1").await
+        ),
+        (false, true, true, false)
+    );
 }
 
 /// Text is compared and sorted by its exact characters on every engine: trailing spaces and

@@ -2458,6 +2458,108 @@ macro_rules! sql_backend {
                 .map_or(0, |n| u32::try_from(*n).unwrap_or(u32::MAX)))
         }
 
+        // ------------------------------------------------------------------ sessions
+
+        const SESSION_COLUMNS: &str = "hash, user_id, pending, created_at, last_seen_at";
+
+        fn session_row(r: &DbRow) -> Result<Session, sqlx::Error> {
+            Ok(Session {
+                hash: digest(r, 0)?,
+                user_id: UserId(r.try_get(1)?),
+                pending: opt_text(r, 2)?,
+                created_at: ts(r, 3)?,
+                last_seen_at: ts(r, 4)?,
+            })
+        }
+
+        async fn get_session(c: &mut Conn, hash: TokenHash) -> Res<Session> {
+            let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE hash = ?");
+            match fetch_opt(c, &sql, vec![Arg::Text(hash.to_hex())], session_row).await? {
+                Some(s) => Ok(s),
+                None => not_found(Entity::Session),
+            }
+        }
+
+        async fn create_session(c: &mut Conn, new: NewSession) -> Res<Session> {
+            get_user(c, new.user_id).await?;
+            execute(
+                c,
+                "INSERT INTO sessions (hash, user_id, pending, created_at, last_seen_at) \
+                 VALUES (?, ?, ?, ?, ?)",
+                vec![
+                    new.hash.to_hex().into(),
+                    new.user_id.get().into(),
+                    new.pending.clone().into(),
+                    secs(new.created_at).into(),
+                    secs(new.last_seen_at).into(),
+                ],
+            )
+            .await?;
+            get_session(c, new.hash).await
+        }
+
+        async fn touch_session(c: &mut Conn, hash: TokenHash, at: DateTime<Utc>) -> Res<()> {
+            execute(
+                c,
+                "UPDATE sessions SET last_seen_at = ? WHERE hash = ? AND last_seen_at < ?",
+                vec![secs(at).into(), hash.to_hex().into(), secs(at).into()],
+            )
+            .await?;
+            Ok(())
+        }
+
+        async fn delete_session(c: &mut Conn, hash: TokenHash) -> Res<bool> {
+            let n = execute(
+                c,
+                "DELETE FROM sessions WHERE hash = ?",
+                vec![hash.to_hex().into()],
+            )
+            .await?;
+            Ok(n > 0)
+        }
+
+        async fn replace_session(
+            c: &mut Conn,
+            old: TokenHash,
+            new: NewSession,
+        ) -> Res<Option<Session>> {
+            // The delete takes the row lock: a racing replacement waits, then deletes nothing.
+            if !delete_session(c, old).await? {
+                return Ok(None);
+            }
+            // A failure here rolls the delete back with the transaction.
+            create_session(c, new).await.map(Some)
+        }
+
+        async fn delete_user_sessions(
+            c: &mut Conn,
+            user: UserId,
+            keep: Option<TokenHash>,
+        ) -> Res<u64> {
+            let mut w = Where::default();
+            w.bind("user_id = ?", user.get());
+            if let Some(keep) = keep {
+                w.bind("hash <> ?", keep.to_hex());
+            }
+            execute(c, &format!("DELETE FROM sessions WHERE {}", w.sql()), w.args).await
+        }
+
+        async fn purge_sessions(
+            c: &mut Conn,
+            created_before: DateTime<Utc>,
+            seen_before: DateTime<Utc>,
+        ) -> Res<u64> {
+            execute(
+                c,
+                "DELETE FROM sessions WHERE created_at < ? OR last_seen_at < ?",
+                vec![
+                    secs_ceil(created_before).into(),
+                    secs_ceil(seen_before).into(),
+                ],
+            )
+            .await
+        }
+
         // ------------------------------------------------------------------ settings, audit
 
         async fn load_settings(c: &mut Conn) -> Res<Vec<(String, String)>> {
@@ -2967,6 +3069,60 @@ macro_rules! sql_backend {
 
             async fn recovery_codes_left(&self, user: UserId) -> Result<u32, StoreError> {
                 self.read(move |c| Box::pin(recovery_codes_left(c, user))).await
+            }
+
+            async fn create_session(&self, new: NewSession) -> Result<Session, StoreError> {
+                self.write(move |c| Box::pin(create_session(c, new.clone())))
+                    .await
+                    .map_err(conflict_means("session exists"))
+            }
+
+            async fn get_session(&self, hash: &TokenHash) -> Result<Session, StoreError> {
+                let hash = *hash;
+                self.read(move |c| Box::pin(get_session(c, hash))).await
+            }
+
+            async fn touch_session(
+                &self,
+                hash: &TokenHash,
+                at: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                let hash = *hash;
+                self.write(move |c| Box::pin(touch_session(c, hash, at))).await
+            }
+
+            async fn replace_session(
+                &self,
+                old: &TokenHash,
+                new: NewSession,
+            ) -> Result<Option<Session>, StoreError> {
+                let old = *old;
+                self.write(move |c| Box::pin(replace_session(c, old, new.clone())))
+                    .await
+                    .map_err(conflict_means("session exists"))
+            }
+
+            async fn delete_session(&self, hash: &TokenHash) -> Result<bool, StoreError> {
+                let hash = *hash;
+                self.write(move |c| Box::pin(delete_session(c, hash))).await
+            }
+
+            async fn delete_user_sessions(
+                &self,
+                user: UserId,
+                keep: Option<&TokenHash>,
+            ) -> Result<u64, StoreError> {
+                let keep = keep.copied();
+                self.write(move |c| Box::pin(delete_user_sessions(c, user, keep))).await
+            }
+
+            async fn purge_sessions(
+                &self,
+                created_before: DateTime<Utc>,
+                seen_before: DateTime<Utc>,
+            ) -> Result<u64, StoreError> {
+                self.write(move |c| Box::pin(purge_sessions(c, created_before, seen_before)))
+                    .await
             }
 
             async fn load_settings(&self) -> Result<Vec<(String, String)>, StoreError> {

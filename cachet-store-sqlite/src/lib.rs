@@ -11,6 +11,7 @@ mod migrate;
 mod misc;
 mod query;
 mod schedules;
+mod sessions;
 mod store;
 mod subscribers;
 mod users;

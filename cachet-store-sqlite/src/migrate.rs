@@ -12,6 +12,7 @@ use crate::error::classify;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_security.sql"),
+    include_str!("../migrations/0003_sessions.sql"),
 ];
 
 /// The version the migrations bring a database to.

@@ -10,7 +10,9 @@ use cachet_core::StoreError;
 use chrono::{DateTime, Utc};
 
 use crate::error::conflict_means;
-use crate::{components, incidents, metrics, misc, schedules, subscribers, users, SqliteStore};
+use crate::{
+    components, incidents, metrics, misc, schedules, sessions, subscribers, users, SqliteStore,
+};
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -446,6 +448,59 @@ impl Store for SqliteStore {
 
     async fn recovery_codes_left(&self, user: UserId) -> Result<u32, StoreError> {
         self.read(move |tx| users::recovery_codes_left(tx, user))
+            .await
+    }
+
+    // ---- dashboard sessions
+
+    async fn create_session(&self, new: NewSession) -> Result<Session, StoreError> {
+        self.write(move |tx| sessions::create(tx, &new))
+            .await
+            .map_err(conflict_means("session exists"))
+    }
+
+    async fn get_session(&self, hash: &TokenHash) -> Result<Session, StoreError> {
+        let hash = *hash;
+        self.read(move |tx| sessions::get(tx, &hash)).await
+    }
+
+    async fn touch_session(&self, hash: &TokenHash, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let hash = *hash;
+        self.write(move |tx| sessions::touch(tx, &hash, at)).await
+    }
+
+    async fn replace_session(
+        &self,
+        old: &TokenHash,
+        new: NewSession,
+    ) -> Result<Option<Session>, StoreError> {
+        let old = *old;
+        self.write(move |tx| sessions::replace(tx, &old, &new))
+            .await
+            .map_err(conflict_means("session exists"))
+    }
+
+    async fn delete_session(&self, hash: &TokenHash) -> Result<bool, StoreError> {
+        let hash = *hash;
+        self.write(move |tx| sessions::delete(tx, &hash)).await
+    }
+
+    async fn delete_user_sessions(
+        &self,
+        user: UserId,
+        keep: Option<&TokenHash>,
+    ) -> Result<u64, StoreError> {
+        let keep = keep.copied();
+        self.write(move |tx| sessions::delete_for_user(tx, user, keep.as_ref()))
+            .await
+    }
+
+    async fn purge_sessions(
+        &self,
+        created_before: DateTime<Utc>,
+        seen_before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.write(move |tx| sessions::purge(tx, created_before, seen_before))
             .await
     }
 

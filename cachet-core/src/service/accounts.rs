@@ -90,6 +90,31 @@ impl PendingSignIn {
     pub fn issued_at(&self) -> DateTime<Utc> {
         self.issued_at
     }
+
+    pub(super) fn login(&self) -> &str {
+        &self.login
+    }
+
+    pub(super) fn fingerprint(&self) -> TokenHash {
+        self.fingerprint
+    }
+
+    /// A pending sign-in as kept in a session record (see `sessions`).
+    pub(super) fn restore(
+        user_id: UserId,
+        login: String,
+        issued_at: DateTime<Utc>,
+        id: u64,
+        fingerprint: TokenHash,
+    ) -> PendingSignIn {
+        PendingSignIn {
+            user_id,
+            login,
+            issued_at,
+            id,
+            fingerprint,
+        }
+    }
 }
 
 /// A finished sign-in.
@@ -168,7 +193,7 @@ impl StatusPage {
         Ok(self.signed_in(user).actor)
     }
 
-    fn signed_in(&self, user: User) -> SignedIn {
+    pub(super) fn signed_in(&self, user: User) -> SignedIn {
         let must_enroll_2fa =
             user.role == Role::Admin && self.settings().require_admin_2fa && !user.has_2fa();
         let actor = Actor::User(Principal {
@@ -388,7 +413,7 @@ impl StatusPage {
     }
 
     /// Records a security event of `user` (best effort: the sign-in itself has happened).
-    async fn audit_user(&self, user: UserId, kind: &str, detail: &str) {
+    pub(super) async fn audit_user(&self, user: UserId, kind: &str, detail: &str) {
         let _ = self
             .store
             .append_audit(NewAuditEntry {
@@ -503,6 +528,7 @@ impl StatusPage {
             ));
         }
         let u = self.store.disable_totp(user).await?;
+        self.end_user_sessions(user).await?;
         self.audit(
             actor,
             "2fa.reset",

@@ -18,9 +18,9 @@ use cachet_core::{StatusPage, Store};
 use chrono::{Duration, Utc};
 
 const SYS: Actor = Actor::System;
-const PASSWORD: &str = "plinth-oxbow-quietus-8";
+pub(crate) const PASSWORD: &str = "plinth-oxbow-quietus-8";
 
-async fn setup() -> (StatusPage, Arc<MemoryStore>) {
+pub(crate) async fn setup() -> (StatusPage, Arc<MemoryStore>) {
     let store = Arc::new(MemoryStore::new());
     let s = StatusPage::new(store.clone(), DataKey::generate().0)
         .await
@@ -28,7 +28,7 @@ async fn setup() -> (StatusPage, Arc<MemoryStore>) {
     (s, store)
 }
 
-async fn add_user(s: &StatusPage, name: &str, role: Role) -> cachet_core::model::User {
+pub(crate) async fn add_user(s: &StatusPage, name: &str, role: Role) -> cachet_core::model::User {
     s.create_user(
         &SYS,
         UserInput {
@@ -145,7 +145,7 @@ async fn throttling_engages_after_the_free_failures_for_real_and_unknown_account
     assert!(matches!(e, Error::SignInFailed));
 }
 
-fn code_at(secret: &TotpSecret, offset_steps: i64) -> String {
+pub(crate) fn code_at(secret: &TotpSecret, offset_steps: i64) -> String {
     let step = u64::try_from(Utc::now().timestamp()).unwrap() / STEP_SECS;
     secret.code(step.checked_add_signed(offset_steps).unwrap())
 }
@@ -552,7 +552,7 @@ async fn username_and_email_share_the_throttle() {
     ));
 }
 
-async fn enrolled(s: &StatusPage, name: &str) -> (Actor, TotpSecret, Vec<String>) {
+pub(crate) async fn enrolled(s: &StatusPage, name: &str) -> (Actor, TotpSecret, Vec<String>) {
     add_user(s, name, Role::Manager).await;
     let first = done(s.sign_in(name, PASSWORD, "c").await.unwrap());
     let enrollment = s.begin_2fa(&first.actor).await.unwrap();

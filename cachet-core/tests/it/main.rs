@@ -5,3 +5,4 @@ mod accounts;
 mod conformance;
 mod sanitizer;
 mod service;
+mod sessions;
