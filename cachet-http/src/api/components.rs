@@ -6,14 +6,52 @@ use cachet_core::ids::{ComponentId, GroupId};
 use cachet_core::input::{ComponentInput, GroupInput};
 use cachet_core::store::{ComponentFilter, ComponentSort, GroupFilter, GroupSort, ListQuery};
 
-use super::openapi::{ComponentFields, ComponentQuery, GroupFields, GroupQuery, NewComponent, NewGroup};
-use super::{Data, ListBody};
 use super::dto::{ComponentDto, GroupDto};
 use super::error::ApiError;
+use super::openapi::{
+    bodies, boolean, choice, id_filter, integer, query, query_params, text, ComponentMeta, Link,
+    Name, TagNames, Text,
+};
 use super::params::Params;
-use super::{data, no_content, ApiResult, Req};
+use super::{data, no_content, ApiResult, Data, ListBody, Req};
 
-fn component_input(p: &Params) -> Result<ComponentInput, ApiError> {
+// What `component_input` reads.
+/// Component fields (`POST` requires `name`; on `PUT` an absent field is unchanged).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Documents the decoder; never built.
+pub(crate) struct ComponentBody {
+    /// Name.
+    #[schema(value_type = Name)]
+    name: (),
+    /// Description.
+    #[schema(value_type = Text)]
+    description: (),
+    /// Where the component's name links to.
+    #[schema(value_type = Link)]
+    link: (),
+    /// 0 unknown, 1 operational, 2 performance issues, 3 partial outage, 4 major outage
+    /// (default 0).
+    #[schema(minimum = 0, maximum = 4)]
+    status: i64,
+    /// Position on the page.
+    #[schema(minimum = -2147483647, maximum = 2147483647)]
+    order: i64,
+    /// Group id; 0 for none.
+    #[schema(minimum = 0, maximum = 2147483647)]
+    group_id: i64,
+    /// Shown on the status page (default true).
+    enabled: bool,
+    /// Custom data.
+    #[schema(value_type = ComponentMeta)]
+    meta: (),
+    /// Tags.
+    #[schema(value_type = TagNames)]
+    tags: (),
+}
+
+bodies!(ComponentFields, NewComponent = ComponentBody, ["name"]);
+
+pub(crate) fn component_input(p: &Params) -> Result<ComponentInput, ApiError> {
     let mut f = p.fields();
     let input = ComponentInput {
         name: f.string("name"),
@@ -30,8 +68,22 @@ fn component_input(p: &Params) -> Result<ComponentInput, ApiError> {
     Ok(input)
 }
 
+query_params!(
+    /// Query of `GET /components`, as [`component_filter`] reads it.
+    ComponentQuery, ComponentSort, [
+        id_filter(),
+        query("name", "Exact name.", text()),
+        query("status", "Status (an unknown value is 400).",
+            choice(ComponentStatus::ALL.iter().map(|s| s.as_i64()))),
+        query("group_id", "Group id; 0 for ungrouped components.", integer().minimum(Some(0))),
+        query("enabled", "Enabled or not.", boolean()),
+        query("tags", "Comma-separated tag names or slugs (or `tags[]=a&tags[]=b`); a \
+            component with any of them matches.", text()),
+    ]
+);
+
 /// Searchable columns (spec 3.3); `order` is the sort direction, never a filter.
-fn component_filter(p: &Params) -> Result<ComponentFilter, ApiError> {
+pub(crate) fn component_filter(p: &Params) -> Result<ComponentFilter, ApiError> {
     let mut f = p.fields();
     let tags = f
         .string_list("tags")
@@ -152,7 +204,28 @@ pub(crate) async fn delete(req: Req) -> ApiResult {
     Ok(no_content())
 }
 
-fn group_input(p: &Params) -> Result<GroupInput, ApiError> {
+// What `group_input` reads.
+/// Component group fields.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Documents the decoder; never built.
+pub(crate) struct GroupBody {
+    /// Name.
+    #[schema(value_type = Name)]
+    name: (),
+    /// Position on the page.
+    #[schema(minimum = -2147483647, maximum = 2147483647)]
+    order: i64,
+    /// 0 expanded, 1 collapsed, 2 collapsed unless a member has issues (default 0).
+    #[schema(minimum = 0, maximum = 2)]
+    collapsed: i64,
+    /// 0 signed-in users only (default), 1 public; `true`/`false` are read as 1/0.
+    #[schema(minimum = 0, maximum = 1)]
+    visible: i64,
+}
+
+bodies!(GroupFields, NewGroup = GroupBody, ["name"]);
+
+pub(crate) fn group_input(p: &Params) -> Result<GroupInput, ApiError> {
     let mut f = p.fields();
     let input = GroupInput {
         name: f.string("name"),
@@ -164,7 +237,19 @@ fn group_input(p: &Params) -> Result<GroupInput, ApiError> {
     Ok(input)
 }
 
-fn group_filter(p: &Params) -> Result<GroupFilter, ApiError> {
+query_params!(
+    /// Query of `GET /components/groups`, as [`group_filter`] reads it.
+    GroupQuery, GroupSort, [
+        id_filter(),
+        query("name", "Exact name.", text()),
+        query("collapsed", "Collapsed value (an unknown value is 400).",
+            choice(GroupCollapsed::ALL.iter().map(|s| s.as_i64()))),
+        query("visible", "Visibility (an unknown value is 400).",
+            choice(Visibility::ALL.iter().map(|s| s.as_i64()))),
+    ]
+);
+
+pub(crate) fn group_filter(p: &Params) -> Result<GroupFilter, ApiError> {
     let mut f = p.fields();
     let filter = GroupFilter {
         id: f.int("id").map(GroupId),

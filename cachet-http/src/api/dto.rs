@@ -48,7 +48,9 @@ impl utoipa::PartialSchema for LocalTime {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::schema::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
-            .pattern(Some(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"))
+            .pattern(Some(
+                r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$",
+            ))
             .description(Some(
                 "`Y-m-d H:i:s` in the display zone (the `Time-Zone` header, else the \
                  `app_timezone` setting); rows embedded raw (schedule components, \
@@ -65,8 +67,14 @@ impl ToSchema for LocalTime {}
 fn component_meta() -> utoipa::openapi::schema::Object {
     use utoipa::openapi::schema::{SchemaType, Type};
     utoipa::openapi::schema::ObjectBuilder::new()
-        .schema_type(SchemaType::from_iter([Type::Object, Type::Array, Type::Null]))
-        .description(Some("Custom data: the JSON object (or array) given, or null."))
+        .schema_type(SchemaType::from_iter([
+            Type::Object,
+            Type::Array,
+            Type::Null,
+        ]))
+        .description(Some(
+            "Custom data: the JSON object (or array) given, or null.",
+        ))
         .build()
 }
 

@@ -7,16 +7,72 @@ use cachet_core::input::{IncidentInput, IncidentUpdateInput};
 use cachet_core::store::{IncidentFilter, IncidentSort, ListQuery, TemplateSort, UpdateSort};
 use cachet_core::Tz;
 
-use super::openapi::{IncidentFields, IncidentQuery, NewIncident, NewUpdate, TemplateQuery, UpdateFields, UpdateQuery};
-use super::{Data, ListBody};
 use super::dto::{IncidentDto, TemplateDto, UpdateDto};
 use super::error::ApiError;
+use super::openapi::{
+    bodies, boolean, choice, id_filter, integer, query, query_params, text, IncidentMeta,
+    LocalTimeInput, Message, Name, TemplateVars,
+};
 use super::params::Params;
-use super::{data, no_content, ApiResult, Req};
+use super::{data, no_content, ApiResult, Data, ListBody, Req};
+
+// What `incident_input` reads.
+/// Incident fields.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Documents the decoder; never built.
+pub(crate) struct IncidentBody {
+    /// Name.
+    #[schema(value_type = Name)]
+    name: (),
+    /// 0 scheduled (legacy), 1 investigating, 2 identified, 3 watching, 4 fixed.
+    #[schema(minimum = 0, maximum = 4)]
+    status: i64,
+    /// The message (required on create; a `template` that exists replaces it).
+    #[schema(value_type = Message)]
+    message: (),
+    /// 0 signed-in users only, 1 public (default); `true`/`false` are read as 1/0.
+    #[schema(minimum = 0, maximum = 1)]
+    visible: i64,
+    /// Pinned to the top of the page (default false).
+    stickied: bool,
+    /// Notify subscribers on create (default true); a change never notifies.
+    notify: bool,
+    /// Linked component, 0 for none; it must exist. Needs `component_status`.
+    #[schema(minimum = 0, maximum = 2147483647)]
+    component_id: i64,
+    /// The status the linked component takes (0-4). Needs `component_id`.
+    #[schema(minimum = 0, maximum = 4)]
+    component_status: i64,
+    /// When it began (default now).
+    #[schema(value_type = LocalTimeInput)]
+    occurred_at: (),
+    /// On create, an alias of `occurred_at` (Cachet 2.3 clients); ignored on change.
+    #[schema(value_type = LocalTimeInput)]
+    created_at: (),
+    /// Slug of an incident template rendered as the message; an unknown slug leaves the
+    /// message as sent.
+    #[schema(pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 255)]
+    template: String,
+    /// The template's variables.
+    #[schema(value_type = TemplateVars)]
+    vars: (),
+    /// Custom data.
+    #[schema(value_type = IncidentMeta)]
+    meta: (),
+}
+
+bodies!(
+    IncidentFields, NewIncident = IncidentBody, ["name", "status", "message"],
+    dependent ["component_id" => ["component_status"], "component_status" => ["component_id"]]
+);
 
 /// Decodes an incident input. On create, `created_at` (Cachet 2.3 and cachet-client) is
 /// an alias of `occurred_at`.
-fn incident_input(p: &Params, zone: Option<Tz>, creating: bool) -> Result<IncidentInput, ApiError> {
+pub(crate) fn incident_input(
+    p: &Params,
+    zone: Option<Tz>,
+    creating: bool,
+) -> Result<IncidentInput, ApiError> {
     let mut f = p.fields();
     let occurred_at = match f.string("occurred_at") {
         Some(s) => Some(s),
@@ -42,7 +98,22 @@ fn incident_input(p: &Params, zone: Option<Tz>, creating: bool) -> Result<Incide
     Ok(input)
 }
 
-fn incident_filter(p: &Params) -> Result<IncidentFilter, ApiError> {
+query_params!(
+    /// Query of `GET /incidents`, as [`incident_filter`] reads it.
+    IncidentQuery, IncidentSort, [
+        id_filter(),
+        query("user_id", "Author's user id.", integer()),
+        query("component_id", "Linked component id; 0 for none.", integer().minimum(Some(0))),
+        query("name", "Exact name.", text()),
+        query("status", "Status (an unknown value is 400).",
+            choice(IncidentStatus::ALL.iter().map(|s| s.as_i64()))),
+        query("visible", "Visibility (an unknown value is 400).",
+            choice(Visibility::ALL.iter().map(|s| s.as_i64()))),
+        query("stickied", "Stickied or not.", boolean()),
+    ]
+);
+
+pub(crate) fn incident_filter(p: &Params) -> Result<IncidentFilter, ApiError> {
     let mut f = p.fields();
     let filter = IncidentFilter {
         id: f.int("id").map(IncidentId),
@@ -150,7 +221,42 @@ pub(crate) async fn delete(req: Req) -> ApiResult {
     Ok(no_content())
 }
 
-fn update_input(p: &Params) -> Result<IncidentUpdateInput, ApiError> {
+// What `update_input` reads.
+/// Incident update fields.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Documents the decoder; never built.
+pub(crate) struct UpdateBody {
+    /// 1 investigating, 2 identified, 3 watching, 4 fixed; the incident takes it.
+    #[schema(minimum = 1, maximum = 4)]
+    status: i64,
+    /// The message.
+    #[schema(value_type = Message)]
+    message: (),
+    /// Checked like an incident's, then ignored (as in Cachet 2.4). Needs
+    /// `component_status`.
+    #[schema(minimum = 0, maximum = 2147483647)]
+    component_id: i64,
+    /// Checked, then ignored. Needs `component_id`.
+    #[schema(minimum = 0, maximum = 4)]
+    component_status: i64,
+}
+
+bodies!(
+    UpdateFields, NewUpdate = UpdateBody, ["status", "message"],
+    dependent ["component_id" => ["component_status"], "component_status" => ["component_id"]]
+);
+
+query_params!(
+    /// Query of `GET /incidents/{id}/updates`.
+    UpdateQuery, UpdateSort
+);
+
+query_params!(
+    /// Query of `GET /incidents/templates`.
+    TemplateQuery, TemplateSort
+);
+
+pub(crate) fn update_input(p: &Params) -> Result<IncidentUpdateInput, ApiError> {
     let mut f = p.fields();
     let input = IncidentUpdateInput {
         status: f.int("status"),

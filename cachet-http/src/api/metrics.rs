@@ -5,15 +5,67 @@ use cachet_core::ids::{MetricId, PointId};
 use cachet_core::input::{MetricInput, PointInput};
 use cachet_core::store::{ListQuery, MetricFilter, MetricSort, PointSort};
 
-use super::openapi::{MetricFields, MetricQuery, NewMetric, NewPoint, PointFields, PointQuery};
-use super::{Data, ListBody};
 use super::dto::{MetricDto, PointDto};
 use super::error::ApiError;
+use super::openapi::{bodies, query_params, Name, ShortText, Text, Threshold};
 use super::params::Params;
-use super::{data, no_content, ApiResult, Req};
+use super::{data, no_content, ApiResult, Data, ListBody, Req};
+
+// What `metric_input` reads.
+/// Metric fields.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Documents the decoder; never built.
+pub(crate) struct MetricBody {
+    /// Name.
+    #[schema(value_type = Name)]
+    name: (),
+    /// Unit shown after values (may be empty).
+    #[schema(value_type = ShortText)]
+    suffix: (),
+    /// Description.
+    #[schema(value_type = Text)]
+    description: (),
+    /// Value of a bucket without points.
+    #[schema(minimum = -1e12, maximum = 1e12)]
+    default_value: f64,
+    /// 0 sum, 1 average (default 0).
+    #[schema(minimum = 0, maximum = 1)]
+    calc_type: i64,
+    /// Show the chart (default true).
+    display_chart: bool,
+    /// Decimal places 0-4 (default 2).
+    #[schema(minimum = 0, maximum = 4)]
+    places: i64,
+    /// 0 last hour, 1 last 12 hours (default), 2 week, 3 month.
+    #[schema(minimum = 0, maximum = 3)]
+    default_view: i64,
+    /// An alias of `default_view`, read when that is absent (Cachet's tests use it).
+    #[schema(minimum = 0, maximum = 3)]
+    view: i64,
+    /// Bucket size in minutes (default 5).
+    #[schema(value_type = Threshold)]
+    threshold: (),
+    /// Position on the page.
+    #[schema(minimum = -2147483647, maximum = 2147483647)]
+    order: i64,
+    /// 0 signed-in users only, 1 public (default), 2 hidden.
+    #[schema(minimum = 0, maximum = 2)]
+    visible: i64,
+}
+
+bodies!(
+    MetricFields,
+    NewMetric = MetricBody,
+    ["name", "suffix", "default_value"]
+);
+
+query_params!(
+    /// Query of `GET /metrics`.
+    MetricQuery, MetricSort
+);
 
 /// Decodes a metric input; `view` is an alias of `default_view` (the tests use it).
-fn metric_input(p: &Params) -> Result<MetricInput, ApiError> {
+pub(crate) fn metric_input(p: &Params) -> Result<MetricInput, ApiError> {
     let mut f = p.fields();
     let default_view = if f.has("default_view") {
         f.int("default_view")
@@ -37,8 +89,28 @@ fn metric_input(p: &Params) -> Result<MetricInput, ApiError> {
     Ok(input)
 }
 
+// What `point_input` reads.
+/// Metric point fields.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Documents the decoder; never built.
+pub(crate) struct PointBody {
+    /// The observed value.
+    #[schema(minimum = -1e12, maximum = 1e12)]
+    value: f64,
+    /// When, in unix seconds, from 0 to one year from now (default now); rounded to 30 s.
+    #[schema(minimum = 0)]
+    timestamp: i64,
+}
+
+bodies!(PointFields, NewPoint = PointBody, ["value"]);
+
+query_params!(
+    /// Query of `GET /metrics/{id}/points`.
+    PointQuery, PointSort
+);
+
 /// Decodes a point: `value` a number, `timestamp` unix seconds (an integer or a digit string).
-fn point_input(p: &Params) -> Result<PointInput, ApiError> {
+pub(crate) fn point_input(p: &Params) -> Result<PointInput, ApiError> {
     let mut f = p.fields();
     let input = PointInput {
         value: f.float("value"),

@@ -1,31 +1,45 @@
 //! The OpenAPI 3.1 document of `/api/v1`, generated with utoipa from the handlers'
 //! `#[utoipa::path]` attributes and the wire DTOs, and served at `GET /api/v1/openapi.json`.
 //!
-//! What holds for every operation is added here once, by [`Conventions`], so it cannot be
-//! forgotten on one route: the `X-Cachet-Token` scheme, the `Time-Zone` header, bodies
-//! accepted as JSON or as a form (the decoder reads both, see `params`), and the error
-//! envelope for each status an operation can answer with. Query parameters are built from
-//! the same whitelists the store uses (`ComponentSort::ALL`, ...), so they never drift.
+//! Where each part is written down:
+//! - responses: the DTOs of `dto.rs` (and `ListBody`/`Data` in `mod.rs`, the error envelope
+//!   in `error.rs`), whose field docs are the schema's descriptions;
+//! - request bodies and list queries: beside the decoder that reads them, in each resource
+//!   module (`components.rs`, ...), built with [`bodies!`] and [`query_params!`] from the
+//!   field schemas below; a unit test checks that the documented names are the names each
+//!   decoder reads;
+//! - what holds for every operation is added here once, by [`Conventions`], so it cannot be
+//!   forgotten on one route: the `X-Cachet-Token` scheme, the `Time-Zone` header, bodies
+//!   accepted as JSON or as a form (the decoder reads both, see `params`), the error envelope
+//!   for each status an operation can answer with, and links from each create to the
+//!   operations on what it created.
+//!
+//! A request schema describes input the server accepts: where a rule cannot be written in
+//! JSON Schema exactly (a serialised size, a nesting depth), the schema states a safe subset
+//! and the description the rule.
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use axum::body::Bytes;
 use axum::extract::OriginalUri;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use cachet_core::enums::{ComponentStatus, GroupCollapsed, IncidentStatus, Visibility};
-use cachet_core::store::{
-    AuditSort, ComponentSort, GroupSort, IncidentSort, MetricSort, PointSort, ScheduleSort,
-    SubscriberSort, TemplateSort, UpdateSort, MAX_PER_PAGE,
-};
 use sha2::{Digest, Sha256};
-use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::encoding::{Encoding, EncodingBuilder};
+use utoipa::openapi::link::LinkBuilder;
+use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn, ParameterStyle};
 use utoipa::openapi::request_body::RequestBody;
 use utoipa::openapi::response::{Response as DocResponse, ResponseBuilder};
-use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::schema::{
+    AdditionalProperties, ArrayBuilder, KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat,
+    SchemaType, Type,
+};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, OpenApi as Document, RefOr, Required, ServerBuilder};
-use utoipa::{IntoParams, Modify, OpenApi, PartialSchema, ToSchema};
+use utoipa::openapi::{
+    Components, ContentBuilder, OpenApi as Document, PathItem, RefOr, Required, ServerBuilder,
+};
+use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use super::error::Envelope as ErrorEnvelope;
 use super::{actions, components, general, incidents, metrics, schedules, subscribers, PREFIX};
@@ -44,12 +58,14 @@ const FORM: &str = "application/x-www-form-urlencoded";
         description = "The Cachet 2.4 JSON API as served by cachet-rs, with the deliberate \
             differences of the crate README (roles, visibility, no secrets, 400 for bad input).\n\n\
             Parameters are the query string merged with the body; a body is a JSON object or \
-            a form (`application/x-www-form-urlencoded`, PHP-style nested keys such as \
-            `meta[key]=v` and `components[]=1`), and the body wins. Integers and numbers may \
+            a form (`application/x-www-form-urlencoded`), and the body wins. In a form, an \
+            object is sent with PHP-style nested keys (`meta[key]=v`) and a list as \
+            `components=1,3` (or `components[]=1&components[]=3`). Integers and numbers may \
             be sent as strings, booleans as `1`/`0`, `true`/`false`, `on`/`off`, `yes`/`no`; \
-            JSON `null` means absent. Dates are written `Y-m-d H:i:s` in the `app_timezone` \
-            setting or the zone of the `Time-Zone` header, and read as `Y-m-d H:i` or \
-            `Y-m-d H:i:s`.\n\n\
+            JSON `null` means absent; parameters the operation does not know are ignored. \
+            Dates are written `Y-m-d H:i:s` in the `app_timezone` setting or the zone of the \
+            `Time-Zone` header, and read as `Y-m-d H:i` or `Y-m-d H:i:s`.\n\n\
+            Every path is also served with a trailing slash, and every `GET` answers `HEAD`. \
             Every failure answers the error envelope `{\"errors\":[...]}`; a method a path \
             does not serve is 405, an unknown path 404, and a client whose `Accept` header \
             excludes JSON 406.",
@@ -161,7 +177,7 @@ fn etag_of(bytes: &[u8]) -> HeaderValue {
     path = "/openapi.json",
     operation_id = "openapi",
     tag = "general",
-    security((), ("token" = [])),
+    security(()),
     responses(
         (status = 200, description = "This OpenAPI 3.1 document.", content_type = "application/json",
             body = Object),
@@ -192,7 +208,10 @@ pub(crate) async fn document(
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|t| t.trim().trim_start_matches("W/") == etag.to_str().unwrap_or(""));
+        .any(|t| {
+            let t = t.trim();
+            t == "*" || t.trim_start_matches("W/") == etag.to_str().unwrap_or("")
+        });
     let mut res = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -200,7 +219,10 @@ pub(crate) async fn document(
     };
     let h = res.headers_mut();
     if !fresh {
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
     }
     h.insert(header::ETAG, etag);
     h.insert(
@@ -213,6 +235,9 @@ pub(crate) async fn document(
 /// Operations that read no parameters (no `Req`), so never answer 400.
 const NO_PARAMETERS: &[&str] = &["ping", "version", "openapi"];
 
+/// Operations no setting or token can refuse (`always_authenticate` spares them).
+const ALWAYS_PUBLIC: &[&str] = &["ping", "version", "status", "openapi"];
+
 /// Adds what every operation shares (see the module doc).
 struct Conventions;
 
@@ -224,15 +249,17 @@ impl Modify for Conventions {
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 "X-Cachet-Token",
                 "An API token (`cct_...`). Public reads treat a missing or unknown token as a \
-                 guest; writes, subscribers and actions answer 401 without a valid one and 403 \
-                 when the token's role (or abilities) does not allow the operation.",
+                 guest (unless the `always_authenticate` setting is on, when they answer 401); \
+                 writes, subscribers and actions answer 401 without a valid one and 403 when \
+                 the token's role (or abilities) does not allow the operation.",
             ))),
         );
-        for (name, status, description) in ERRORS {
+        for (name, description) in ERRORS {
             components
                 .responses
-                .insert((*name).to_string(), RefOr::T(error_response(*status, description)));
+                .insert((*name).to_string(), RefOr::T(error_response(description)));
         }
+        let encodings = form_encodings(components);
         for (path, item) in d.paths.paths.iter_mut() {
             let has_ids = path.contains('{');
             let ops = [
@@ -243,73 +270,62 @@ impl Modify for Conventions {
             ];
             for (op, writes_body) in ops {
                 if let Some(op) = op.as_mut() {
-                    shape_operation(op, has_ids, writes_body);
+                    shape_operation(op, has_ids, writes_body, &encodings);
                 }
             }
         }
+        add_links(&mut d.paths.paths);
     }
 }
 
-/// Reusable error responses: name, status, description.
-const ERRORS: &[(&str, u16, &str)] = &[
+/// Reusable error responses: name and description.
+const ERRORS: &[(&str, &str)] = &[
     (
         "BadRequest",
-        400,
         "Bad input: a validation failure (every message in `meta.details`), a malformed \
          body, a parameter that is not UTF-8 or an unknown `Time-Zone`.",
     ),
     (
         "Unauthorized",
-        401,
         "No valid `X-Cachet-Token` where one is required.",
     ),
     (
         "Forbidden",
-        403,
         "The token's role or abilities do not allow this operation.",
     ),
     (
         "NotFound",
-        404,
         "No such resource, or one the caller may not see, or a child of another parent.",
     ),
     (
-        "MethodNotAllowed",
-        405,
-        "The path exists but does not serve this method.",
-    ),
-    (
         "NotAcceptable",
-        406,
         "The `Accept` header does not allow `application/json`.",
     ),
     (
         "PayloadTooLarge",
-        413,
         "The body is larger than the configured limit.",
     ),
     (
         "UnsupportedMediaType",
-        415,
         "The body is neither JSON nor a form.",
     ),
     (
         "ServiceUnavailable",
-        503,
         "The store is unavailable, or the request took longer than the configured timeout.",
     ),
 ];
 
-fn error_response(status: u16, description: &str) -> DocResponse {
-    let _ = status;
+fn schema_ref(name: &str) -> RefOr<Schema> {
+    RefOr::Ref(utoipa::openapi::Ref::from_schema_name(name))
+}
+
+fn error_response(description: &str) -> DocResponse {
     ResponseBuilder::new()
         .description(description)
         .content(
             JSON,
             ContentBuilder::new()
-                .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
-                    "ErrorEnvelope",
-                ))))
+                .schema(Some(schema_ref(&ErrorEnvelope::name())))
                 .build(),
         )
         .build()
@@ -321,21 +337,25 @@ fn error_ref(name: &str) -> RefOr<DocResponse> {
     )))
 }
 
-fn shape_operation(op: &mut Operation, has_ids: bool, writes_body: bool) {
+fn shape_operation(
+    op: &mut Operation,
+    has_ids: bool,
+    writes_body: bool,
+    encodings: &BTreeMap<String, BTreeMap<String, Encoding>>,
+) {
     let id = op.operation_id.clone().unwrap_or_default();
     let reads_parameters = !NO_PARAMETERS.contains(&id.as_str());
-    // A requirement list without the empty requirement `{}` means a token is mandatory.
-    let token_required = op
+    let uses_token = op
         .security
         .as_ref()
-        .is_some_and(|s| !s.iter().any(|r| r == &Default::default()));
+        .is_some_and(|s| s.iter().any(|r| r != &Default::default()));
     if reads_parameters {
         op.parameters
             .get_or_insert_with(Vec::new)
             .push(time_zone_header());
     }
     if let Some(body) = op.request_body.as_mut() {
-        also_as_form(body);
+        also_as_form(body, encodings);
     }
     let mut add = |status: &str, name: &str| {
         op.responses
@@ -346,7 +366,7 @@ fn shape_operation(op: &mut Operation, has_ids: bool, writes_body: bool) {
     if reads_parameters {
         add("400", "BadRequest");
     }
-    if token_required {
+    if uses_token && !ALWAYS_PUBLIC.contains(&id.as_str()) {
         add("401", "Unauthorized");
         add("403", "Forbidden");
     }
@@ -361,12 +381,136 @@ fn shape_operation(op: &mut Operation, has_ids: bool, writes_body: bool) {
     add("503", "ServiceUnavailable");
 }
 
-/// The decoder reads a form exactly as it reads a JSON object, so every JSON body is also
-/// offered as `application/x-www-form-urlencoded`.
-fn also_as_form(body: &mut RequestBody) {
-    if let Some(json) = body.content.get(JSON).cloned() {
-        body.content.entry(FORM.to_string()).or_insert(json);
+/// For each body schema in `components`, how a form sends its object and list properties:
+/// an object as `meta[key]=v` (`deepObject`, as PHP reads it), a list as `a=1,3` (`form`,
+/// not exploded: a repeated plain key keeps only its last value, as in PHP).
+fn form_encodings(components: &Components) -> BTreeMap<String, BTreeMap<String, Encoding>> {
+    let resolve = |s: &RefOr<Schema>| -> Option<Schema> {
+        match s {
+            RefOr::T(s) => Some(s.clone()),
+            RefOr::Ref(r) => {
+                let name = r.ref_location.rsplit('/').next()?;
+                match components.schemas.get(name)? {
+                    RefOr::T(s) => Some(s.clone()),
+                    RefOr::Ref(_) => None,
+                }
+            }
+        }
+    };
+    let mut out = BTreeMap::new();
+    for (name, schema) in &components.schemas {
+        let Some(Schema::Object(body)) = resolve(schema) else {
+            continue;
+        };
+        let mut encodings = BTreeMap::new();
+        for (field, schema) in &body.properties {
+            let encoding = match resolve(schema) {
+                Some(Schema::Array(_)) => EncodingBuilder::new()
+                    .style(Some(ParameterStyle::Form))
+                    .explode(Some(false)),
+                Some(Schema::Object(o)) if has_type(&o.schema_type, Type::Array) => {
+                    EncodingBuilder::new()
+                        .style(Some(ParameterStyle::Form))
+                        .explode(Some(false))
+                }
+                Some(Schema::Object(o)) if has_type(&o.schema_type, Type::Object) => {
+                    EncodingBuilder::new()
+                        .style(Some(ParameterStyle::DeepObject))
+                        .explode(Some(true))
+                }
+                _ => continue,
+            };
+            encodings.insert(field.clone(), encoding.build());
+        }
+        if !encodings.is_empty() {
+            out.insert(name.clone(), encodings);
+        }
     }
+    out
+}
+
+fn has_type(t: &SchemaType, wanted: Type) -> bool {
+    match t {
+        SchemaType::Type(t) => *t == wanted,
+        SchemaType::Array(ts) => ts.contains(&wanted),
+        SchemaType::AnyValue => false,
+    }
+}
+
+/// The decoder reads a form exactly as it reads a JSON object, so every JSON body is also
+/// offered as `application/x-www-form-urlencoded`, with the encodings of [`form_encodings`].
+fn also_as_form(body: &mut RequestBody, encodings: &BTreeMap<String, BTreeMap<String, Encoding>>) {
+    let Some(mut form) = body.content.get(JSON).cloned() else {
+        return;
+    };
+    if let Some(RefOr::Ref(r)) = &form.schema {
+        let name = r.ref_location.rsplit('/').next().unwrap_or_default();
+        if let Some(e) = encodings.get(name) {
+            form.encoding.clone_from(e);
+        }
+    }
+    body.content.entry(FORM.to_string()).or_insert(form);
+}
+
+/// Links from each create (`POST /things`) to the operations on what it made
+/// (`/things/{id}` and below), so a client (or a fuzzer) can follow the id it was given.
+fn add_links(paths: &mut utoipa::openapi::path::PathsMap<String, PathItem>) {
+    // Path, operation id and path parameters of every operation.
+    let mut targets: Vec<(String, String, Vec<String>)> = Vec::new();
+    for (path, item) in paths.iter() {
+        for op in [&item.get, &item.put, &item.post, &item.delete]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(id) = &op.operation_id {
+                targets.push((path.clone(), id.clone(), path_params(path)));
+            }
+        }
+    }
+    for (path, item) in paths.iter_mut() {
+        let Some(create) = item.post.as_mut() else {
+            continue;
+        };
+        let known = path_params(path);
+        let Some(RefOr::T(ok)) = create.responses.responses.get_mut("200") else {
+            continue;
+        };
+        let below = format!("{path}/{{");
+        for (target, op_id, params) in &targets {
+            let Some(rest) = target.strip_prefix(&below) else {
+                continue;
+            };
+            let Some((made, _)) = rest.split_once('}') else {
+                continue;
+            };
+            if !params.iter().all(|p| p == made || known.contains(p)) {
+                continue;
+            }
+            // utoipa 5 writes `Link::operation_id` as `operation_id`, not `operationId`.
+            let mut name = utoipa::openapi::extensions::Extensions::default();
+            name.insert("operationId".into(), op_id.clone().into());
+            let mut link = LinkBuilder::new()
+                .extensions(Some(name))
+                .description(format!("`{made}` is the id of what was created."));
+            for p in params {
+                let value = if p == made {
+                    "$response.body#/data/id".to_string()
+                } else {
+                    format!("$request.path.{p}")
+                };
+                link = link.parameter(p, value);
+            }
+            ok.links.insert(op_id.clone(), RefOr::T(link.build()));
+        }
+    }
+}
+
+/// `{a}` and `{b}` of `/x/{a}/y/{b}`.
+fn path_params(path: &str) -> Vec<String> {
+    path.split('/')
+        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(str::to_string)
+        .collect()
 }
 
 /// An IANA zone name, from the zone database the server uses.
@@ -394,15 +538,14 @@ fn time_zone_header() -> Parameter {
             "Zone in which dates are written and local input times read (IANA name, e.g. \
              `Europe/Berlin`); default: the `app_timezone` setting. An unknown name is 400.",
         ))
-        .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
-            TimeZone::name(),
-        ))))
+        .schema(Some(schema_ref(&TimeZone::name())))
         .build()
 }
 
 // ---- Query parameters -------------------------------------------------------------------
 
-fn query(name: &str, description: &str, schema: ObjectBuilder) -> Parameter {
+/// An optional query parameter.
+pub(crate) fn query(name: &str, description: &str, schema: ObjectBuilder) -> Parameter {
     ParameterBuilder::new()
         .name(name)
         .parameter_in(ParameterIn::Query)
@@ -412,33 +555,41 @@ fn query(name: &str, description: &str, schema: ObjectBuilder) -> Parameter {
         .build()
 }
 
-fn integer() -> ObjectBuilder {
+/// An `int64`.
+pub(crate) fn integer() -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::Integer)
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
 }
 
-fn id_filter() -> Parameter {
-    query("id", "Only the row with this id.", integer().minimum(Some(1)))
+/// The `id` filter.
+pub(crate) fn id_filter() -> Parameter {
+    query(
+        "id",
+        "Only the row with this id.",
+        integer().minimum(Some(1)),
+    )
 }
 
-fn boolean() -> ObjectBuilder {
+/// A boolean.
+pub(crate) fn boolean() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::Boolean)
 }
 
-fn text() -> ObjectBuilder {
+/// A string.
+pub(crate) fn text() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String)
 }
 
 /// A closed set given by its integer, from the core enum's members.
-fn choice(values: impl IntoIterator<Item = i64>) -> ObjectBuilder {
+pub(crate) fn choice(values: impl IntoIterator<Item = i64>) -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::Integer)
         .enum_values(Some(values.into_iter().collect::<Vec<_>>()))
 }
 
 /// `page`, `per_page`, `sort` (from the store's whitelist) and `order`.
-fn list_params(sort_keys: impl IntoIterator<Item = &'static str>) -> Vec<Parameter> {
+pub(crate) fn list_params(sort_keys: impl IntoIterator<Item = &'static str>) -> Vec<Parameter> {
     let keys: Vec<&str> = sort_keys.into_iter().collect();
     vec![
         query(
@@ -449,7 +600,9 @@ fn list_params(sort_keys: impl IntoIterator<Item = &'static str>) -> Vec<Paramet
         query(
             "per_page",
             "Rows per page (default 20, at most the store's cap; 0 or a non-number reads as 15).",
-            integer().minimum(Some(1)).maximum(Some(MAX_PER_PAGE)),
+            integer()
+                .minimum(Some(1))
+                .maximum(Some(cachet_core::store::MAX_PER_PAGE)),
         ),
         query(
             "sort",
@@ -464,371 +617,314 @@ fn list_params(sort_keys: impl IntoIterator<Item = &'static str>) -> Vec<Paramet
     ]
 }
 
-/// A list's query: [`list_params`] from the sort whitelist `$sort`, then its filters.
+/// A list's query type `$name` (for `params(...)`): [`list_params`] from the sort whitelist
+/// `$sort`, then its filters.
 macro_rules! query_params {
     ($(#[$doc:meta])* $name:ident, $sort:ty $(, [$($filter:expr),* $(,)?])?) => {
         $(#[$doc])*
         pub(crate) struct $name;
 
-        impl IntoParams for $name {
-            fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-                let mut params = list_params(<$sort>::ALL.iter().map(|s| s.key()));
+        impl utoipa::IntoParams for $name {
+            fn into_params(
+                _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+            ) -> Vec<utoipa::openapi::path::Parameter> {
+                #[allow(unused_mut)]
+                let mut params = $crate::api::openapi::list_params(
+                    <$sort>::ALL.iter().map(|s| s.key()),
+                );
                 params.extend([$($($filter),*)?]);
                 params
             }
         }
     };
 }
-
-query_params!(
-    /// Query of `GET /components`.
-    ComponentQuery, ComponentSort, [
-        id_filter(),
-        query("name", "Exact name.", text()),
-        query("status", "Status (an unknown value is 400).",
-            choice(ComponentStatus::ALL.iter().map(|s| s.as_i64()))),
-        query("group_id", "Group id; 0 for ungrouped components.", integer().minimum(Some(0))),
-        query("enabled", "Enabled or not.", boolean()),
-        query("tags", "Comma-separated tag names or slugs; a component must have them all.", text()),
-    ]
-);
-
-query_params!(
-    /// Query of `GET /components/groups`.
-    GroupQuery, GroupSort, [
-        id_filter(),
-        query("name", "Exact name.", text()),
-        query("collapsed", "Collapsed value (an unknown value is 400).",
-            choice(GroupCollapsed::ALL.iter().map(|s| s.as_i64()))),
-        query("visible", "Visibility (an unknown value is 400).",
-            choice(Visibility::ALL.iter().map(|s| s.as_i64()))),
-    ]
-);
-
-query_params!(
-    /// Query of `GET /incidents`.
-    IncidentQuery, IncidentSort, [
-        id_filter(),
-        query("user_id", "Author's user id.", integer()),
-        query("component_id", "Linked component id; 0 for none.", integer().minimum(Some(0))),
-        query("name", "Exact name.", text()),
-        query("status", "Status (an unknown value is 400).",
-            choice(IncidentStatus::ALL.iter().map(|s| s.as_i64()))),
-        query("visible", "Visibility (an unknown value is 400).",
-            choice(Visibility::ALL.iter().map(|s| s.as_i64()))),
-        query("stickied", "Stickied or not.", boolean()),
-    ]
-);
-
-query_params!(
-    /// Query of `GET /incidents/{id}/updates`.
-    UpdateQuery, UpdateSort
-);
-query_params!(
-    /// Query of `GET /incidents/templates`.
-    TemplateQuery, TemplateSort
-);
-query_params!(
-    /// Query of `GET /metrics`.
-    MetricQuery, MetricSort
-);
-query_params!(
-    /// Query of `GET /metrics/{id}/points`.
-    PointQuery, PointSort
-);
-query_params!(
-    /// Query of `GET /schedules`.
-    ScheduleQuery, ScheduleSort
-);
-query_params!(
-    /// Query of `GET /subscribers`.
-    SubscriberQuery, SubscriberSort
-);
-query_params!(
-    /// Query of `GET /actions`.
-    ActionQuery, AuditSort, [
-        query("kind", "Exact kind (e.g. `token.failed`).", text()),
-        query("since", "Entries at or after this time.", local_time()),
-        query("until", "Entries before this time.", local_time()),
-    ]
-);
+pub(crate) use query_params;
 
 // ---- Request bodies ---------------------------------------------------------------------
 
-/// Two body schemas from one field list `$body` (every field written as required): `$change`
-/// with no field required (a `PUT`, where an absent field is unchanged) and `$create` with
-/// `$required` required (a `POST`). JSON `null` also means absent; the schemas leave it out,
-/// as a form cannot send it.
+/// Two body schemas from one field list `$body` (a `#[derive(ToSchema)]` struct, every
+/// field written as required): `$change` with no field required (a `PUT`, where an absent
+/// field is unchanged) and `$create` with `$required` required (a `POST`); `dependent`
+/// adds JSON Schema's `dependentRequired` (`"a" => ["b"]`: with `a`, `b` is required too).
+/// JSON `null` also means absent; the schemas leave it out, as a form cannot send it.
 macro_rules! bodies {
-    ($change:ident, $create:ident = $body:ty, [$($required:literal),* $(,)?]) => {
+    (
+        $change:ident, $create:ident = $body:ty, [$($required:literal),* $(,)?]
+        $(, dependent [$($if:literal => [$($then:literal),*]),* $(,)?])?
+    ) => {
         #[doc = concat!("`", stringify!($body), "` with every field optional (a `PUT`).")]
         pub(crate) struct $change;
 
-        impl PartialSchema for $change {
-            fn schema() -> RefOr<Schema> {
-                with_required::<$body>(&[])
+        impl utoipa::PartialSchema for $change {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::api::openapi::body_schema::<$body>(
+                    &[],
+                    &[$($(($if, &[$($then),*])),*)?],
+                )
             }
         }
 
-        impl ToSchema for $change {}
+        impl utoipa::ToSchema for $change {
+            fn schemas(
+                schemas: &mut Vec<(
+                    String,
+                    utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+                )>,
+            ) {
+                <$body as utoipa::ToSchema>::schemas(schemas);
+            }
+        }
 
-        bodies!($create = $body, [$($required),*]);
+        $crate::api::openapi::bodies!(
+            $create = $body, [$($required),*] $(, dependent [$($if => [$($then),*]),*])?
+        );
     };
-    ($create:ident = $body:ty, [$($required:literal),* $(,)?]) => {
+    (
+        $create:ident = $body:ty, [$($required:literal),* $(,)?]
+        $(, dependent [$($if:literal => [$($then:literal),*]),* $(,)?])?
+    ) => {
         #[doc = concat!("`", stringify!($body), "` as a create (`POST`) needs it.")]
         pub(crate) struct $create;
 
-        impl PartialSchema for $create {
-            fn schema() -> RefOr<Schema> {
-                with_required::<$body>(&[$($required),*])
+        impl utoipa::PartialSchema for $create {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::api::openapi::body_schema::<$body>(
+                    &[$($required),*],
+                    &[$($(($if, &[$($then),*])),*)?],
+                )
             }
         }
 
-        impl ToSchema for $create {}
+        impl utoipa::ToSchema for $create {
+            fn schemas(
+                schemas: &mut Vec<(
+                    String,
+                    utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+                )>,
+            ) {
+                <$body as utoipa::ToSchema>::schemas(schemas);
+            }
+        }
     };
 }
+pub(crate) use bodies;
 
-/// A local time in a body: `Y-m-d H:i` (or `Y-m-d H:i:s`) in the request's zone. The
-/// pattern keeps to days every month has, from 1970 to 2099, so that generated examples
-/// are times the server accepts; any real date from 1970 on is read.
-fn local_time_input() -> utoipa::openapi::schema::Object {
-    local_time().build()
-}
-
-fn local_time() -> ObjectBuilder {
-    text()
-        .description(Some(
-            "`Y-m-d H:i` or `Y-m-d H:i:s` in the request's zone (the `Time-Zone` header, \
-             else the `app_timezone` setting), from 1970-01-01.",
-        ))
-        .pattern(Some(
-            "^(19[7-9][0-9]|20[0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8]) \
-             ([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$",
-        ))
-        .examples(["2024-03-05 10:00"])
-}
-
-/// The schema of `T` with exactly `required` required.
-fn with_required<T: PartialSchema>(required: &[&str]) -> RefOr<Schema> {
+/// The schema of `T` with exactly `required` required and the `dependent` requirements.
+pub(crate) fn body_schema<T: PartialSchema>(
+    required: &[&str],
+    dependent: &[(&str, &[&str])],
+) -> RefOr<Schema> {
     let mut schema = T::schema();
     if let RefOr::T(Schema::Object(o)) = &mut schema {
         o.required = required.iter().map(|f| (*f).to_string()).collect();
+        if !dependent.is_empty() {
+            let rules: serde_json::Map<String, serde_json::Value> = dependent
+                .iter()
+                .map(|(field, needs)| ((*field).to_string(), serde_json::json!(needs)))
+                .collect();
+            o.extensions
+                .get_or_insert_with(Default::default)
+                .insert("dependentRequired".into(), rules.into());
+        }
     }
     schema
 }
 
-/// Component fields (`POST` requires `name`; on `PUT` an absent field is unchanged).
-#[derive(ToSchema)]
-#[allow(dead_code)] // Documents the decoder in `components.rs`; never built.
-struct ComponentBody {
-    /// Name.
-    #[schema(max_length = 255)]
-    name: String,
-    /// Description (markdown).
-    #[schema(max_length = 10000)]
-    description: String,
-    /// An absolute `http(s)` URL, or empty.
-    link: String,
-    /// Status 0-4 (default 0).
-    #[schema(minimum = 0, maximum = 4)]
-    status: i64,
-    /// Position on the page.
-    #[schema(minimum = -2147483647, maximum = 2147483647)]
-    order: i64,
-    /// Group id; 0 for none.
-    #[schema(minimum = 0)]
-    group_id: i64,
-    /// Enabled (default true).
-    enabled: bool,
-    /// A JSON object (or array) of custom data.
-    #[schema(value_type = Object)]
-    meta: (),
-    /// Tag names (a list, or a comma-separated string); they replace the set.
-    tags: Vec<String>,
+/// Defines `$name`, a named schema for a request field (`#[schema(value_type = $name)]`).
+macro_rules! field_schema {
+    ($(#[$doc:meta])* $name:ident => $schema:expr) => {
+        $(#[$doc])*
+        pub(crate) struct $name;
+
+        impl PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                $schema.into()
+            }
+        }
+
+        impl ToSchema for $name {}
+    };
 }
 
-bodies!(ComponentFields, NewComponent = ComponentBody, ["name"]);
+/// Characters `validate::text` refuses: controls (Unicode `Cc`) other than tab, CR and LF.
+const CONTROLS: &str = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f";
+/// Characters `validate::name` refuses: every control but tab.
+const LINE_CONTROLS: &str = r"\x00-\x08\x0a-\x1f\x7f-\x9f";
 
-/// Component group fields.
-#[derive(ToSchema)]
-#[allow(dead_code)] // Documents the decoder in `components.rs`; never built.
-struct GroupBody {
-    /// Name.
-    #[schema(max_length = 255)]
-    name: String,
-    /// Position on the page.
-    #[schema(minimum = -2147483647, maximum = 2147483647)]
-    order: i64,
-    /// 0 expanded, 1 collapsed, 2 collapsed unless a member has issues.
-    #[schema(minimum = 0, maximum = 2)]
-    collapsed: i64,
-    /// 0 signed-in users only (default), 1 public.
-    #[schema(minimum = 0, maximum = 1)]
-    visible: i64,
+fn single_line(max: usize) -> ObjectBuilder {
+    text()
+        .min_length(Some(1))
+        .max_length(Some(max))
+        .pattern(Some(format!(
+            r"^[^{LINE_CONTROLS}]*[^\s{LINE_CONTROLS}][^{LINE_CONTROLS}]*$"
+        )))
 }
 
-bodies!(GroupFields, NewGroup = GroupBody, ["name"]);
-
-/// Incident fields.
-#[derive(ToSchema)]
-#[allow(dead_code)] // Documents the decoder in `incidents.rs`; never built.
-struct IncidentBody {
-    /// Name.
-    #[schema(max_length = 255)]
-    name: String,
-    /// 0 scheduled, 1 investigating, 2 identified, 3 watching, 4 fixed.
-    #[schema(minimum = 0, maximum = 4)]
-    status: i64,
-    /// Markdown message (required on create unless `template` supplies it).
-    message: String,
-    /// 0 signed-in users only, 1 public (default).
-    #[schema(minimum = 0, maximum = 1)]
-    visible: i64,
-    /// Pinned to the top of the page.
-    stickied: bool,
-    /// Notify subscribers (default true).
-    notify: bool,
-    /// Linked component (with `component_status`).
-    #[schema(minimum = 0)]
-    component_id: i64,
-    /// The linked component's status 0-4.
-    #[schema(minimum = 0, maximum = 4)]
-    component_status: i64,
-    /// When it began (default now); on create `created_at` is an alias.
-    #[schema(schema_with = local_time_input)]
-    occurred_at: (),
-    /// Slug of a template to render as the message.
-    template: String,
-    /// Template variables.
-    #[schema(value_type = Object)]
-    vars: (),
-    /// A JSON object of custom data; on change, empty values delete keys.
-    #[schema(value_type = Object)]
-    meta: (),
+fn multi_line(max: usize) -> ObjectBuilder {
+    text()
+        .max_length(Some(max))
+        .pattern(Some(format!(r"^[^{CONTROLS}]*$")))
 }
 
-bodies!(IncidentFields, NewIncident = IncidentBody, ["name", "status"]);
-
-/// Incident update fields.
-#[derive(ToSchema)]
-#[allow(dead_code)] // Documents the decoder in `incidents.rs`; never built.
-struct UpdateBody {
-    /// 1 investigating, 2 identified, 3 watching, 4 fixed.
-    #[schema(minimum = 1, maximum = 4)]
-    status: i64,
-    /// Markdown message.
-    message: String,
-    /// Component whose status changes with the update.
-    #[schema(minimum = 0)]
-    component_id: i64,
-    /// That component's status 0-4.
-    #[schema(minimum = 0, maximum = 4)]
-    component_status: i64,
+/// A local time in a body or query: `Y-m-d H:i` (or `Y-m-d H:i:s`) in the request's zone.
+/// The pattern keeps to days every month has, from 1971 to 2099, so that every time it
+/// allows is one the server reads in every zone (a wall time skipped by a daylight saving
+/// change is still refused); any real time from 1970 on is read.
+pub(crate) fn local_time() -> ObjectBuilder {
+    text()
+        .description(Some(
+            "`Y-m-d H:i` or `Y-m-d H:i:s` in the request's zone (the `Time-Zone` header, \
+             else the `app_timezone` setting), from 1970-01-01 UTC.",
+        ))
+        .pattern(Some(
+            r"^(19[7-9][1-9]|19[89]0|20[0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8]) ([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$",
+        ))
+        .examples(["2024-03-05 10:00"])
 }
 
-bodies!(UpdateFields, NewUpdate = UpdateBody, ["status", "message"]);
+field_schema!(
+    /// A name: one line, not blank, at most 255 characters, no control characters but tab.
+    Name => single_line(cachet_core::validate::MAX_NAME)
+);
 
-/// Metric fields.
-#[derive(ToSchema)]
-#[allow(dead_code)] // Documents the decoder in `metrics.rs`; never built.
-struct MetricBody {
-    /// Name.
-    #[schema(max_length = 255)]
-    name: String,
-    /// Unit shown after values.
-    #[schema(max_length = 255)]
-    suffix: String,
-    /// Description.
-    #[schema(max_length = 10000)]
-    description: String,
-    /// Value of a bucket without points.
-    #[schema(minimum = -1e12, maximum = 1e12)]
-    default_value: f64,
-    /// 0 sum, 1 average.
-    #[schema(minimum = 0, maximum = 1)]
-    calc_type: i64,
-    /// Show the chart.
-    display_chart: bool,
-    /// Decimal places 0-4.
-    #[schema(minimum = 0, maximum = 4)]
-    places: i64,
-    /// 0 last hour, 1 last 12 hours, 2 week, 3 month (`view` is an alias).
-    #[schema(minimum = 0, maximum = 3)]
-    default_view: i64,
-    /// Bucket size in minutes; must divide 60.
-    #[schema(minimum = 1, maximum = 60)]
-    threshold: i64,
-    /// Position on the page.
-    #[schema(minimum = -2147483647, maximum = 2147483647)]
-    order: i64,
-    /// 0 signed-in users only, 1 public, 2 hidden.
-    #[schema(minimum = 0, maximum = 2)]
-    visible: i64,
+field_schema!(
+    /// A plain text of at most 10 000 characters; no control characters but tab and line
+    /// breaks.
+    Text => multi_line(cachet_core::validate::MAX_TEXT)
+);
+
+field_schema!(
+    /// A short text (a metric's suffix): at most 255 characters, no control characters but
+    /// tab and line breaks.
+    ShortText => multi_line(cachet_core::validate::MAX_NAME)
+);
+
+field_schema!(
+    /// Markdown, rendered and sanitized on write: not blank, no NUL. The limit is 64 KiB
+    /// of UTF-8 (and a nesting depth); the schema allows 4096 characters, which always fit.
+    Message => text()
+        .min_length(Some(1))
+        .max_length(Some(4096))
+        .pattern(Some(r"^[^\x00]*[^\s\x00][^\x00]*$"))
+);
+
+field_schema!(
+    /// Markdown, rendered and sanitized on write, or an empty string for none; no NUL, at
+    /// most 64 KiB (the schema allows 4096 characters).
+    OptionalMessage => text()
+        .max_length(Some(4096))
+        .pattern(Some(r"^[^\x00]*$"))
+);
+
+field_schema!(
+    /// A local time (see the document's description).
+    LocalTimeInput => local_time()
+);
+
+field_schema!(
+    /// A local time, or an empty string for none.
+    OptionalLocalTimeInput => {
+        let mut o: Object = local_time().build();
+        if let Some(p) = o.pattern.as_mut() {
+            *p = format!("^$|{p}");
+        }
+        o
+    }
+);
+
+field_schema!(
+    /// An absolute `http`/`https` URL with a host, without credentials, written as a URL is
+    /// written (no spaces, quotes, angle brackets), or empty. The pattern is a subset that is
+    /// always accepted: lowercase host names, an optional port and a plain path.
+    Link => text()
+        .max_length(Some(2000))
+        .pattern(Some(
+            r"^(https?://[a-z][a-z0-9]*(\.[a-z][a-z0-9]*)*(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~/-]*)?)?$",
+        ))
+);
+
+field_schema!(
+    /// An email address: one `@`, a local part of printable ASCII without specials, a domain
+    /// of two or more labels of letters, digits and inner hyphens.
+    EmailAddress => text()
+        .max_length(Some(cachet_core::validate::MAX_EMAIL))
+        .pattern(Some(
+            r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,32}(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,16})?@[A-Za-z0-9]([A-Za-z0-9-]{0,30}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,30}[A-Za-z0-9])?)+$",
+        ))
+);
+
+/// A small JSON object of scalars: at most 10 keys of 1 to 64 characters, each value a
+/// number, a boolean or a string of at most 120 characters without control characters.
+fn small_object() -> ObjectBuilder {
+    let value = ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([
+            Type::String,
+            Type::Number,
+            Type::Boolean,
+        ]))
+        .max_length(Some(120))
+        .pattern(Some(r"^[^\x00-\x1f\x7f-\x9f]*$"));
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .max_properties(Some(10))
+        .property_names(Some(text().min_length(Some(1)).max_length(Some(64))))
+        .additional_properties(Some(AdditionalProperties::RefOr(RefOr::T(Schema::Object(
+            value.build(),
+        )))))
 }
 
-bodies!(MetricFields, NewMetric = MetricBody, ["name", "suffix", "default_value"]);
+field_schema!(
+    /// Custom data: any JSON object (or array) of at most 16 KiB serialised; it replaces
+    /// the component's whole `meta`. The schema allows a small object of scalars.
+    ComponentMeta => small_object()
+);
 
-/// Metric point fields.
-#[derive(ToSchema)]
-#[allow(dead_code)] // Documents the decoder in `metrics.rs`; never built.
-struct PointBody {
-    /// The observed value.
-    #[schema(minimum = -1e12, maximum = 1e12)]
-    value: f64,
-    /// Unix seconds (default now).
-    #[schema(minimum = 0)]
-    timestamp: i64,
-}
+field_schema!(
+    /// Custom data, one row per key: keys of 1 to 255 characters, values of at most 255
+    /// characters as JSON; an empty string or `null` deletes the key on change. The schema
+    /// allows a small object of scalars.
+    IncidentMeta => small_object()
+);
 
-bodies!(PointFields, NewPoint = PointBody, ["value"]);
+field_schema!(
+    /// Template variables: a JSON object, each key a top-level variable of the template.
+    TemplateVars => ObjectBuilder::new().schema_type(Type::Object)
+);
 
-/// Maintenance window fields.
-#[derive(ToSchema)]
-#[allow(dead_code)] // Documents the decoder in `schedules.rs`; never built.
-struct ScheduleBody {
-    /// Name.
-    #[schema(max_length = 255)]
-    name: String,
-    /// Markdown message; an empty string removes it.
-    message: String,
-    /// 0 upcoming, 1 in progress, 2 complete.
-    #[schema(minimum = 0, maximum = 2)]
-    status: i64,
-    /// Start, `Y-m-d H:i` in the request's zone.
-    #[schema(schema_with = local_time_input)]
-    scheduled_at: (),
-    /// End, `Y-m-d H:i` in the request's zone; an empty string removes it.
-    #[schema(schema_with = local_time_input)]
-    completed_at: (),
-    /// Affected components: a list of ids, of `{"id", "status"}` objects, or an object
-    /// `{id: status}`.
-    #[schema(value_type = Vec<i64>)]
-    components: (),
-    /// Notify subscribers.
-    notify: bool,
-}
+field_schema!(
+    /// Tag names (a list, or a comma-separated string), at most 50, each a name with a
+    /// letter or digit; they replace the set.
+    TagNames => ArrayBuilder::new()
+        .items(
+            single_line(64).pattern(Some(format!(
+                r"^[^,{LINE_CONTROLS}]*[A-Za-z0-9][^,{LINE_CONTROLS}]*$"
+            ))),
+        )
+        .max_items(Some(cachet_core::validate::MAX_TAGS))
+);
 
-bodies!(ScheduleFields, NewSchedule = ScheduleBody, ["name", "status", "scheduled_at"]);
+field_schema!(
+    /// Component ids (a list, or a comma-separated string), at most 1000.
+    ComponentIds => ArrayBuilder::new()
+        .items(integer().minimum(Some(1)).maximum(Some(cachet_core::validate::MAX_INT)))
+        .max_items(Some(cachet_core::validate::MAX_COMPONENT_REFS))
+);
 
-/// Subscriber fields.
-#[derive(ToSchema)]
-#[allow(dead_code)] // Documents the decoder in `subscribers.rs`; never built.
-struct SubscriberBody {
-    /// Email address; an existing one returns the existing subscriber.
-    #[schema(max_length = 254, format = Email)]
-    email: String,
-    /// Mark verified at once.
-    verify: bool,
-    /// Component ids to subscribe to; absent or empty subscribes to everything.
-    components: Vec<i64>,
-}
-
-bodies!(NewSubscriber = SubscriberBody, ["email"]);
+field_schema!(
+    /// Bucket size in minutes: a divisor of 60.
+    Threshold => integer().enum_values(Some([1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60]))
+);
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use cachet_core::enums::{CalcType, MetricView, MetricVisibility, ScheduleStatus};
     use cachet_core::validate::{MAX_EMAIL, MAX_INT, MAX_METRIC_VALUE, MAX_NAME, MAX_TEXT};
+    use utoipa::IntoParams;
+
+    use super::super::params::{read, Params};
+    use super::*;
 
     #[test]
     fn limits_in_the_schemas_are_the_cores() {
@@ -842,5 +938,211 @@ mod tests {
         assert_eq!(MetricView::ALL.len(), 4);
         assert_eq!(MetricVisibility::ALL.len(), 3);
         assert_eq!(ScheduleStatus::ALL.len(), 3);
+        let divisors: Vec<i64> = (1..=60).filter(|t| 60 % t == 0).collect();
+        let RefOr::T(Schema::Object(t)) = Threshold::schema() else {
+            panic!("threshold is an object schema");
+        };
+        assert_eq!(
+            t.enum_values,
+            Some(divisors.into_iter().map(Into::into).collect())
+        );
+    }
+
+    fn properties<T: PartialSchema>() -> BTreeSet<String> {
+        let RefOr::T(Schema::Object(o)) = T::schema() else {
+            panic!("not an object schema");
+        };
+        o.properties.keys().cloned().collect()
+    }
+
+    fn json<T: serde::Serialize>(v: &T) -> serde_json::Value {
+        serde_json::to_value(v).unwrap()
+    }
+
+    fn params<T: IntoParams>() -> BTreeSet<String> {
+        T::into_params(|| None)
+            .into_iter()
+            .map(|p| p.name)
+            .collect()
+    }
+
+    fn names(list: &[&str]) -> BTreeSet<String> {
+        list.iter().map(|s| (*s).to_string()).collect()
+    }
+
+    /// What a list handler reads besides its filter.
+    const PAGING: &[&str] = &["page", "per_page", "sort", "order"];
+
+    fn paging_names() -> BTreeSet<String> {
+        // `order` is read only with a known `sort`.
+        let p = Params::from_query(Some("sort=id")).unwrap();
+        read::names(|| {
+            let _ = p.paging();
+            let _ = p.sort(|_| Some(()));
+        })
+    }
+
+    #[test]
+    fn every_body_field_the_decoders_read_is_documented() {
+        let empty = Params::default();
+        let cases: [(&str, BTreeSet<String>, BTreeSet<String>); 8] = [
+            (
+                "component",
+                read::names(|| drop(components::component_input(&empty))),
+                properties::<components::ComponentBody>(),
+            ),
+            (
+                "group",
+                read::names(|| drop(components::group_input(&empty))),
+                properties::<components::GroupBody>(),
+            ),
+            (
+                "incident",
+                read::names(|| drop(incidents::incident_input(&empty, None, true))),
+                properties::<incidents::IncidentBody>(),
+            ),
+            (
+                "update",
+                read::names(|| drop(incidents::update_input(&empty))),
+                properties::<incidents::UpdateBody>(),
+            ),
+            (
+                "metric",
+                read::names(|| drop(metrics::metric_input(&empty))),
+                properties::<metrics::MetricBody>(),
+            ),
+            (
+                "point",
+                read::names(|| drop(metrics::point_input(&empty))),
+                properties::<metrics::PointBody>(),
+            ),
+            (
+                "schedule",
+                read::names(|| drop(schedules::schedule_input(&empty, None))),
+                properties::<schedules::ScheduleBody>(),
+            ),
+            (
+                "subscriber",
+                read::names(|| drop(subscribers::subscriber_input(&empty))),
+                properties::<subscribers::SubscriberBody>(),
+            ),
+        ];
+        for (what, read, documented) in cases {
+            assert_eq!(read, documented, "{what}: decoder reads vs document");
+        }
+        // On change, an incident reads the same fields but the create-only alias.
+        let change = read::names(|| drop(incidents::incident_input(&empty, None, false)));
+        let mut expected = properties::<incidents::IncidentBody>();
+        expected.remove("created_at");
+        assert_eq!(change, expected);
+    }
+
+    #[test]
+    fn every_query_parameter_the_lists_read_is_documented() {
+        assert_eq!(paging_names(), names(PAGING));
+        let empty = Params::default();
+        let with_paging = |filter: BTreeSet<String>| -> BTreeSet<String> {
+            filter.into_iter().chain(names(PAGING)).collect()
+        };
+        let cases: [(&str, BTreeSet<String>, BTreeSet<String>); 10] = [
+            (
+                "components",
+                with_paging(read::names(|| drop(components::component_filter(&empty)))),
+                params::<components::ComponentQuery>(),
+            ),
+            (
+                "groups",
+                with_paging(read::names(|| drop(components::group_filter(&empty)))),
+                params::<components::GroupQuery>(),
+            ),
+            (
+                "incidents",
+                with_paging(read::names(|| drop(incidents::incident_filter(&empty)))),
+                params::<incidents::IncidentQuery>(),
+            ),
+            (
+                "actions",
+                with_paging(read::names(|| {
+                    drop(actions::audit_filter(&empty, cachet_core::Tz::UTC));
+                })),
+                params::<actions::ActionQuery>(),
+            ),
+            ("updates", names(PAGING), params::<incidents::UpdateQuery>()),
+            (
+                "templates",
+                names(PAGING),
+                params::<incidents::TemplateQuery>(),
+            ),
+            ("metrics", names(PAGING), params::<metrics::MetricQuery>()),
+            ("points", names(PAGING), params::<metrics::PointQuery>()),
+            (
+                "schedules",
+                names(PAGING),
+                params::<schedules::ScheduleQuery>(),
+            ),
+            (
+                "subscribers",
+                names(PAGING),
+                params::<subscribers::SubscriberQuery>(),
+            ),
+        ];
+        for (what, read, documented) in cases {
+            assert_eq!(read, documented, "{what}: list reads vs document");
+        }
+    }
+
+    #[test]
+    fn forms_send_objects_as_nested_keys_and_lists_comma_separated() {
+        let d = doc();
+        let body = d.paths.paths["/components"].post.as_ref().unwrap();
+        let body = body.request_body.as_ref().unwrap();
+        let form = &body.content[FORM];
+        assert_eq!(json(&form.schema), json(&body.content[JSON].schema));
+        assert_eq!(
+            json(&form.encoding),
+            serde_json::json!({
+                "meta": {"style": "deepObject", "explode": true},
+                "tags": {"style": "form", "explode": false},
+            }),
+            "only objects and lists are encoded"
+        );
+    }
+
+    #[test]
+    fn creates_link_to_what_they_made() {
+        let d = doc();
+        let links = |path: &str| -> BTreeMap<String, serde_json::Value> {
+            let op = d.paths.paths[path].post.as_ref().unwrap();
+            let Some(RefOr::T(ok)) = op.responses.responses.get("200") else {
+                panic!("{path}: no 200");
+            };
+            ok.links
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap()))
+                .collect()
+        };
+        let incident = links("/incidents");
+        assert_eq!(
+            incident.keys().map(String::as_str).collect::<Vec<_>>(),
+            [
+                "create_incident_update",
+                "delete_incident",
+                "get_incident",
+                "list_incident_updates",
+                "update_incident"
+            ]
+        );
+        assert_eq!(
+            incident["get_incident"]["parameters"],
+            serde_json::json!({"id": "$response.body#/data/id"})
+        );
+        let update = links("/incidents/{id}/updates");
+        assert_eq!(
+            update["get_incident_update"]["parameters"],
+            serde_json::json!({"id": "$request.path.id", "uid": "$response.body#/data/id"})
+        );
+        // `/components/groups/{id}` is not below a component.
+        assert!(!links("/components").contains_key("get_group"));
+        assert!(links("/components/groups").contains_key("get_group"));
     }
 }

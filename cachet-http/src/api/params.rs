@@ -176,6 +176,8 @@ impl Params {
 
     /// The value of `key`; JSON `null` is absent.
     pub(crate) fn get(&self, key: &str) -> Option<&Value> {
+        #[cfg(test)]
+        read::note(key);
         self.map.get(key).filter(|v| !v.is_null())
     }
 
@@ -218,6 +220,33 @@ impl Params {
             _ => Order::Asc,
         };
         Some((column, order))
+    }
+}
+
+/// In unit tests, the names of the parameters a decoder reads, so the OpenAPI document can
+/// be checked against the decoders (`openapi::tests`).
+#[cfg(test)]
+pub(crate) mod read {
+    use std::cell::RefCell;
+    use std::collections::BTreeSet;
+
+    thread_local! {
+        static NAMES: RefCell<Option<BTreeSet<String>>> = const { RefCell::new(None) };
+    }
+
+    pub(super) fn note(key: &str) {
+        NAMES.with(|n| {
+            if let Some(names) = n.borrow_mut().as_mut() {
+                names.insert(key.to_string());
+            }
+        });
+    }
+
+    /// The names `f` reads from any `Params` on this thread.
+    pub(crate) fn names(f: impl FnOnce()) -> BTreeSet<String> {
+        NAMES.with(|n| *n.borrow_mut() = Some(BTreeSet::new()));
+        f();
+        NAMES.with(|n| n.borrow_mut().take().unwrap_or_default())
     }
 }
 
@@ -608,6 +637,15 @@ impl Fields<'_> {
                 }
             }
             other if blank(&other) => {}
+            // A form sends a list as `1,3` (OpenAPI's `style: form, explode: false`).
+            Value::String(s) => {
+                for t in s.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+                    match as_int(&Value::String(t.to_string())) {
+                        Some(id) => out.push((id, None)),
+                        None => return bad(self),
+                    }
+                }
+            }
             other => match as_int(&other) {
                 Some(id) => out.push((id, None)),
                 None => return bad(self),
@@ -815,6 +853,26 @@ mod tests {
                 "The value must be a number.",
                 "The name must be a string."
             ]
+        );
+    }
+
+    #[test]
+    fn lists_in_a_form_may_be_comma_separated() {
+        // OpenAPI's `style: form, explode: false` sends an array as `a=1,3`.
+        let p = form("components=1,3&tags=a,b&ids=4&bad=1,x");
+        let mut f = p.fields();
+        assert_eq!(
+            f.component_statuses("components"),
+            Some(vec![(1, None), (3, None)])
+        );
+        assert_eq!(f.int_list("components"), Some(vec![1, 3]));
+        assert_eq!(f.string_list("tags"), Some(vec!["a".into(), "b".into()]));
+        assert_eq!(f.component_statuses("ids"), Some(vec![(4, None)]));
+        assert_eq!(f.component_statuses("bad"), None);
+        let details = f.finish().unwrap_err().details.unwrap();
+        assert_eq!(
+            details,
+            vec!["The bad must be an array of component ids and statuses."]
         );
     }
 

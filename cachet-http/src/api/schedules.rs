@@ -6,14 +6,56 @@ use cachet_core::input::ScheduleInput;
 use cachet_core::store::{ListQuery, ScheduleSort};
 use cachet_core::Tz;
 
-use super::openapi::{NewSchedule, ScheduleFields, ScheduleQuery};
-use super::{Data, ListBody};
 use super::dto::ScheduleDto;
 use super::error::ApiError;
+use super::openapi::{
+    bodies, query_params, ComponentIds, LocalTimeInput, Name, OptionalLocalTimeInput,
+    OptionalMessage,
+};
 use super::params::Params;
-use super::{data, no_content, ApiResult, Req};
+use super::{data, no_content, ApiResult, Data, ListBody, Req};
 
-fn schedule_input(p: &Params, zone: Option<Tz>) -> Result<ScheduleInput, ApiError> {
+// What `schedule_input` reads.
+/// Maintenance window fields.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Documents the decoder; never built.
+pub(crate) struct ScheduleBody {
+    /// Name.
+    #[schema(value_type = Name)]
+    name: (),
+    /// The message; an empty string removes it.
+    #[schema(value_type = OptionalMessage)]
+    message: (),
+    /// 0 upcoming, 1 in progress, 2 complete.
+    #[schema(minimum = 0, maximum = 2)]
+    status: i64,
+    /// Start.
+    #[schema(value_type = LocalTimeInput)]
+    scheduled_at: (),
+    /// End, not before the start; an empty string removes it.
+    #[schema(value_type = OptionalLocalTimeInput)]
+    completed_at: (),
+    /// Affected components, each of which must exist: a list of ids (as documented here),
+    /// or in JSON a list of `{"id", "status"}` objects or an object `{id: status}`; they
+    /// replace the set.
+    #[schema(value_type = ComponentIds)]
+    components: (),
+    /// Notify global subscribers on create (default false).
+    notify: bool,
+}
+
+bodies!(
+    ScheduleFields,
+    NewSchedule = ScheduleBody,
+    ["name", "status", "scheduled_at"]
+);
+
+query_params!(
+    /// Query of `GET /schedules`.
+    ScheduleQuery, ScheduleSort
+);
+
+pub(crate) fn schedule_input(p: &Params, zone: Option<Tz>) -> Result<ScheduleInput, ApiError> {
     let mut f = p.fields();
     let input = ScheduleInput {
         name: f.string("name"),

@@ -5,10 +5,45 @@ use cachet_core::ids::{SubscriberId, SubscriptionId};
 use cachet_core::input::SubscriberInput;
 use cachet_core::store::{ListQuery, SubscriberSort};
 
-use super::openapi::{NewSubscriber, SubscriberQuery};
-use super::{Data, ListBody};
 use super::dto::SubscriberDto;
-use super::{data, no_content, ApiResult, Req};
+use super::error::ApiError;
+use super::openapi::{bodies, query_params, ComponentIds, EmailAddress};
+use super::params::Params;
+use super::{data, no_content, ApiResult, Data, ListBody, Req};
+
+// What `subscriber_input` reads.
+/// Subscriber fields.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Documents the decoder; never built.
+pub(crate) struct SubscriberBody {
+    /// Email address; an existing one returns the existing subscriber unchanged.
+    #[schema(value_type = EmailAddress)]
+    email: (),
+    /// Mark verified at once (default: the `skip_subscriber_verification` setting).
+    verify: bool,
+    /// Components to subscribe to, each of which must exist; absent or empty subscribes
+    /// to every component.
+    #[schema(value_type = ComponentIds)]
+    components: (),
+}
+
+bodies!(NewSubscriber = SubscriberBody, ["email"]);
+
+query_params!(
+    /// Query of `GET /subscribers`.
+    SubscriberQuery, SubscriberSort
+);
+
+pub(crate) fn subscriber_input(p: &Params) -> Result<SubscriberInput, ApiError> {
+    let mut f = p.fields();
+    let input = SubscriberInput {
+        email: f.string("email"),
+        verify: f.bool("verify"),
+        components: f.int_list("components"),
+    };
+    f.finish()?;
+    Ok(input)
+}
 
 /// `GET /subscribers` (token required even to read).
 #[utoipa::path(
@@ -42,14 +77,7 @@ pub(crate) async fn list(req: Req) -> ApiResult {
 )]
 pub(crate) async fn create(req: Req) -> ApiResult {
     let actor = req.writer().await?;
-    let p = req.params()?;
-    let mut f = p.fields();
-    let input = SubscriberInput {
-        email: f.string("email"),
-        verify: f.bool("verify"),
-        components: f.int_list("components"),
-    };
-    f.finish()?;
+    let input = subscriber_input(&req.params()?)?;
     let (s, _created) = req.service().create_subscriber(&actor, input).await?;
     Ok(data(SubscriberDto::new(&s, req.shape())))
 }
