@@ -18,6 +18,7 @@ use super::{data, no_content, ApiResult, Data, ListBody, Req};
 // What `component_input` reads.
 /// Component fields (`POST` requires `name`; on `PUT` an absent field is unchanged).
 #[derive(utoipa::ToSchema)]
+#[schema(examples(json!({"name": "API", "status": 1, "description": "The public API.", "link": "https://example.com/api", "group_id": 0, "enabled": true, "meta": {"owner": "ops"}, "tags": ["Public", "Core"]})))]
 #[allow(dead_code)] // Documents the decoder; never built.
 pub(crate) struct ComponentBody {
     /// Name.
@@ -207,6 +208,7 @@ pub(crate) async fn delete(req: Req) -> ApiResult {
 // What `group_input` reads.
 /// Component group fields.
 #[derive(utoipa::ToSchema)]
+#[schema(examples(json!({"name": "Services", "order": 1, "collapsed": 0, "visible": 1})))]
 #[allow(dead_code)] // Documents the decoder; never built.
 pub(crate) struct GroupBody {
     /// Name.

@@ -19,6 +19,7 @@ use super::{data, no_content, ApiResult, Data, ListBody, Req};
 // What `incident_input` reads.
 /// Incident fields.
 #[derive(utoipa::ToSchema)]
+#[schema(examples(json!({"name": "API outage", "status": 1, "message": "We are looking into it.", "visible": 1, "component_id": 0, "component_status": 4, "occurred_at": "2024-03-05 10:00", "meta": {"ticket": "OPS-1"}})))]
 #[allow(dead_code)] // Documents the decoder; never built.
 pub(crate) struct IncidentBody {
     /// Name.
@@ -224,6 +225,7 @@ pub(crate) async fn delete(req: Req) -> ApiResult {
 // What `update_input` reads.
 /// Incident update fields.
 #[derive(utoipa::ToSchema)]
+#[schema(examples(json!({"status": 2, "message": "Found the cause."})))]
 #[allow(dead_code)] // Documents the decoder; never built.
 pub(crate) struct UpdateBody {
     /// 1 investigating, 2 identified, 3 watching, 4 fixed; the incident takes it.

@@ -14,6 +14,7 @@ use super::{data, no_content, ApiResult, Data, ListBody, Req};
 // What `metric_input` reads.
 /// Metric fields.
 #[derive(utoipa::ToSchema)]
+#[schema(examples(json!({"name": "Latency", "suffix": "ms", "default_value": 0, "calc_type": 1, "places": 1, "default_view": 0, "threshold": 5})))]
 #[allow(dead_code)] // Documents the decoder; never built.
 pub(crate) struct MetricBody {
     /// Name.
@@ -92,6 +93,7 @@ pub(crate) fn metric_input(p: &Params) -> Result<MetricInput, ApiError> {
 // What `point_input` reads.
 /// Metric point fields.
 #[derive(utoipa::ToSchema)]
+#[schema(examples(json!({"value": 12.5})))]
 #[allow(dead_code)] // Documents the decoder; never built.
 pub(crate) struct PointBody {
     /// The observed value.

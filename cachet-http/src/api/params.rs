@@ -347,12 +347,20 @@ pub(crate) fn number(f: f64) -> Number {
     }
 }
 
-/// An integer: a JSON integer, an integral float, or a string of digits.
+/// An integer: a JSON integer, an integral float, or a string of digits, optionally with a
+/// fraction of zeros (`"3.0"`: the same value as the JSON `3.0`, as a form sends it).
 pub(crate) fn as_int(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n.as_i64().or_else(|| n.as_f64().and_then(integral)),
         Value::String(s) => {
             let t = s.trim();
+            let t = match t.split_once('.') {
+                Some((whole, zeros)) if !zeros.is_empty() && zeros.bytes().all(|b| b == b'0') => {
+                    whole
+                }
+                Some(_) => return None,
+                None => t,
+            };
             let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
             if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
                 return None;
@@ -764,6 +772,11 @@ mod tests {
         assert_eq!(as_int(&json!(3.0)), Some(3));
         assert_eq!(as_int(&json!(1.5)), None);
         assert_eq!(as_int(&json!("1.5")), None);
+        assert_eq!(as_int(&json!("4000465.0")), Some(4_000_465));
+        assert_eq!(as_int(&json!("-2.00")), Some(-2));
+        for bad in ["3.", ".0", "3.01", "3.0.0", "1e3", "-", "+.0"] {
+            assert_eq!(as_int(&json!(bad)), None, "{bad}");
+        }
         assert_eq!(as_int(&json!("abc")), None);
         assert_eq!(as_int(&json!([1])), None);
         assert_eq!(as_int(&json!("99999999999999999999")), None);

@@ -18,6 +18,7 @@ use super::{data, no_content, ApiResult, Data, ListBody, Req};
 // What `schedule_input` reads.
 /// Maintenance window fields.
 #[derive(utoipa::ToSchema)]
+#[schema(examples(json!({"name": "Database upgrade", "message": "Writes pause for a minute.", "status": 0, "scheduled_at": "2030-01-05 22:00", "completed_at": "2030-01-05 23:00"})))]
 #[allow(dead_code)] // Documents the decoder; never built.
 pub(crate) struct ScheduleBody {
     /// Name.

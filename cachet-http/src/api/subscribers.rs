@@ -14,6 +14,7 @@ use super::{data, no_content, ApiResult, Data, ListBody, Req};
 // What `subscriber_input` reads.
 /// Subscriber fields.
 #[derive(utoipa::ToSchema)]
+#[schema(examples(json!({"email": "ops@example.com", "verify": true})))]
 #[allow(dead_code)] // Documents the decoder; never built.
 pub(crate) struct SubscriberBody {
     /// Email address; an existing one returns the existing subscriber unchanged.

@@ -708,3 +708,96 @@ async fn real_answers_match_the_document() {
     }
     assert!(unchecked.is_empty(), "never checked: {unchecked:?}");
 }
+
+/// A form body for `value` as the document's `encoding` says: objects as `name[key]=v`
+/// (`deepObject`), lists as `name=a,b` (`form`, not exploded), scalars as their text.
+fn form_body(value: &Value, encoding: &Value) -> String {
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    for (name, v) in value.as_object().unwrap() {
+        let style = encoding[name]["style"].as_str();
+        match (v, style) {
+            (Value::Object(m), Some("deepObject")) => {
+                for (k, inner) in m {
+                    s.append_pair(&format!("{name}[{k}]"), &text(inner));
+                }
+            }
+            (Value::Array(items), Some("form")) => {
+                let joined: Vec<String> = items.iter().map(text).collect();
+                s.append_pair(name, &joined.join(","));
+            }
+            (Value::Object(_) | Value::Array(_), _) => panic!("{name}: no encoding"),
+            (scalar, _) => {
+                s.append_pair(name, &text(scalar));
+            }
+        }
+    }
+    s.finish()
+}
+
+#[tokio::test]
+async fn every_body_example_is_valid_and_accepted_as_json_and_as_a_form() {
+    let app = App::new().await;
+    let doc = document(&app).await;
+    let c = Checker::new(doc.clone());
+    // Parents first, so that `/incidents/{id}/updates` has an incident.
+    let mut creates: Vec<&String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, item)| item.get("post").is_some())
+        .map(|(path, _)| path)
+        .collect();
+    creates.sort_by_key(|p| p.matches('/').count());
+    assert_eq!(creates.len(), 8);
+    let mut made: BTreeMap<String, i64> = BTreeMap::new();
+    for path in creates {
+        let body = resolve(&doc, &doc["paths"][path]["post"]["requestBody"]);
+        let schema = resolve(&doc, &body["content"]["application/json"]["schema"]);
+        let examples = schema["examples"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{path}: no example"));
+        let encoding = &body["content"]["application/x-www-form-urlencoded"]["encoding"];
+        // `/incidents/{id}/updates` -> the incident made at `/incidents`.
+        let uri = match path.split_once("/{id}") {
+            Some((parent, rest)) => format!("/api/v1{parent}/{}{rest}", made[parent]),
+            None => format!("/api/v1{path}"),
+        };
+        for example in examples {
+            let mut standalone = doc.clone();
+            standalone["$ref"] = body["content"]["application/json"]["schema"]["$ref"].clone();
+            let validator = jsonschema::draft202012::new(&standalone).unwrap();
+            assert!(
+                validator.is_valid(example),
+                "{path}: example not valid: {example}"
+            );
+            let as_json = app.post(&uri, Some(&app.admin), example.clone()).await;
+            assert_eq!(as_json.status, StatusCode::OK, "{path}: {}", as_json.text());
+            let form = form_body(example, encoding);
+            let as_form = app.form(Method::POST, &uri, Some(&app.admin), &form).await;
+            assert_eq!(
+                as_form.status,
+                StatusCode::OK,
+                "{path} {form}: {}",
+                as_form.text()
+            );
+            // The same resource either way (what a form can carry: every value as text).
+            let (j, f) = (as_json.json(), as_form.json());
+            for key in example.as_object().unwrap().keys() {
+                if j["data"].get(key).is_some() {
+                    assert_eq!(j["data"][key], f["data"][key], "{path}: {key}");
+                }
+            }
+            made.insert(path.clone(), j["data"]["id"].as_i64().unwrap());
+            assert!(c
+                .errors(
+                    &format!("/paths/{}/post/responses/200", pointer_escape(path)),
+                    &j
+                )
+                .is_empty());
+        }
+    }
+}
