@@ -12,6 +12,7 @@ mod page;
 mod security;
 pub mod server;
 
+pub use api::api_paths;
 pub use security::{Hsts, HttpConfig, Rate, RateLimits};
 
 /// State shared by every handler.

@@ -8,8 +8,49 @@ use cachet_core::store::{ComponentFilter, ComponentSort, GroupFilter, GroupSort,
 
 use super::dto::{ComponentDto, GroupDto};
 use super::error::ApiError;
+use super::openapi::{
+    bodies, boolean, choice, id_filter, integer, query, query_params, text, ComponentMeta, Link,
+    Name, TagNames, Text,
+};
 use super::params::Params;
-use super::{data, no_content, ApiResult, Req};
+use super::{data, no_content, ApiResult, Data, ListBody, Req};
+
+// What `component_input` reads.
+/// Component fields (`POST` requires `name`; on `PUT` an absent field is unchanged).
+#[derive(utoipa::ToSchema)]
+#[schema(examples(json!({"name": "API", "status": 1, "description": "The public API.", "link": "https://example.com/api", "group_id": 0, "enabled": true, "meta": {"owner": "ops"}, "tags": ["Public", "Core"]})))]
+#[allow(dead_code)] // Documents the decoder; never built.
+pub(crate) struct ComponentBody {
+    /// Name.
+    #[schema(value_type = Name)]
+    name: (),
+    /// Description.
+    #[schema(value_type = Text)]
+    description: (),
+    /// Where the component's name links to.
+    #[schema(value_type = Link)]
+    link: (),
+    /// 0 unknown, 1 operational, 2 performance issues, 3 partial outage, 4 major outage
+    /// (default 0).
+    #[schema(minimum = 0, maximum = 4)]
+    status: i64,
+    /// Position on the page.
+    #[schema(minimum = -2147483647, maximum = 2147483647)]
+    order: i64,
+    /// Group id; 0 for none.
+    #[schema(minimum = 0, maximum = 2147483647)]
+    group_id: i64,
+    /// Shown on the status page (default true).
+    enabled: bool,
+    /// Custom data.
+    #[schema(value_type = ComponentMeta)]
+    meta: (),
+    /// Tags.
+    #[schema(value_type = TagNames)]
+    tags: (),
+}
+
+bodies!(ComponentFields, NewComponent = ComponentBody, ["name"]);
 
 pub(crate) fn component_input(p: &Params) -> Result<ComponentInput, ValidationErrors> {
     let mut f = p.fields();
@@ -28,8 +69,22 @@ pub(crate) fn component_input(p: &Params) -> Result<ComponentInput, ValidationEr
     Ok(input)
 }
 
+query_params!(
+    /// Query of `GET /components`, as [`component_filter`] reads it.
+    ComponentQuery, ComponentSort, [
+        id_filter(),
+        query("name", "Exact name.", text()),
+        query("status", "Status (an unknown value is 400).",
+            choice(ComponentStatus::ALL.iter().map(|s| s.as_i64()))),
+        query("group_id", "Group id; 0 for ungrouped components.", integer().minimum(Some(0))),
+        query("enabled", "Enabled or not.", boolean()),
+        query("tags", "Comma-separated tag names or slugs (or `tags[]=a&tags[]=b`); a \
+            component with any of them matches.", text()),
+    ]
+);
+
 /// Searchable columns (spec 3.3); `order` is the sort direction, never a filter.
-fn component_filter(p: &Params) -> Result<ComponentFilter, ApiError> {
+pub(crate) fn component_filter(p: &Params) -> Result<ComponentFilter, ApiError> {
     let mut f = p.fields();
     let tags = f
         .string_list("tags")
@@ -61,6 +116,15 @@ fn component_filter(p: &Params) -> Result<ComponentFilter, ApiError> {
 }
 
 /// `GET /components`.
+#[utoipa::path(
+    get,
+    path = "/components",
+    operation_id = "list_components",
+    tag = "components",
+    security((), ("token" = [])),
+    params(ComponentQuery),
+    responses((status = 200, description = "A page of components (guests see enabled ones outside hidden groups).", body = ListBody<ComponentDto>)),
+)]
 pub(crate) async fn list(req: Req) -> ApiResult {
     let actor = req.reader().await?;
     let p = req.query();
@@ -72,6 +136,15 @@ pub(crate) async fn list(req: Req) -> ApiResult {
 }
 
 /// `GET /components/{id}`.
+#[utoipa::path(
+    get,
+    path = "/components/{id}",
+    operation_id = "get_component",
+    tag = "components",
+    security((), ("token" = [])),
+    params(("id" = i64, Path, description = "Component id.")),
+    responses((status = 200, description = "The component.", body = Data<ComponentDto>)),
+)]
 pub(crate) async fn get(req: Req) -> ApiResult {
     let id: ComponentId = req.id(0, Entity::Component)?;
     let actor = req.reader().await?;
@@ -80,6 +153,15 @@ pub(crate) async fn get(req: Req) -> ApiResult {
 }
 
 /// `POST /components`.
+#[utoipa::path(
+    post,
+    path = "/components",
+    operation_id = "create_component",
+    tag = "components",
+    security(("token" = [])),
+    request_body = NewComponent,
+    responses((status = 200, description = "The new component (manager or admin).", body = Data<ComponentDto>)),
+)]
 pub(crate) async fn create(req: Req) -> ApiResult {
     let actor = req.writer().await?;
     let input = component_input(&req.params()?)?;
@@ -88,6 +170,16 @@ pub(crate) async fn create(req: Req) -> ApiResult {
 }
 
 /// `PUT /components/{id}`.
+#[utoipa::path(
+    put,
+    path = "/components/{id}",
+    operation_id = "update_component",
+    tag = "components",
+    security(("token" = [])),
+    params(("id" = i64, Path, description = "Component id.")),
+    request_body = ComponentFields,
+    responses((status = 200, description = "The changed component (a reporter may change the status only).", body = Data<ComponentDto>)),
+)]
 pub(crate) async fn update(req: Req) -> ApiResult {
     let id: ComponentId = req.id(0, Entity::Component)?;
     let actor = req.writer().await?;
@@ -101,12 +193,43 @@ pub(crate) async fn update(req: Req) -> ApiResult {
 }
 
 /// `DELETE /components/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/components/{id}",
+    operation_id = "delete_component",
+    tag = "components",
+    security(("token" = [])),
+    params(("id" = i64, Path, description = "Component id.")),
+    responses((status = 204, description = "Deleted; no body.")),
+)]
 pub(crate) async fn delete(req: Req) -> ApiResult {
     let id: ComponentId = req.id(0, Entity::Component)?;
     let actor = req.writer().await?;
     req.service().delete_component(&actor, id).await?;
     Ok(no_content())
 }
+
+// What `group_input` reads.
+/// Component group fields.
+#[derive(utoipa::ToSchema)]
+#[schema(examples(json!({"name": "Services", "order": 1, "collapsed": 0, "visible": 1})))]
+#[allow(dead_code)] // Documents the decoder; never built.
+pub(crate) struct GroupBody {
+    /// Name.
+    #[schema(value_type = Name)]
+    name: (),
+    /// Position on the page.
+    #[schema(minimum = -2147483647, maximum = 2147483647)]
+    order: i64,
+    /// 0 expanded, 1 collapsed, 2 collapsed unless a member has issues (default 0).
+    #[schema(minimum = 0, maximum = 2)]
+    collapsed: i64,
+    /// 0 signed-in users only (default), 1 public; `true`/`false` are read as 1/0.
+    #[schema(minimum = 0, maximum = 1)]
+    visible: i64,
+}
+
+bodies!(GroupFields, NewGroup = GroupBody, ["name"]);
 
 pub(crate) fn group_input(p: &Params) -> Result<GroupInput, ValidationErrors> {
     let mut f = p.fields();
@@ -120,7 +243,19 @@ pub(crate) fn group_input(p: &Params) -> Result<GroupInput, ValidationErrors> {
     Ok(input)
 }
 
-fn group_filter(p: &Params) -> Result<GroupFilter, ApiError> {
+query_params!(
+    /// Query of `GET /components/groups`, as [`group_filter`] reads it.
+    GroupQuery, GroupSort, [
+        id_filter(),
+        query("name", "Exact name.", text()),
+        query("collapsed", "Collapsed value (an unknown value is 400).",
+            choice(GroupCollapsed::ALL.iter().map(|s| s.as_i64()))),
+        query("visible", "Visibility (an unknown value is 400).",
+            choice(Visibility::ALL.iter().map(|s| s.as_i64()))),
+    ]
+);
+
+pub(crate) fn group_filter(p: &Params) -> Result<GroupFilter, ApiError> {
     let mut f = p.fields();
     let filter = GroupFilter {
         id: f.int("id").map(GroupId),
@@ -135,6 +270,15 @@ fn group_filter(p: &Params) -> Result<GroupFilter, ApiError> {
 }
 
 /// `GET /components/groups`.
+#[utoipa::path(
+    get,
+    path = "/components/groups",
+    operation_id = "list_groups",
+    tag = "component groups",
+    security((), ("token" = [])),
+    params(GroupQuery),
+    responses((status = 200, description = "A page of groups with their enabled members.", body = ListBody<GroupDto>)),
+)]
 pub(crate) async fn list_groups(req: Req) -> ApiResult {
     let actor = req.reader().await?;
     let p = req.query();
@@ -146,6 +290,15 @@ pub(crate) async fn list_groups(req: Req) -> ApiResult {
 }
 
 /// `GET /components/groups/{id}`.
+#[utoipa::path(
+    get,
+    path = "/components/groups/{id}",
+    operation_id = "get_group",
+    tag = "component groups",
+    security((), ("token" = [])),
+    params(("id" = i64, Path, description = "Group id.")),
+    responses((status = 200, description = "The group with its enabled members.", body = Data<GroupDto>)),
+)]
 pub(crate) async fn get_group(req: Req) -> ApiResult {
     let id: GroupId = req.id(0, Entity::Group)?;
     let actor = req.reader().await?;
@@ -154,6 +307,15 @@ pub(crate) async fn get_group(req: Req) -> ApiResult {
 }
 
 /// `POST /components/groups`.
+#[utoipa::path(
+    post,
+    path = "/components/groups",
+    operation_id = "create_group",
+    tag = "component groups",
+    security(("token" = [])),
+    request_body = NewGroup,
+    responses((status = 200, description = "The new group, without member lists.", body = Data<GroupDto>)),
+)]
 pub(crate) async fn create_group(req: Req) -> ApiResult {
     let actor = req.writer().await?;
     let input = group_input(&req.params()?)?;
@@ -162,6 +324,16 @@ pub(crate) async fn create_group(req: Req) -> ApiResult {
 }
 
 /// `PUT /components/groups/{id}`.
+#[utoipa::path(
+    put,
+    path = "/components/groups/{id}",
+    operation_id = "update_group",
+    tag = "component groups",
+    security(("token" = [])),
+    params(("id" = i64, Path, description = "Group id.")),
+    request_body = GroupFields,
+    responses((status = 200, description = "The changed group, without member lists.", body = Data<GroupDto>)),
+)]
 pub(crate) async fn update_group(req: Req) -> ApiResult {
     let id: GroupId = req.id(0, Entity::Group)?;
     let actor = req.writer().await?;
@@ -171,6 +343,15 @@ pub(crate) async fn update_group(req: Req) -> ApiResult {
 }
 
 /// `DELETE /components/groups/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/components/groups/{id}",
+    operation_id = "delete_group",
+    tag = "component groups",
+    security(("token" = [])),
+    params(("id" = i64, Path, description = "Group id.")),
+    responses((status = 204, description = "Deleted; no body.")),
+)]
 pub(crate) async fn delete_group(req: Req) -> ApiResult {
     let id: GroupId = req.id(0, Entity::Group)?;
     let actor = req.writer().await?;

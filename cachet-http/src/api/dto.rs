@@ -17,6 +17,7 @@ use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 use serde_json::{Number, Value};
+use utoipa::ToSchema;
 
 use super::params::number;
 
@@ -39,6 +40,44 @@ fn raw(t: DateTime<Utc>) -> String {
     format_in(t, Tz::UTC)
 }
 
+/// A date as the API writes it: `Y-m-d H:i:s` (the schema of every `*_at` field; the
+/// values themselves are plain strings made by [`Shape`] or in UTC for raw rows).
+pub(crate) struct LocalTime;
+
+impl utoipa::PartialSchema for LocalTime {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(
+                r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$",
+            ))
+            .description(Some(
+                "`Y-m-d H:i:s` in the display zone (the `Time-Zone` header, else the \
+                 `app_timezone` setting); rows embedded raw (schedule components, \
+                 subscriptions, templates) are in UTC.",
+            ))
+            .examples(["2024-03-05 10:00:00"])
+            .into()
+    }
+}
+
+impl ToSchema for LocalTime {}
+
+/// A component's `meta`: the object (or array) it was given, or null.
+fn component_meta() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([
+            Type::Object,
+            Type::Array,
+            Type::Null,
+        ]))
+        .description(Some(
+            "Custom data: the JSON object (or array) given, or null.",
+        ))
+        .build()
+}
+
 /// PHP's `l jS F Y H:i:s` (e.g. `Tuesday 5th March 2024 10:00:00`).
 pub(crate) fn long_date(t: DateTime<Utc>, zone: Tz) -> String {
     let local = t.with_timezone(&zone);
@@ -58,20 +97,37 @@ pub(crate) fn long_date(t: DateTime<Utc>, zone: Tz) -> String {
 }
 
 /// A component (spec 5.1).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ComponentDto {
+    /// Id.
     id: i64,
+    /// Name.
     name: String,
+    /// Description.
     description: String,
+    /// A URL, or empty.
     link: String,
+    /// 0 unknown, 1 operational, 2 performance issues, 3 partial outage, 4 major outage.
+    #[schema(minimum = 0, maximum = 4)]
     status: i64,
+    /// Position on the page.
     order: i64,
+    /// Group id; 0 when ungrouped.
     group_id: i64,
+    /// Shown on the status page.
     enabled: bool,
+    #[schema(schema_with = component_meta)]
     meta: Option<Value>,
+    /// Created.
+    #[schema(value_type = LocalTime)]
     created_at: String,
+    /// Last changed.
+    #[schema(value_type = LocalTime)]
     updated_at: String,
+    /// Always null (deleted components are gone).
+    #[schema(value_type = Option<LocalTime>)]
     deleted_at: Option<String>,
+    /// The label of `status` (`Operational`, ...).
     status_name: &'static str,
     /// `{slug: name}`; `{}` when untagged (Cachet's `[]` crashes cachet-client's update).
     tags: BTreeMap<String, String>,
@@ -103,19 +159,33 @@ impl ComponentDto {
 }
 
 /// A component group (spec 5.2); the member arrays only on GET.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct GroupDto {
+    /// Id.
     id: i64,
+    /// Name.
     name: String,
+    /// Position on the page.
     order: i64,
+    /// 0 expanded, 1 collapsed, 2 collapsed unless a member has issues.
+    #[schema(minimum = 0, maximum = 2)]
     collapsed: i64,
+    /// 0 signed-in users only, 1 public.
+    #[schema(minimum = 0, maximum = 1)]
     visible: i64,
+    /// Created.
+    #[schema(value_type = LocalTime)]
     created_at: String,
+    /// Last changed.
+    #[schema(value_type = LocalTime)]
     updated_at: String,
+    /// Enabled members by `order` (reads only, not on writes).
     #[serde(skip_serializing_if = "Option::is_none")]
     enabled_components: Option<Vec<ComponentDto>>,
+    /// The same members, worst status first (reads only).
     #[serde(skip_serializing_if = "Option::is_none")]
     enabled_components_lowest: Option<Vec<ComponentDto>>,
+    /// The label of the worst status among the enabled members; null without any.
     lowest_human_status: Option<&'static str>,
 }
 
@@ -155,16 +225,28 @@ impl GroupDto {
 }
 
 /// An incident update (spec 5.5).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct UpdateDto {
+    /// Id.
     id: i64,
+    /// The incident it belongs to.
     incident_id: i64,
+    /// 1 investigating, 2 identified, 3 watching, 4 fixed.
+    #[schema(minimum = 0, maximum = 4)]
     status: i64,
+    /// Markdown source.
     message: String,
+    /// Author; null when unknown.
     user_id: Option<i64>,
+    /// Created.
+    #[schema(value_type = LocalTime)]
     created_at: String,
+    /// Last changed.
+    #[schema(value_type = LocalTime)]
     updated_at: String,
+    /// The label of `status`.
     human_status: &'static str,
+    /// `<app_url>/incidents/<incident_id>#update-<id>`.
     permalink: String,
 }
 
@@ -185,31 +267,60 @@ impl UpdateDto {
 }
 
 /// An incident (spec 5.3).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct IncidentDto {
+    /// Id.
     id: i64,
+    /// Author; null when unknown.
     user_id: Option<i64>,
+    /// Linked component; 0 for none.
     component_id: i64,
+    /// Name.
     name: String,
+    /// 0 scheduled (legacy), 1 investigating, 2 identified, 3 watching, 4 fixed.
+    #[schema(minimum = 0, maximum = 4)]
     status: i64,
+    /// 0 signed-in users only, 1 public.
+    #[schema(minimum = 0, maximum = 1)]
     visible: i64,
+    /// Pinned to the top of the page.
     stickied: bool,
+    /// Always false (as Cachet 2.4 answers over the API).
     notifications: bool,
+    /// Markdown source.
     message: String,
+    /// When it began.
+    #[schema(value_type = LocalTime)]
     occurred_at: String,
+    /// Created.
+    #[schema(value_type = LocalTime)]
     created_at: String,
+    /// Last changed.
+    #[schema(value_type = LocalTime)]
     updated_at: String,
+    /// Always null.
+    #[schema(value_type = Option<LocalTime>)]
     deleted_at: Option<String>,
+    /// The newest update (or, without updates, the incident) is fixed.
     is_resolved: bool,
+    /// Its updates, newest first.
     updates: Vec<UpdateDto>,
     /// `{}` when empty (the reference's `[]` is a PHP artefact no client needs).
     meta: BTreeMap<String, Value>,
+    /// The label of `status`.
     human_status: &'static str,
+    /// The newest update; null without updates.
     latest_update_id: Option<i64>,
+    /// The newest update's status, else the incident's.
+    #[schema(minimum = 0, maximum = 4)]
     latest_status: i64,
+    /// The label of `latest_status`.
     latest_human_status: &'static str,
+    /// CSS classes of `latest_status`'s icon (`icon ion-flag oranges`, ...).
     latest_icon: &'static str,
+    /// `<app_url>/incidents/<id>`.
     permalink: String,
+    /// Seconds since creation once there are updates, else 0 (as Cachet).
     duration: i64,
 }
 
@@ -250,14 +361,24 @@ impl IncidentDto {
 }
 
 /// An incident template, raw (spec 5.4): dates in UTC.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct TemplateDto {
+    /// Id.
     id: i64,
+    /// Name.
     name: String,
+    /// What `template` on an incident names.
     slug: String,
+    /// The template source.
     template: String,
+    /// Created (UTC).
+    #[schema(value_type = LocalTime)]
     created_at: String,
+    /// Last changed (UTC).
+    #[schema(value_type = LocalTime)]
     updated_at: String,
+    /// Always null.
+    #[schema(value_type = Option<LocalTime>)]
     deleted_at: Option<String>,
 }
 
@@ -276,22 +397,45 @@ impl TemplateDto {
 }
 
 /// A metric (spec 5.6).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct MetricDto {
+    /// Id.
     id: i64,
+    /// Name.
     name: String,
+    /// Unit shown after values.
     suffix: String,
+    /// Description.
     description: String,
+    /// Value of a bucket without points.
+    #[schema(value_type = f64)]
     default_value: Number,
+    /// 0 sum, 1 average.
+    #[schema(minimum = 0, maximum = 1)]
     calc_type: i64,
+    /// The chart is shown.
     display_chart: bool,
+    /// Decimal places shown.
+    #[schema(minimum = 0, maximum = 4)]
     places: u8,
+    /// 0 last hour, 1 last 12 hours, 2 week, 3 month.
+    #[schema(minimum = 0, maximum = 3)]
     default_view: i64,
+    /// Bucket size in minutes (a divisor of 60).
+    #[schema(minimum = 1, maximum = 60)]
     threshold: u8,
+    /// Position on the page.
     order: i64,
+    /// 0 signed-in users only, 1 public, 2 hidden.
+    #[schema(minimum = 0, maximum = 2)]
     visible: i64,
+    /// Created.
+    #[schema(value_type = LocalTime)]
     created_at: String,
+    /// Last changed.
+    #[schema(value_type = LocalTime)]
     updated_at: String,
+    /// The label of `default_view` (`Last Hour`, ...).
     default_view_name: &'static str,
 }
 
@@ -318,14 +462,25 @@ impl MetricDto {
 }
 
 /// A metric point (spec 5.7): whole values without `.0`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct PointDto {
+    /// Id.
     id: i64,
+    /// The metric it belongs to.
     metric_id: i64,
+    /// The observed value (whole values without `.0`).
+    #[schema(value_type = f64)]
     value: Number,
+    /// How many times this value was posted within the metric's threshold.
     counter: i64,
+    /// When, rounded to 30 seconds.
+    #[schema(value_type = LocalTime)]
     created_at: String,
+    /// Last changed.
+    #[schema(value_type = LocalTime)]
     updated_at: String,
+    /// `value` times `counter`.
+    #[schema(value_type = f64)]
     calculated_value: Number,
 }
 
@@ -347,13 +502,22 @@ impl PointDto {
 }
 
 /// A raw schedule component row (UTC dates).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ScheduleComponentDto {
+    /// Id.
     id: i64,
+    /// The maintenance window.
     schedule_id: i64,
+    /// The affected component.
     component_id: i64,
+    /// The status the component has during the window.
+    #[schema(minimum = 0, maximum = 4)]
     component_status: i64,
+    /// Created (UTC).
+    #[schema(value_type = LocalTime)]
     created_at: String,
+    /// Last changed (UTC).
+    #[schema(value_type = LocalTime)]
     updated_at: String,
 }
 
@@ -371,18 +535,35 @@ impl ScheduleComponentDto {
 }
 
 /// A maintenance window (spec 5.8).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ScheduleDto {
+    /// Id.
     id: i64,
+    /// Name.
     name: String,
+    /// Markdown source; null for none.
     message: Option<String>,
+    /// 0 upcoming, 1 in progress, 2 complete.
+    #[schema(minimum = 0, maximum = 2)]
     status: i64,
+    /// Start.
+    #[schema(value_type = LocalTime)]
     scheduled_at: String,
+    /// End; null when open.
+    #[schema(value_type = Option<LocalTime>)]
     completed_at: Option<String>,
+    /// Created.
+    #[schema(value_type = LocalTime)]
     created_at: String,
+    /// Last changed.
+    #[schema(value_type = LocalTime)]
     updated_at: String,
+    /// Always null.
+    #[schema(value_type = Option<LocalTime>)]
     deleted_at: Option<String>,
+    /// `Upcoming`, `In Progress` or `Complete`.
     human_status: &'static str,
+    /// Affected components.
     components: Vec<ScheduleComponentDto>,
 }
 
@@ -405,12 +586,19 @@ impl ScheduleDto {
 }
 
 /// A raw subscription row (UTC dates).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct SubscriptionDto {
+    /// Id.
     id: i64,
+    /// The subscriber.
     subscriber_id: i64,
+    /// The component.
     component_id: i64,
+    /// Created (UTC).
+    #[schema(value_type = LocalTime)]
     created_at: String,
+    /// Last changed (UTC).
+    #[schema(value_type = LocalTime)]
     updated_at: String,
 }
 
@@ -427,16 +615,27 @@ impl SubscriptionDto {
 }
 
 /// A subscriber (spec 5.9) without its verify code (spec 12.5).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct SubscriberDto {
+    /// Id.
     id: i64,
+    /// Email address.
     email: String,
+    /// Phone number; null when none.
     phone_number: Option<String>,
+    /// Slack webhook; null when none.
     slack_webhook_url: Option<String>,
+    /// When verified, written with the `incident_date_format` setting (`Tuesday 5th March 2024 10:00:00`); null when unverified.
     verified_at: Option<String>,
+    /// Subscribed to everything.
     global: bool,
+    /// Created.
+    #[schema(value_type = LocalTime)]
     created_at: String,
+    /// Last changed.
+    #[schema(value_type = LocalTime)]
     updated_at: String,
+    /// Per-component subscriptions.
     subscriptions: Vec<SubscriptionDto>,
 }
 
@@ -458,12 +657,18 @@ impl SubscriberDto {
 
 /// An audit log entry (`GET /actions`). Entries never hold a secret (see the core's audit
 /// rules), so they are shown as stored.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct AuditDto {
+    /// Id.
     id: i64,
+    /// Who; null for a guest or the system.
     user_id: Option<i64>,
+    /// What happened (`token.failed`, `authz.denied`, ...).
     kind: String,
+    /// A sentence about it (never a secret).
     detail: String,
+    /// When.
+    #[schema(value_type = LocalTime)]
     created_at: String,
 }
 

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use cachet_core::error::Entity;
 use cachet_core::{Error, ValidationErrors};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// An API failure: a status, a detail sentence and, for validation, the messages.
 #[derive(Debug, Clone, PartialEq)]
@@ -128,23 +129,39 @@ impl From<ValidationErrors> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Envelope<'a> {
+/// The error envelope: always exactly one error.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ErrorEnvelope)]
+pub(crate) struct Envelope<'a> {
+    #[schema(value_type = Vec<Item>, min_items = 1, max_items = 1)]
     errors: [Item<'a>; 1],
 }
 
-#[derive(Serialize)]
+/// One error.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error)]
 struct Item<'a> {
+    /// A fresh UUID v4 for this answer.
+    #[schema(pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")]
     id: String,
+    /// The HTTP status.
+    #[schema(minimum = 400, maximum = 599)]
     status: u16,
+    /// The status's reason phrase (`Bad Request`).
     title: &'a str,
+    /// A sentence on what went wrong.
     detail: &'a str,
+    /// Only on validation failures.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     meta: Option<Meta<'a>>,
 }
 
-#[derive(Serialize)]
+/// The messages of a validation failure.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ErrorMeta)]
 struct Meta<'a> {
+    /// One message per problem, each naming its field.
     details: &'a [String],
 }
 

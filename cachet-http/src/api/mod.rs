@@ -17,6 +17,7 @@ use cachet_core::error::Entity;
 use cachet_core::store::Page;
 use cachet_core::{Actor, StatusPage, Tz};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::AppState;
 
@@ -27,6 +28,7 @@ pub(crate) mod error;
 mod general;
 pub(crate) mod incidents;
 pub(crate) mod metrics;
+pub(crate) mod openapi;
 pub(crate) mod params;
 pub(crate) mod schedules;
 mod subscribers;
@@ -48,107 +50,104 @@ fn both(router: Router<AppState>, path: &str, methods: MethodRouter<AppState>) -
         .route(&format!("{path}/"), methods)
 }
 
-/// Every route of spec 5.11. GET routes answer HEAD too; a wrong method is a JSON 405,
-/// an unknown path a JSON 404, and a client that does not accept JSON gets 406.
-pub(crate) fn routes(state: &AppState) -> Router<AppState> {
+/// Every route of spec 5.11 (and `/openapi.json`), each path with its handlers. [`routes`]
+/// serves exactly these, so [`api_paths`] (and through it the document's test) sees every
+/// route the router has.
+fn table() -> Vec<(&'static str, MethodRouter<AppState>)> {
     use axum::routing::{delete, put};
-    let r = Router::new();
-    let r = both(r, "/ping", get(general::ping));
-    let r = both(r, "/version", get(general::version));
-    let r = both(r, "/status", get(general::status));
-    let r = both(
-        r,
-        "/components",
-        get(components::list).post(components::create),
-    );
-    let r = both(
-        r,
-        "/components/groups",
-        get(components::list_groups).post(components::create_group),
-    );
-    let r = both(
-        r,
-        "/components/groups/{id}",
-        get(components::get_group)
-            .put(components::update_group)
-            .delete(components::delete_group),
-    );
-    let r = both(
-        r,
-        "/components/{id}",
-        get(components::get)
-            .put(components::update)
-            .delete(components::delete),
-    );
-    let r = both(
-        r,
-        "/incidents",
-        get(incidents::list).post(incidents::create),
-    );
-    let r = both(r, "/incidents/templates", get(incidents::list_templates));
-    let r = both(r, "/incidents/templates/{id}", get(incidents::get_template));
-    let r = both(
-        r,
-        "/incidents/{id}",
-        get(incidents::get)
-            .put(incidents::update)
-            .delete(incidents::delete),
-    );
-    let r = both(
-        r,
-        "/incidents/{id}/updates",
-        get(incidents::list_updates).post(incidents::create_update),
-    );
-    let r = both(
-        r,
-        "/incidents/{id}/updates/{uid}",
-        get(incidents::get_update)
-            .put(incidents::update_update)
-            .delete(incidents::delete_update),
-    );
-    let r = both(r, "/metrics", get(metrics::list).post(metrics::create));
-    let r = both(
-        r,
-        "/metrics/{id}",
-        get(metrics::get)
-            .put(metrics::update)
-            .delete(metrics::delete),
-    );
-    let r = both(
-        r,
-        "/metrics/{id}/points",
-        get(metrics::list_points).post(metrics::create_point),
-    );
-    let r = both(
-        r,
-        "/metrics/{id}/points/{pid}",
-        put(metrics::update_point).delete(metrics::delete_point),
-    );
-    let r = both(
-        r,
-        "/schedules",
-        get(schedules::list).post(schedules::create),
-    );
-    let r = both(
-        r,
-        "/schedules/{id}",
-        get(schedules::get)
-            .put(schedules::update)
-            .delete(schedules::delete),
-    );
-    let r = both(
-        r,
-        "/subscribers",
-        get(subscribers::list).post(subscribers::create),
-    );
-    let r = both(r, "/subscribers/{id}", delete(subscribers::delete));
-    let r = both(
-        r,
-        "/subscriptions/{id}",
-        delete(subscribers::delete_subscription),
-    );
-    let r = both(r, "/actions", get(actions::list));
-    r.method_not_allowed_fallback(method_not_allowed)
+    vec![
+        ("/ping", get(general::ping)),
+        ("/version", get(general::version)),
+        ("/status", get(general::status)),
+        ("/openapi.json", get(openapi::document)),
+        (
+            "/components",
+            get(components::list).post(components::create),
+        ),
+        (
+            "/components/groups",
+            get(components::list_groups).post(components::create_group),
+        ),
+        (
+            "/components/groups/{id}",
+            get(components::get_group)
+                .put(components::update_group)
+                .delete(components::delete_group),
+        ),
+        (
+            "/components/{id}",
+            get(components::get)
+                .put(components::update)
+                .delete(components::delete),
+        ),
+        ("/incidents", get(incidents::list).post(incidents::create)),
+        ("/incidents/templates", get(incidents::list_templates)),
+        ("/incidents/templates/{id}", get(incidents::get_template)),
+        (
+            "/incidents/{id}",
+            get(incidents::get)
+                .put(incidents::update)
+                .delete(incidents::delete),
+        ),
+        (
+            "/incidents/{id}/updates",
+            get(incidents::list_updates).post(incidents::create_update),
+        ),
+        (
+            "/incidents/{id}/updates/{uid}",
+            get(incidents::get_update)
+                .put(incidents::update_update)
+                .delete(incidents::delete_update),
+        ),
+        ("/metrics", get(metrics::list).post(metrics::create)),
+        (
+            "/metrics/{id}",
+            get(metrics::get)
+                .put(metrics::update)
+                .delete(metrics::delete),
+        ),
+        (
+            "/metrics/{id}/points",
+            get(metrics::list_points).post(metrics::create_point),
+        ),
+        (
+            "/metrics/{id}/points/{pid}",
+            put(metrics::update_point).delete(metrics::delete_point),
+        ),
+        ("/schedules", get(schedules::list).post(schedules::create)),
+        (
+            "/schedules/{id}",
+            get(schedules::get)
+                .put(schedules::update)
+                .delete(schedules::delete),
+        ),
+        (
+            "/subscribers",
+            get(subscribers::list).post(subscribers::create),
+        ),
+        ("/subscribers/{id}", delete(subscribers::delete)),
+        (
+            "/subscriptions/{id}",
+            delete(subscribers::delete_subscription),
+        ),
+        ("/actions", get(actions::list)),
+    ]
+}
+
+/// The path of every route of the `/api/v1` router, relative to `/api/v1`, in axum's
+/// syntax (`/components/{id}`); each is also served with a trailing slash. The OpenAPI
+/// document at `/api/v1/openapi.json` describes every one of them.
+pub fn api_paths() -> Vec<&'static str> {
+    table().into_iter().map(|(path, _)| path).collect()
+}
+
+/// The router of [`table`]. GET routes answer HEAD too; a wrong method is a JSON 405, an
+/// unknown path a JSON 404, and a client that does not accept JSON gets 406.
+pub(crate) fn routes(state: &AppState) -> Router<AppState> {
+    table()
+        .into_iter()
+        .fold(Router::new(), |r, (path, methods)| both(r, path, methods))
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(middleware::from_fn(negotiate))
         .layer(middleware::from_fn_with_state(state.clone(), cors))
@@ -494,35 +493,51 @@ impl Req {
     }
 }
 
-#[derive(Serialize)]
-struct ListBody<D> {
+/// A page of a list: `{"meta":{"pagination":{...}},"data":[...]}`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ListBody<D> {
     meta: ListMeta,
     data: Vec<D>,
 }
 
-#[derive(Serialize)]
+/// The `meta` of a list.
+#[derive(Serialize, ToSchema)]
 struct ListMeta {
     pagination: Pagination,
 }
 
-#[derive(Serialize)]
+/// Where a page is in the whole list.
+#[derive(Serialize, ToSchema)]
 struct Pagination {
+    /// Rows in the whole list.
     total: u64,
+    /// Rows on this page.
     count: usize,
+    /// Page size.
+    #[schema(minimum = 1)]
     per_page: u32,
+    /// This page's number, from 1.
+    #[schema(minimum = 1)]
     current_page: u64,
+    /// Number of pages (at least 1).
+    #[schema(minimum = 1)]
     total_pages: u64,
+    /// Absolute URLs of the neighbouring pages, keeping every query parameter but `page`.
     links: Links,
 }
 
-#[derive(Serialize)]
+/// Neighbouring pages.
+#[derive(Serialize, ToSchema)]
 struct Links {
+    /// The next page, or null on the last.
     next_page: Option<String>,
+    /// The previous page, or null on the first.
     previous_page: Option<String>,
 }
 
-#[derive(Serialize)]
-struct Data<T> {
+/// One resource: `{"data": ...}`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Data<T> {
     data: T,
 }
 

@@ -182,6 +182,8 @@ impl Params {
 
     /// The value of `key`; JSON `null` is absent.
     pub(crate) fn get(&self, key: &str) -> Option<&Value> {
+        #[cfg(test)]
+        read::note(key);
         self.map.get(key).filter(|v| !v.is_null())
     }
 
@@ -224,6 +226,33 @@ impl Params {
             _ => Order::Asc,
         };
         Some((column, order))
+    }
+}
+
+/// In unit tests, the names of the parameters a decoder reads, so the OpenAPI document can
+/// be checked against the decoders (`openapi::tests`).
+#[cfg(test)]
+pub(crate) mod read {
+    use std::cell::RefCell;
+    use std::collections::BTreeSet;
+
+    thread_local! {
+        static NAMES: RefCell<Option<BTreeSet<String>>> = const { RefCell::new(None) };
+    }
+
+    pub(super) fn note(key: &str) {
+        NAMES.with(|n| {
+            if let Some(names) = n.borrow_mut().as_mut() {
+                names.insert(key.to_string());
+            }
+        });
+    }
+
+    /// The names `f` reads from any `Params` on this thread.
+    pub(crate) fn names(f: impl FnOnce()) -> BTreeSet<String> {
+        NAMES.with(|n| *n.borrow_mut() = Some(BTreeSet::new()));
+        f();
+        NAMES.with(|n| n.borrow_mut().take().unwrap_or_default())
     }
 }
 
@@ -324,12 +353,20 @@ pub(crate) fn number(f: f64) -> Number {
     }
 }
 
-/// An integer: a JSON integer, an integral float, or a string of digits.
+/// An integer: a JSON integer, an integral float, or a string of digits, optionally with a
+/// fraction of zeros (`"3.0"`: the same value as the JSON `3.0`, as a form sends it).
 pub(crate) fn as_int(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n.as_i64().or_else(|| n.as_f64().and_then(integral)),
         Value::String(s) => {
             let t = s.trim();
+            let t = match t.split_once('.') {
+                Some((whole, zeros)) if !zeros.is_empty() && zeros.bytes().all(|b| b == b'0') => {
+                    whole
+                }
+                Some(_) => return None,
+                None => t,
+            };
             let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
             if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
                 return None;
@@ -614,6 +651,15 @@ impl Fields<'_> {
                 }
             }
             other if blank(&other) => {}
+            // A form sends a list as `1,3` (OpenAPI's `style: form, explode: false`).
+            Value::String(s) => {
+                for t in s.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+                    match as_int(&Value::String(t.to_string())) {
+                        Some(id) => out.push((id, None)),
+                        None => return bad(self),
+                    }
+                }
+            }
             other => match as_int(&other) {
                 Some(id) => out.push((id, None)),
                 None => return bad(self),
@@ -738,6 +784,11 @@ mod tests {
         assert_eq!(as_int(&json!(3.0)), Some(3));
         assert_eq!(as_int(&json!(1.5)), None);
         assert_eq!(as_int(&json!("1.5")), None);
+        assert_eq!(as_int(&json!("4000465.0")), Some(4_000_465));
+        assert_eq!(as_int(&json!("-2.00")), Some(-2));
+        for bad in ["3.", ".0", "3.01", "3.0.0", "1e3", "-", "+.0"] {
+            assert_eq!(as_int(&json!(bad)), None, "{bad}");
+        }
         assert_eq!(as_int(&json!("abc")), None);
         assert_eq!(as_int(&json!([1])), None);
         assert_eq!(as_int(&json!("99999999999999999999")), None);
@@ -827,6 +878,26 @@ mod tests {
                 "The value must be a number.",
                 "The name must be a string."
             ]
+        );
+    }
+
+    #[test]
+    fn lists_in_a_form_may_be_comma_separated() {
+        // OpenAPI's `style: form, explode: false` sends an array as `a=1,3`.
+        let p = form("components=1,3&tags=a,b&ids=4&bad=1,x");
+        let mut f = p.fields();
+        assert_eq!(
+            f.component_statuses("components"),
+            Some(vec![(1, None), (3, None)])
+        );
+        assert_eq!(f.int_list("components"), Some(vec![1, 3]));
+        assert_eq!(f.string_list("tags"), Some(vec!["a".into(), "b".into()]));
+        assert_eq!(f.component_statuses("ids"), Some(vec![(4, None)]));
+        assert_eq!(f.component_statuses("bad"), None);
+        let details = f.finish().unwrap_err().details.unwrap();
+        assert_eq!(
+            details,
+            vec!["The bad must be an array of component ids and statuses."]
         );
     }
 

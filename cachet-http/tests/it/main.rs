@@ -10,6 +10,7 @@ mod history;
 mod incidents;
 mod matrix;
 mod metrics;
+mod openapi;
 mod page;
 mod robustness;
 mod schedules;
