@@ -246,7 +246,8 @@ async fn render_message(
 
 fn checked_int(errors: &mut ValidationErrors, field: &str, value: Option<i64>) -> Option<i64> {
     let v = value?;
-    if v.abs() > validate::MAX_INT {
+    // `unsigned_abs`: `i64::MIN` has no `abs`.
+    if v.unsigned_abs() > validate::MAX_INT.unsigned_abs() {
         errors.add(
             field,
             format!(
@@ -685,10 +686,12 @@ impl StatusPage {
         }
     }
 
-    /// Changes a user's role or active flag (Admin only; audited).
+    /// Changes a user's role or active flag (Admin only; audited). A change ends the user's
+    /// sessions; values equal to the stored ones change nothing (no audit entry, no
+    /// sign-out).
     ///
     /// # Errors
-    /// `NotFound(User)`.
+    /// `NotFound(User)`; `Rejected` when the change would leave no active Admin.
     pub async fn update_user(
         &self,
         actor: &Actor,
@@ -697,6 +700,17 @@ impl StatusPage {
         active: Option<bool>,
     ) -> Result<User> {
         self.authorize(actor, Action::WriteUsers).await?;
+        let before = self.store.get_user(id).await?;
+        let role = role.filter(|r| *r != before.role);
+        let active = active.filter(|a| *a != before.active);
+        if role.is_none() && active.is_none() {
+            return Ok(before);
+        }
+        let stays_admin =
+            role.unwrap_or(before.role) == Role::Admin && active.unwrap_or(before.active);
+        if before.role == Role::Admin && before.active && !stays_admin {
+            self.keep_an_admin(id).await?;
+        }
         let user = self
             .store
             .update_user(
@@ -708,10 +722,8 @@ impl StatusPage {
                 },
             )
             .await?;
-        if role.is_some() || active.is_some() {
-            // A new role is taken up by signing in again; a deactivated user is out at once.
-            self.end_user_sessions(id).await?;
-        }
+        // A new role is taken up by signing in again; a deactivated user is out at once.
+        self.end_user_sessions(id).await?;
         self.audit(
             actor,
             "user.updated",
@@ -724,6 +736,29 @@ impl StatusPage {
         )
         .await?;
         Ok(user)
+    }
+
+    /// Refuses a change that would leave no active Admin but `leaving` (nobody could manage
+    /// users or settings any more, except from the command line).
+    async fn keep_an_admin(&self, leaving: UserId) -> Result<()> {
+        let mut page = 1;
+        loop {
+            let q = ListQuery::new(page, crate::store::MAX_PER_PAGE, ());
+            let users = self.store.list_users(&q).await?;
+            if users
+                .items
+                .iter()
+                .any(|u| u.id != leaving && u.role == Role::Admin && u.active)
+            {
+                return Ok(());
+            }
+            if u64::from(page) * u64::from(crate::store::MAX_PER_PAGE) >= users.total {
+                return Err(Error::Rejected(
+                    "This is the last active admin: make another user an admin first.".into(),
+                ));
+            }
+            page += 1;
+        }
     }
 
     /// Creates an API token for a user (Admin only). Returns the stored token and the secret,

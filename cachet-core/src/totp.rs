@@ -18,6 +18,10 @@ use totp_rs::{Algorithm, Secret, TOTP};
 
 use crate::secret::TokenHash;
 
+/// Characters of the issuer and the account kept in an `otpauth://` URI: 3 × 48 characters of
+/// 12 bytes each leave the URI well inside a QR code's 2331 bytes at level M.
+pub const LABEL_CHARS: usize = 48;
+
 /// Digits of a code.
 pub const DIGITS: usize = 6;
 /// Seconds per step.
@@ -96,11 +100,17 @@ impl TotpSecret {
             .generate(step.saturating_mul(STEP_SECS))
     }
 
-    /// The `otpauth://` URI an authenticator app reads from the QR code.
+    /// The `otpauth://` URI an authenticator app reads from the QR code. The issuer and the
+    /// account are labels: each is cut to [`LABEL_CHARS`] characters, so the URI always fits a
+    /// QR code (a percent-encoded character takes up to 12 bytes).
     pub fn otpauth_uri(&self, issuer: &str, account: &str) -> String {
         use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-        let issuer_enc = utf8_percent_encode(issuer, NON_ALPHANUMERIC).to_string();
-        let account_enc = utf8_percent_encode(account, NON_ALPHANUMERIC).to_string();
+        let label = |text: &str| -> String {
+            let cut: String = text.chars().take(LABEL_CHARS).collect();
+            utf8_percent_encode(&cut, NON_ALPHANUMERIC).to_string()
+        };
+        let issuer_enc = label(issuer);
+        let account_enc = label(account);
         format!(
             "otpauth://totp/{issuer_enc}:{account_enc}?secret={}&issuer={issuer_enc}&algorithm=SHA1&digits={DIGITS}&period={STEP_SECS}",
             self.base32()
@@ -108,15 +118,17 @@ impl TotpSecret {
     }
 
     /// The URI as a QR code in SVG (black on white, no script, no external reference).
-    pub fn qr_svg(&self, issuer: &str, account: &str) -> String {
+    /// `None` only if it did not fit, which the label cut rules out; callers show the
+    /// base32 key instead.
+    pub fn qr_svg(&self, issuer: &str, account: &str) -> Option<String> {
         let uri = self.otpauth_uri(issuer, account);
-        // A URI of a few hundred bytes always fits a QR code at level M.
-        let code = QrCode::with_error_correction_level(uri.as_bytes(), EcLevel::M)
-            .expect("an otpauth URI fits a QR code");
-        code.render::<svg::Color<'_>>()
-            .min_dimensions(200, 200)
-            .quiet_zone(true)
-            .build()
+        let code = QrCode::with_error_correction_level(uri.as_bytes(), EcLevel::M).ok()?;
+        Some(
+            code.render::<svg::Color<'_>>()
+                .min_dimensions(200, 200)
+                .quiet_zone(true)
+                .build(),
+        )
     }
 
     /// Checks `code` at `now_unix` against steps `now-1 ..= now+1`, refusing steps at or
@@ -274,7 +286,7 @@ mod tests {
             s.otpauth_uri("Status Page", "ops@example.com"),
             "otpauth://totp/Status%20Page:ops%40example%2Ecom?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Status%20Page&algorithm=SHA1&digits=6&period=30"
         );
-        let svg = s.qr_svg("Status Page", "ops@example.com");
+        let svg = s.qr_svg("Status Page", "ops@example.com").unwrap();
         assert!(svg.starts_with("<?xml"), "{}", &svg[..40]);
         assert!(svg.contains("<svg"));
         assert!(!svg.to_lowercase().contains("script"));
@@ -282,6 +294,14 @@ mod tests {
             !svg.contains("GEZDG"),
             "the SVG draws the secret, never spells it"
         );
+        // The longest names there may be, in the widest characters, still draw a code; the
+        // labels are cut on character boundaries.
+        let wide = "😀".repeat(255);
+        let uri = s.otpauth_uri(&wide, &wide);
+        assert_eq!(uri.matches("%F0%9F%98%80").count(), 3 * LABEL_CHARS);
+        assert!(s
+            .qr_svg(&wide, &wide)
+            .is_some_and(|svg| svg.contains("<svg")));
         assert_eq!(format!("{s:?}"), "TotpSecret(..)");
         assert!(TotpSecret::from_bytes(vec![0; 15]).is_none());
         assert_ne!(TotpSecret::generate(), TotpSecret::generate());

@@ -146,8 +146,8 @@ pub struct Enrollment {
     pub secret_base32: String,
     /// The `otpauth://` URI.
     pub otpauth_uri: String,
-    /// The URI as a QR code, SVG.
-    pub qr_svg: String,
+    /// The URI as a QR code, SVG (`None` if it could not be drawn: show the key).
+    pub qr_svg: Option<String>,
 }
 
 impl std::fmt::Debug for Enrollment {

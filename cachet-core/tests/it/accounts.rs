@@ -170,7 +170,7 @@ async fn two_factor_enrollment_sign_in_replay_and_recovery_codes() {
     assert!(enrollment
         .otpauth_uri
         .starts_with("otpauth://totp/Status:ann?secret="));
-    assert!(enrollment.qr_svg.contains("<svg"));
+    assert!(enrollment.qr_svg.as_deref().unwrap().contains("<svg"));
     assert_eq!(format!("{enrollment:?}"), "Enrollment(..)");
     let secret = TotpSecret::from_base32(&enrollment.secret_base32).unwrap();
     // A wrong code does not turn it on.
@@ -723,4 +723,56 @@ async fn a_pending_sign_in_is_single_use_and_bound_to_the_account_state() {
         !format!("{pending:?}").contains("login"),
         "Debug shows no login name"
     );
+}
+
+/// The last active Admin can be neither demoted nor deactivated; a save that changes nothing
+/// ends no session and writes no audit entry.
+#[tokio::test]
+async fn the_last_active_admin_stays_and_a_no_op_change_signs_nobody_out() {
+    let (s, store) = setup().await;
+    let ada = add_user(&s, "ada", Role::Admin).await;
+    for (role, active) in [
+        (Some(Role::Viewer), None),
+        (None, Some(false)),
+        (Some(Role::Manager), Some(false)),
+    ] {
+        let e = s.update_user(&SYS, ada.id, role, active).await.unwrap_err();
+        assert!(
+            matches!(&e, Error::Rejected(m) if m.contains("last active admin")),
+            "{role:?} {active:?}: {e}"
+        );
+    }
+    use cachet_core::Store as _;
+    let unchanged = store.get_user(ada.id).await.unwrap();
+    assert_eq!((unchanged.role, unchanged.active), (Role::Admin, true));
+
+    // With a second admin, the first may step down; the second is then the last one.
+    let bo = add_user(&s, "bo", Role::Admin).await;
+    assert_eq!(
+        s.update_user(&SYS, ada.id, Some(Role::Manager), None)
+            .await
+            .unwrap()
+            .role,
+        Role::Manager
+    );
+    assert!(matches!(
+        s.update_user(&SYS, bo.id, None, Some(false)).await,
+        Err(Error::Rejected(_))
+    ));
+    // A deactivated admin does not count as one.
+    let cy = add_user(&s, "cy", Role::Admin).await;
+    s.update_user(&SYS, cy.id, None, Some(false)).await.unwrap();
+    assert!(matches!(
+        s.update_user(&SYS, bo.id, Some(Role::Viewer), None).await,
+        Err(Error::Rejected(_))
+    ));
+
+    // Saving the same values: the session stays, nothing is audited.
+    let session = s.start_session("bo", PASSWORD, "c").await.unwrap();
+    let before = audit_kinds(&s).await.len();
+    s.update_user(&SYS, bo.id, Some(Role::Admin), Some(true))
+        .await
+        .unwrap();
+    assert!(s.resume_session(&session.secret).await.is_ok());
+    assert_eq!(audit_kinds(&s).await.len(), before);
 }

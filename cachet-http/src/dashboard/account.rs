@@ -311,7 +311,9 @@ fn enrollment_page(s: &Signed, enrollment: Option<&Enrollment>, error: Option<&s
             @if let Some(e) = enrollment {
                 section.card {
                     p { "Scan this code with your authenticator app, or type in the key below." }
-                    div.qr { (trusted_svg(&e.qr_svg)) }
+                    @if let Some(svg) = &e.qr_svg {
+                        div.qr { (trusted_svg(svg)) }
+                    }
                     p { "Key: " code #totp-key { (e.secret_base32) } }
                 }
             }

@@ -17,7 +17,7 @@ use maud::html;
 
 use super::crud::{flag, form, respond, table, typed, Field, Values};
 use super::view::{button_form, pager};
-use super::{form_text, page_number, path_id, Form, Signed};
+use super::{form_field, page_number, path_id, Form, Signed};
 use crate::api::params::Params;
 
 const PER_PAGE: u32 = 50;
@@ -107,7 +107,11 @@ pub(crate) async fn users(s: Signed) -> Response {
 
 /// `POST /dashboard/users`.
 pub(crate) async fn create_user(s: Signed, Extension(Form(form)): Extension<Form>) -> Response {
-    let role = Role::from_name(&form_text(&form, "role"));
+    let mut shape = ValidationErrors::new();
+    let username = form_field(&form, "username", &mut shape);
+    let email = form_field(&form, "email", &mut shape);
+    let password = form_field(&form, "password", &mut shape);
+    let role = Role::from_name(&form_field(&form, "role", &mut shape));
     let rerender = |errors: &ValidationErrors, users: &[User]| {
         let mut values = typed(&form, &new_user_fields());
         // A password is never sent back.
@@ -119,20 +123,20 @@ pub(crate) async fn create_user(s: Signed, Extension(Form(form)): Extension<Form
             users_body(&s, users, &values, errors),
         )
     };
-    let Some(role) = role else {
+    if role.is_none() {
+        shape.add("role", "The selected role is invalid.");
+    }
+    let (Some(role), true) = (role, shape.is_empty()) else {
         let users = match all_users(&s).await {
             Ok(u) => u,
             Err(res) => return res,
         };
-        return rerender(
-            &ValidationErrors::single("role", "The selected role is invalid."),
-            &users,
-        );
+        return rerender(&shape, &users);
     };
     let input = UserInput {
-        username: form_text(&form, "username"),
-        email: form_text(&form, "email"),
-        password: form_text(&form, "password"),
+        username,
+        email,
+        password,
         role,
     };
     match s.ctx.state.service.create_user(s.actor(), input).await {
@@ -192,13 +196,15 @@ pub(crate) async fn update_user(
     let Some(id) = path_id(&raw).map(UserId) else {
         return s.fail(Error::NotFound(Entity::User));
     };
-    let Some(role) = Role::from_name(&form_text(&form, "role")) else {
-        return s.fail(Error::Invalid(ValidationErrors::single(
-            "role",
-            "The selected role is invalid.",
-        )));
+    let mut shape = ValidationErrors::new();
+    let role = Role::from_name(&form_field(&form, "role", &mut shape));
+    let active = form_field(&form, "active", &mut shape) == "1";
+    let Some(role) = role.filter(|_| shape.is_empty()) else {
+        if !shape.has("role") {
+            shape.add("role", "The selected role is invalid.");
+        }
+        return s.fail(Error::Invalid(shape));
     };
-    let active = form_text(&form, "active") == "1";
     match s
         .ctx
         .state
@@ -319,11 +325,11 @@ pub(crate) async fn tokens(s: Signed) -> Response {
 /// `POST /dashboard/tokens`: the secret is on the answer page, once.
 pub(crate) async fn create_token(s: Signed, Extension(Form(form)): Extension<Form>) -> Response {
     let mut errors = ValidationErrors::new();
-    let user = path_id(&form_text(&form, "user")).map(UserId);
+    let user = path_id(&form_field(&form, "user", &mut errors)).map(UserId);
     if user.is_none() {
         errors.add("user", "The user field is required.");
     }
-    let days = form_text(&form, "expires_in_days");
+    let days = form_field(&form, "expires_in_days", &mut errors);
     let expires_at = match days.trim() {
         "" => None,
         d => match d.parse::<i64>() {
@@ -339,9 +345,9 @@ pub(crate) async fn create_token(s: Signed, Extension(Form(form)): Extension<For
             }
         },
     };
-    let abilities = form_text(&form, "abilities");
+    let abilities = form_field(&form, "abilities", &mut errors);
     let input = TokenInput {
-        name: form_text(&form, "name"),
+        name: form_field(&form, "name", &mut errors),
         abilities: (!abilities.trim().is_empty()).then_some(abilities),
         expires_at,
     };
@@ -462,18 +468,22 @@ pub(crate) async fn create_subscriber(
     s: Signed,
     Extension(Form(form)): Extension<Form>,
 ) -> Response {
+    let mut shape = ValidationErrors::new();
     let input = SubscriberInput {
-        email: Some(form_text(&form, "email")),
-        verify: Some(form_text(&form, "verify") == "1"),
+        email: Some(form_field(&form, "email", &mut shape)),
+        verify: Some(form_field(&form, "verify", &mut shape) == "1"),
         components: None,
     };
-    match s
-        .ctx
-        .state
-        .service
-        .create_subscriber(s.actor(), input)
-        .await
-    {
+    let result = if shape.is_empty() {
+        s.ctx
+            .state
+            .service
+            .create_subscriber(s.actor(), input)
+            .await
+    } else {
+        Err(Error::Invalid(shape))
+    };
+    match result {
         Ok(_) => s.ctx.redirect("/subscribers"),
         Err(Error::Invalid(errors)) => {
             subscribers_page(
@@ -553,12 +563,16 @@ pub(crate) async fn settings(s: Signed, RawQuery(query): RawQuery) -> Response {
 /// `POST /dashboard/settings`: only what changed is saved (and audited by name).
 pub(crate) async fn save_settings(s: Signed, Extension(Form(form)): Extension<Form>) -> Response {
     let current = current_settings(&s);
+    let mut shape = ValidationErrors::new();
     let changed: Vec<(String, String)> = cachet_core::settings::KEYS
         .iter()
         .filter(|k| form.has(k))
-        .map(|k| (k.to_string(), form_text(&form, k)))
+        .map(|k| (k.to_string(), form_field(&form, k, &mut shape)))
         .filter(|(k, v)| current.get(k.as_str()) != Some(v))
         .collect();
+    if !shape.is_empty() {
+        return settings_page(&s, StatusCode::UNPROCESSABLE_ENTITY, &current, &shape, None).await;
+    }
     if changed.is_empty() {
         return s.ctx.redirect("/settings?done=saved");
     }

@@ -26,7 +26,7 @@ use cachet_core::store::{
 use cachet_core::Error;
 use maud::{html, Markup};
 
-use super::crud::{flag, form, options, respond, table, typed, Field, Values};
+use super::crud::{flag, form, options, read_only, respond, table, typed, Field, Values};
 use super::view::button_form;
 use super::{path_id, Form, Signed};
 use crate::api::components::group_input;
@@ -161,13 +161,18 @@ async fn show<R: Resource>(s: Signed, Path(raw): Path<String>) -> Response {
         (Ok(item), Ok(fields)) => (item, fields),
         (Err(e), _) | (_, Err(e)) => return s.fail(e),
     };
-    let body = edit_body::<R>(
-        &s,
-        Some(R::id(&item)),
-        &fields,
-        &R::values(&s, &item),
-        &ValidationErrors::new(),
-    );
+    let values = R::values(&s, &item);
+    let body = if s.can(R::WRITE) {
+        edit_body::<R>(
+            &s,
+            Some(R::id(&item)),
+            &fields,
+            &values,
+            &ValidationErrors::new(),
+        )
+    } else {
+        read_only(&fields, &values)
+    };
     respond(&s, StatusCode::OK, R::name(&item), body)
 }
 

@@ -159,6 +159,38 @@ pub(crate) fn form(
     }
 }
 
+/// The values of `fields` as a read-only list (for those who may not change them).
+pub(crate) fn read_only(fields: &[Field], values: &Values) -> Markup {
+    let shown = |f: &Field| -> String {
+        let v = values.get(f.name).map_or("", String::as_str);
+        match &f.kind {
+            Kind::Select(opts) => opts
+                .iter()
+                .find(|(value, _)| value == v)
+                .map_or_else(|| v.to_string(), |(_, label)| label.clone()),
+            Kind::Checks(opts) => {
+                let ticked: Vec<&str> = v.split(',').collect();
+                opts.iter()
+                    .filter(|(value, _)| ticked.contains(&value.as_str()))
+                    .map(|(_, label)| label.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+            Kind::Check => if v == "1" { "yes" } else { "no" }.to_string(),
+            Kind::Text | Kind::Area => v.to_string(),
+        }
+    };
+    html! {
+        table.list {
+            tbody {
+                @for f in fields {
+                    tr { th scope="row" { (f.label) } td { (shown(f)) } }
+                }
+            }
+        }
+    }
+}
+
 /// A table: column headings, then rows of (link of the first cell, cells).
 pub(crate) fn table(
     s: &Signed,

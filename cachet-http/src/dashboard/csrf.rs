@@ -5,8 +5,8 @@
 //!    passes only when `Sec-Fetch-Site: same-origin` says the browser itself saw the same
 //!    origin (a proxy that rewrites `Host`). Without `Origin`, a `Sec-Fetch-Site` of
 //!    `cross-site` or `same-site` is refused.
-//! 2. **Token.** The form's `csrf` field must be the token of the session cookie or of the
-//!    pre-sign-in nonce ([`StatusPage::check_csrf`](cachet_core::StatusPage::check_csrf),
+//! 2. **Token.** The form's `csrf` field must be the token of the session cookie, or, on the
+//!    sign-in form only, of the pre-sign-in nonce ([`StatusPage::check_csrf`](cachet_core::StatusPage::check_csrf),
 //!    constant time). Both cookies are `HttpOnly` and `SameSite=Strict`, and the token is a
 //!    keyed digest: another site can neither read nor compute it.
 //!
@@ -24,6 +24,9 @@ use cachet_core::service::SessionSecret;
 use super::{pre_cookie_name, read_cookie, session_cookie_name, Ctx};
 use crate::api::params::Params;
 use crate::AppState;
+
+/// The one form whose token may be bound to the pre-sign-in nonce.
+const SIGN_IN_PATH: &str = "/dashboard/login";
 
 /// The decoded fields of a checked form post, without its `csrf` field.
 #[derive(Debug, Clone)]
@@ -125,12 +128,15 @@ pub(crate) async fn guard(State(state): State<AppState>, req: Request, next: Nex
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default();
     let secure = state.config.secure_cookies;
+    // The nonce's token is good for the sign-in form only; everything else needs the
+    // session's own.
+    let signing_in = parts.uri.path() == SIGN_IN_PATH;
     let bindings = [
         read_cookie(&parts.headers, session_cookie_name(secure))
             .and_then(|s| SessionSecret::parse(&s))
             .map(|s| session_binding(&s)),
         read_cookie(&parts.headers, pre_cookie_name(secure))
-            .filter(|n| SessionSecret::parse(n).is_some())
+            .filter(|n| signing_in && SessionSecret::parse(n).is_some())
             .map(|n| pre_binding(&n)),
     ];
     let valid = !token.is_empty()

@@ -40,6 +40,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use cachet_core::error::ValidationErrors;
 use cachet_core::policy::{decide, Action};
 use cachet_core::service::{ActiveSession, Resumed, SessionSecret};
 use cachet_core::{Actor, Error};
@@ -464,6 +465,26 @@ pub(crate) fn form_text(form: &Params, name: &str) -> String {
         Some(serde_json::Value::String(s)) => s.clone(),
         Some(v) => v.to_string(),
         None => String::new(),
+    }
+}
+
+/// A single-value field of a form as an input: its text (`""` when absent), or an error
+/// naming it when the form sent a list or a map (`name[]=x`, `name[k]=x`).
+pub(crate) fn form_field(form: &Params, name: &str, errors: &mut ValidationErrors) -> String {
+    match form.get(name) {
+        None => String::new(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        Some(_) => {
+            errors.add(
+                name,
+                format!(
+                    "The {} must be a string.",
+                    cachet_core::validate::human(name)
+                ),
+            );
+            String::new()
+        }
     }
 }
 

@@ -1278,3 +1278,101 @@ async fn a_manager_sees_no_admin_pages_and_is_refused_them() {
     assert!(app.service.find_user(&Actor::System, "mole").await.is_err());
     assert_ne!(app.service.settings().app_name, "Taken over");
 }
+
+/// Findings of a review, each a test: the sign-in nonce's token is good for the sign-in
+/// form only; list-shaped values in single fields are refused by name; those who may not
+/// change an item see it read-only; the last admin cannot demote themselves; a wide app
+/// name does not stop 2FA enrollment.
+#[tokio::test]
+async fn review_findings_stay_fixed() {
+    let app = App::new().await;
+    add_user(&app, "mo", Role::Manager).await;
+    add_user(&app, "vi", Role::Viewer).await;
+
+    // A nonce token paired with a signed-in session is refused off the sign-in form.
+    let mut b = Browser::new(&app);
+    b.sign_in("mo", None).await;
+    let mut stranger = Browser::new(&app);
+    stranger.get("/dashboard/login").await;
+    let pre = stranger.cookies["__Host-cachet_pre"].clone();
+    let pre_token = stranger.csrf.clone().unwrap();
+    b.cookies.insert("__Host-cachet_pre".into(), pre);
+    let res = b
+        .post_raw(
+            "/dashboard/groups",
+            &form_body(&[
+                ("csrf", &pre_token),
+                ("name", "Via nonce"),
+                ("visible", "1"),
+            ]),
+            &[("origin", ORIGIN)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+
+    // The last admin, with 2FA under a wide app name.
+    let mut admin = signed_in_admin(&app).await;
+    let res = admin
+        .post("/dashboard/settings", &[("app_name[]", "x")])
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.text().contains("The app name must be a string."),
+        "{}",
+        res.text()
+    );
+    let res = admin
+        .post("/dashboard/settings", &[("app_name", &"€".repeat(200))])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let mut viewer = Browser::new(&app);
+    viewer.sign_in("vi", None).await;
+    viewer.get("/dashboard/account").await;
+    let res = viewer.post("/dashboard/account/2fa/begin", &[]).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(res.text().contains("<svg"));
+
+    // The harness's own admin steps down first: root is then the last one.
+    let other = app.service.find_user(&Actor::System, "admin").await.unwrap();
+    app.service
+        .update_user(&Actor::System, other.id, Some(Role::Viewer), None)
+        .await
+        .unwrap();
+    let root = app.service.find_user(&Actor::System, "root").await.unwrap();
+    let res = admin
+        .post(
+            &format!("/dashboard/users/{}", root.id),
+            &[("role", "viewer"), ("active", "1")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text());
+    assert!(res.text().contains("last active admin"));
+    let res = admin
+        .post(
+            &format!("/dashboard/users/{}", root.id),
+            &[("role", "admin"), ("active[]", "1")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Read-only for a viewer.
+    let res = admin
+        .post(
+            "/dashboard/groups",
+            &[
+                ("name", "Edge"),
+                ("order", "0"),
+                ("collapsed", "0"),
+                ("visible", "1"),
+            ],
+        )
+        .await;
+    let group_page = location(&res).to_string();
+    let html = viewer.get(&group_page).await.text();
+    assert!(html.contains("Edge"), "{html}");
+    assert!(
+        !html.contains(&format!(r#"action="{group_page}""#)),
+        "{html}"
+    );
+    assert!(!html.contains("Delete"), "{html}");
+}
