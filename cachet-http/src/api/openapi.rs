@@ -255,9 +255,10 @@ impl Modify for Conventions {
             ))),
         );
         for (name, description) in ERRORS {
-            components
-                .responses
-                .insert((*name).to_string(), RefOr::T(error_response(description)));
+            components.responses.insert(
+                (*name).to_string(),
+                RefOr::T(error_response(name, description)),
+            );
         }
         let encodings = form_encodings(components);
         for (path, item) in d.paths.paths.iter_mut() {
@@ -310,6 +311,11 @@ const ERRORS: &[(&str, &str)] = &[
         "The body is neither JSON nor a form.",
     ),
     (
+        "TooManyRequests",
+        "Past the rate limit of the client address or of the token; `Retry-After` says in how \
+         many seconds to try again.",
+    ),
+    (
         "ServiceUnavailable",
         "The store is unavailable, or the request took longer than the configured timeout.",
     ),
@@ -319,9 +325,23 @@ fn schema_ref(name: &str) -> RefOr<Schema> {
     RefOr::Ref(utoipa::openapi::Ref::from_schema_name(name))
 }
 
-fn error_response(description: &str) -> DocResponse {
-    ResponseBuilder::new()
-        .description(description)
+/// An error response; a 429 (`TooManyRequests`) also names its `Retry-After` header.
+fn error_response(name: &str, description: &str) -> DocResponse {
+    let mut builder = ResponseBuilder::new().description(description);
+    if name == "TooManyRequests" {
+        builder = builder.header(
+            "Retry-After",
+            utoipa::openapi::HeaderBuilder::new()
+                .schema(
+                    utoipa::openapi::ObjectBuilder::new()
+                        .schema_type(utoipa::openapi::schema::Type::Integer)
+                        .minimum(Some(1)),
+                )
+                .description(Some("Whole seconds to wait."))
+                .build(),
+        );
+    }
+    builder
         .content(
             JSON,
             ContentBuilder::new()
@@ -374,6 +394,7 @@ fn shape_operation(
         add("404", "NotFound");
     }
     add("406", "NotAcceptable");
+    add("429", "TooManyRequests");
     if writes_body {
         add("413", "PayloadTooLarge");
         add("415", "UnsupportedMediaType");

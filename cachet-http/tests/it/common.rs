@@ -27,6 +27,18 @@ pub(crate) struct App {
 
 pub(crate) const SYSTEM: Actor = Actor::System;
 
+/// [`cachet_http::HttpConfig::default`] with the API's rate limits off.
+pub(crate) fn unlimited_api() -> cachet_http::HttpConfig {
+    cachet_http::HttpConfig {
+        rate_limits: cachet_http::RateLimits {
+            api_per_client: cachet_http::Rate::OFF,
+            api_per_token: cachet_http::Rate::OFF,
+            ..cachet_http::RateLimits::default()
+        },
+        ..cachet_http::HttpConfig::default()
+    }
+}
+
 async fn token_for(store: &MemoryStore, name: &str, role: Role) -> String {
     // Users are made through the store so no Argon2 hash runs per test.
     let user = store
@@ -56,8 +68,10 @@ async fn token_for(store: &MemoryStore, name: &str, role: Role) -> String {
 }
 
 impl App {
+    /// The default configuration without the API's rate limits: suites that probe every
+    /// route make more requests than a client's burst (the limits have tests of their own).
     pub(crate) async fn new() -> App {
-        App::with_config(cachet_http::HttpConfig::default()).await
+        App::with_config(unlimited_api()).await
     }
 
     pub(crate) async fn with_config(config: cachet_http::HttpConfig) -> App {
@@ -72,7 +86,7 @@ impl App {
 
     /// An app over a service the test made itself.
     pub(crate) async fn over(store: Arc<MemoryStore>, service: Arc<StatusPage>) -> App {
-        App::build(store, service, cachet_http::HttpConfig::default()).await
+        App::build(store, service, unlimited_api()).await
     }
 
     async fn build(

@@ -1333,7 +1333,11 @@ async fn review_findings_stay_fixed() {
     assert!(res.text().contains("<svg"));
 
     // The harness's own admin steps down first: root is then the last one.
-    let other = app.service.find_user(&Actor::System, "admin").await.unwrap();
+    let other = app
+        .service
+        .find_user(&Actor::System, "admin")
+        .await
+        .unwrap();
     app.service
         .update_user(&Actor::System, other.id, Some(Role::Viewer), None)
         .await

@@ -17,7 +17,7 @@ use cachet_core::input::{TokenInput, UserInput};
 use cachet_core::service::SessionLimits;
 use cachet_core::{Actor, StatusPage, Store, StoreError};
 use cachet_http::server::ServerLimits;
-use cachet_http::{Hsts, HttpConfig};
+use cachet_http::{Hsts, HttpConfig, Rate, RateLimits};
 use cachet_store_sql::sqlx;
 use cachet_store_sql::{MySqlStore, PostgresStore};
 use cachet_store_sqlite::SqliteStore;
@@ -138,6 +138,27 @@ struct ServeArgs {
         global = true
     )]
     insecure_cookies: bool,
+    /// Requests a minute one client address may make to /api/v1 (a burst of a third of
+    /// it); 0 turns the limit off.
+    #[arg(
+        long,
+        env = "CACHET_API_CLIENT_RATE",
+        default_value_t = 600,
+        global = true
+    )]
+    api_client_rate: u32,
+    /// Requests a minute one API token may make (a burst of a quarter of it); 0: no limit.
+    #[arg(
+        long,
+        env = "CACHET_API_TOKEN_RATE",
+        default_value_t = 1200,
+        global = true
+    )]
+    api_token_rate: u32,
+    /// Dashboard sign-in and second-factor posts a minute from one client address; 0: no
+    /// limit (the per-account backoff of the service still applies).
+    #[arg(long, env = "CACHET_SIGN_IN_RATE", default_value_t = 10, global = true)]
+    sign_in_rate: u32,
     /// Minutes without a request after which a dashboard session ends.
     #[arg(
         long,
@@ -389,6 +410,11 @@ async fn serve(service: Arc<StatusPage>, args: ServeArgs) -> Result<(), String> 
         hsts_max_age: Duration::from_secs(args.hsts_max_age),
         trusted_proxy_header: args.trusted_proxy_header.clone(),
         secure_cookies: !args.insecure_cookies,
+        rate_limits: RateLimits {
+            api_per_client: Rate::new(args.api_client_rate, (args.api_client_rate / 3).max(1)),
+            api_per_token: Rate::new(args.api_token_rate, (args.api_token_rate / 4).max(1)),
+            sign_in: Rate::new(args.sign_in_rate, args.sign_in_rate.max(1)),
+        },
         ..HttpConfig::default()
     };
     // Maintenance windows start and end by the clock: their statuses are written (and
