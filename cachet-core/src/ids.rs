@@ -58,4 +58,10 @@ id_type!(
     AuditId,
     /// A recorded change of a component's status.
     StatusChangeId,
+    /// A notice: one event, as the outbox keeps it for delivery.
+    NoticeId,
+    /// One delivery of a notice to one recipient (a subscriber or a webhook).
+    DeliveryId,
+    /// An outbound webhook endpoint.
+    WebhookId,
 );

@@ -27,6 +27,8 @@ pub struct ComponentInput {
     pub meta: Option<Value>,
     /// Tag names (replace the set on change).
     pub tags: Option<Vec<String>>,
+    /// No notification of a status change (spec 7.3: `silent`).
+    pub silent: Option<bool>,
 }
 
 /// Create or change a component group.

@@ -12,6 +12,7 @@ pub mod markdown;
 #[cfg(any(test, feature = "testing"))]
 pub mod memory;
 pub mod model;
+pub mod notify;
 pub mod policy;
 pub mod rollup;
 pub mod secret;

@@ -13,6 +13,7 @@ use crate::error::{Entity, StoreError};
 use crate::ids::*;
 use crate::maintenance::{self, Hold};
 use crate::model::*;
+use crate::notify::{Claim, Delivery, DeliveryState, Notice, NoticeRecord, Outcome, Target};
 use crate::secret::TokenHash;
 use crate::store::*;
 
@@ -41,6 +42,8 @@ struct State {
     status_changes: BTreeMap<i64, StatusChange>,
     /// (schedule, component) -> hold.
     holds: BTreeMap<(ScheduleId, ComponentId), Hold>,
+    /// The outbox: deliveries with the claim holding each (token, until).
+    deliveries: BTreeMap<i64, (Delivery, Option<(String, DateTime<Utc>)>)>,
 }
 
 impl State {
@@ -66,6 +69,52 @@ impl State {
         };
         self.sessions.insert(key, s.clone());
         Ok(s)
+    }
+
+    /// Queues `notice` (about entity `entity`) for every subscriber its audience reaches;
+    /// `created` is the subscriber the calling operation creates, if any. Nothing is
+    /// written when nobody is reached.
+    fn enqueue(
+        &mut self,
+        notice: Option<Notice>,
+        entity: i64,
+        created: Option<SubscriberId>,
+        at: DateTime<Utc>,
+    ) {
+        let Some(notice) = notice else { return };
+        let targets: Vec<SubscriberId> = self
+            .subscribers
+            .values()
+            .filter(|s| notice.audience.reaches(s, Some(s.id) == created))
+            .map(|s| s.id)
+            .collect();
+        if targets.is_empty() {
+            return;
+        }
+        let record = NoticeRecord {
+            id: NoticeId(self.id()),
+            event: notice.event,
+            entity_id: Some(entity),
+            subject: notice.subject,
+            text: notice.text,
+            html: notice.html,
+            created_at: at,
+        };
+        for sid in targets {
+            let id = self.id();
+            let d = Delivery {
+                id: DeliveryId(id),
+                notice: record.clone(),
+                target: Target::Subscriber(sid),
+                state: DeliveryState::Pending,
+                attempts: 0,
+                next_attempt_at: at,
+                last_error: None,
+                delivered_at: None,
+                created_at: at,
+            };
+            self.deliveries.insert(id, (d, None));
+        }
     }
 
     fn live_component(&self, id: ComponentId) -> Result<&Component, StoreError> {
@@ -282,7 +331,9 @@ impl Store for MemoryStore {
         let mut c = st.live_component(id)?.clone();
         let at = now();
         if let Some(v) = ch.status {
-            st.set_status(id, v, source, at);
+            if st.set_status(id, v, source, at).is_some() {
+                st.enqueue(ch.notice.clone(), id.get(), None, at);
+            }
             c.status = v;
         }
         if let Some(v) = ch.name {
@@ -541,6 +592,7 @@ impl Store for MemoryStore {
             updated_at: now,
         };
         st.incidents.insert(id, (i.clone(), None));
+        st.enqueue(new.notice, id, None, now);
         Ok(i)
     }
 
@@ -670,6 +722,7 @@ impl Store for MemoryStore {
             i.status = new.status;
             i.updated_at = now;
         }
+        st.enqueue(new.notice, incident.get(), None, now);
         Ok(u)
     }
 
@@ -838,6 +891,7 @@ impl Store for MemoryStore {
 
     async fn create_schedule(&self, new: NewSchedule) -> Result<Schedule, StoreError> {
         let mut st = self.lock();
+        let notice = new.notice.clone();
         for (cid, _) in &new.components {
             st.live_component(*cid)?;
         }
@@ -868,6 +922,7 @@ impl Store for MemoryStore {
             updated_at: now,
         };
         st.schedules.insert(id, (s.clone(), None));
+        st.enqueue(notice, id, None, now);
         Ok(s)
     }
 
@@ -1232,6 +1287,7 @@ impl Store for MemoryStore {
         new: NewSubscriber,
     ) -> Result<(StoredSubscriber, bool), StoreError> {
         let mut st = self.lock();
+        let notice = new.notice.clone();
         if let Some(s) = st
             .subscribers
             .values()
@@ -1277,6 +1333,7 @@ impl Store for MemoryStore {
             updated_at: now,
         };
         st.subscribers.insert(id, s.clone());
+        st.enqueue(notice, id, Some(SubscriberId(id)), now);
         Ok((s, true))
     }
 
@@ -1720,6 +1777,73 @@ impl Store for MemoryStore {
                 Some(AuditSort::At) => a.at.cmp(&b.at),
             };
             o.then(a.id.cmp(&b.id))
+        }))
+    }
+
+    async fn claim_deliveries(&self, claim: &Claim) -> Result<Vec<Delivery>, StoreError> {
+        let mut st = self.lock();
+        let mut due: Vec<(DateTime<Utc>, i64)> = st
+            .deliveries
+            .iter()
+            .filter(|(_, (d, lease))| {
+                d.state == DeliveryState::Pending
+                    && d.next_attempt_at <= claim.now
+                    && lease.as_ref().is_none_or(|(_, until)| *until <= claim.now)
+            })
+            .map(|(id, (d, _))| (d.next_attempt_at, *id))
+            .collect();
+        due.sort();
+        let mut out = Vec::new();
+        for (_, id) in due.into_iter().take(claim.limit as usize) {
+            if let Some((d, lease)) = st.deliveries.get_mut(&id) {
+                d.attempts += 1;
+                *lease = Some((claim.token.clone(), claim.lease_until));
+                out.push(d.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: DeliveryId,
+        token: &str,
+        outcome: Outcome,
+    ) -> Result<bool, StoreError> {
+        let mut st = self.lock();
+        let Some((d, lease)) = st.deliveries.get_mut(&id.get()) else {
+            return Ok(false);
+        };
+        if d.state != DeliveryState::Pending || lease.as_ref().is_none_or(|(t, _)| t != token) {
+            return Ok(false);
+        }
+        d.state = outcome.state();
+        d.last_error = outcome.error();
+        match outcome {
+            Outcome::Delivered(at) => d.delivered_at = Some(at),
+            Outcome::Retry { at, .. } => d.next_attempt_at = at,
+            Outcome::Failed(_) | Outcome::Dropped(_) => {}
+        }
+        *lease = None;
+        Ok(true)
+    }
+
+    async fn list_deliveries(
+        &self,
+        q: &ListQuery<DeliverySort, DeliveryFilter>,
+    ) -> Result<Page<Delivery>, StoreError> {
+        let rows: Vec<Delivery> = self
+            .lock()
+            .deliveries
+            .values()
+            .map(|(d, _)| d)
+            .filter(|d| q.filter.state.is_none_or(|s| d.state == s))
+            .filter(|d| q.filter.notice.is_none_or(|n| d.notice.id == n))
+            .cloned()
+            .collect();
+        Ok(sort_page(rows, q, true, |a, b, key| match key {
+            Some(DeliverySort::NextAttemptAt) => a.next_attempt_at.cmp(&b.next_attempt_at),
+            _ => a.id.cmp(&b.id),
         }))
     }
 

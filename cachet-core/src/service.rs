@@ -12,6 +12,7 @@ use chrono_tz::Tz;
 use serde_json::Value;
 
 mod accounts;
+mod notices;
 mod sessions;
 mod subscribers;
 
@@ -1247,6 +1248,7 @@ impl StatusPage {
     ) -> Result<Component> {
         let status_only = ComponentInput {
             status: input.status,
+            silent: input.silent,
             ..Default::default()
         } == input;
         self.authorize(
@@ -1267,6 +1269,13 @@ impl StatusPage {
             );
         }
         errors.into_result(())?;
+        let mut ch = ch;
+        if let Some(status) = ch.status {
+            ch.notice = Some(
+                self.component_notice(id, status, input.silent.unwrap_or(false))
+                    .await?,
+            );
+        }
         let c = self.store.update_component(id, ch, source).await?;
         self.changed();
         Ok(c)
@@ -1749,14 +1758,28 @@ impl StatusPage {
         let (Some(status), Some(message)) = (status, message) else {
             return Err(Error::Rejected("incomplete input".into()));
         };
+        let name = input.name.as_deref().unwrap_or_default().trim().to_string();
+        let visible = visible.unwrap_or(Visibility::Public);
+        let notice = self
+            .new_incident_notice(
+                input.notify.unwrap_or(false),
+                visible,
+                &name,
+                status,
+                component.flatten(),
+                impact,
+                (&message.source, &message.html),
+            )
+            .await?;
         let new = NewIncident {
             user_id: actor.user_id(),
             component_id: component.flatten(),
             impact,
-            name: input.name.as_deref().unwrap_or_default().trim().to_string(),
+            name,
             status,
-            visible: visible.unwrap_or(Visibility::Public),
+            visible,
             stickied: input.stickied.unwrap_or(false),
+            notice: Some(notice),
             message,
             occurred_at: occurred_at.unwrap_or_else(now),
             meta: meta
@@ -1921,6 +1944,10 @@ impl StatusPage {
         let (Some(status), Some(message)) = (ch.status, ch.message) else {
             return Err(Error::Rejected("incomplete input".into()));
         };
+        let current = self.store.get_incident(incident).await?;
+        let notice = self
+            .update_notice(&current, status, (&message.source, &message.html))
+            .await?;
         let u = self
             .store
             .create_update(
@@ -1929,6 +1956,7 @@ impl StatusPage {
                     status,
                     message,
                     user_id: actor.user_id(),
+                    notice: Some(notice),
                 },
             )
             .await?;
@@ -2272,15 +2300,27 @@ impl StatusPage {
         let (Some(status), Some(scheduled_at)) = (ch.status, ch.scheduled_at) else {
             return Err(Error::Rejected("incomplete input".into()));
         };
+        let name = ch.name.unwrap_or_default();
+        let message = ch.message.flatten();
+        let components = ch.components.unwrap_or_default();
+        let ids: Vec<ComponentId> = components.iter().map(|(c, _)| *c).collect();
+        let notice = self.schedule_notice(
+            input.notify.unwrap_or(false),
+            &name,
+            scheduled_at,
+            &ids,
+            message.as_ref().map(|m| (m.source.as_str(), &m.html)),
+        );
         let s = self
             .store
             .create_schedule(NewSchedule {
-                name: ch.name.unwrap_or_default(),
-                message: ch.message.flatten(),
+                name,
+                message,
                 status,
                 scheduled_at,
                 completed_at: ch.completed_at.flatten(),
-                components: ch.components.unwrap_or_default(),
+                components,
+                notice: Some(notice),
             })
             .await
             .map_err(|e| not_found_as_field(e, Entity::Component, "components"))?;

@@ -19,6 +19,7 @@ use crate::error::StoreError;
 use crate::ids::*;
 use crate::markdown::SafeHtml;
 use crate::model::*;
+use crate::notify::{Claim, Delivery, DeliveryState, Notice, Outcome};
 use crate::secret::{PasswordHash, TokenHash};
 use crate::validate::Email;
 
@@ -158,6 +159,8 @@ sort_enum!(/// Sortable user columns.
     UserSort { Id => "id", Username => "username" });
 sort_enum!(/// Sortable audit log columns.
     AuditSort { Id => "id", At => "at" });
+sort_enum!(/// Sortable outbox delivery columns.
+    DeliverySort { Id => "id", NextAttemptAt => "next_attempt_at" });
 
 /// Component filters (AND-ed). `public_only` keeps enabled components outside private groups.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -236,6 +239,15 @@ pub struct AuditFilter {
     pub until: Option<DateTime<Utc>>,
 }
 
+/// Outbox delivery filters (AND-ed).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryFilter {
+    /// `state =`.
+    pub state: Option<DeliveryState>,
+    /// Deliveries of this notice.
+    pub notice: Option<NoticeId>,
+}
+
 /// A validated new component.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewComponent {
@@ -280,6 +292,8 @@ pub struct ComponentChanges {
     pub meta: Option<Option<serde_json::Value>>,
     /// Tags, replacing the set.
     pub tags: Option<Vec<Tag>>,
+    /// Queued in the same transaction when, and only when, the status really changes.
+    pub notice: Option<Notice>,
 }
 
 /// A validated new group.
@@ -340,6 +354,8 @@ pub struct NewIncident {
     pub occurred_at: DateTime<Utc>,
     /// Metadata (no empty values).
     pub meta: BTreeMap<String, serde_json::Value>,
+    /// Queued in the same transaction (its entity: the new incident).
+    pub notice: Option<Notice>,
 }
 
 /// Validated changes to an incident.
@@ -374,6 +390,8 @@ pub struct NewIncidentUpdate {
     pub message: Message,
     /// Author.
     pub user_id: Option<UserId>,
+    /// Queued in the same transaction (its entity: the incident).
+    pub notice: Option<Notice>,
 }
 
 /// Validated changes to an incident update.
@@ -424,6 +442,8 @@ pub struct NewSchedule {
     pub completed_at: Option<DateTime<Utc>>,
     /// Affected components (must exist) and their status during the window.
     pub components: Vec<(ComponentId, ComponentStatus)>,
+    /// Queued in the same transaction (its entity: the new schedule).
+    pub notice: Option<Notice>,
 }
 
 /// Validated changes to a maintenance window.
@@ -543,6 +563,9 @@ pub struct NewSubscriber {
     pub global: bool,
     /// Components followed.
     pub subscribe_to: SubscribeTo,
+    /// Queued in the same transaction when the subscriber is created (not when the
+    /// address was subscribed already); its entity: the new subscriber.
+    pub notice: Option<Notice>,
 }
 
 /// A validated new user.
@@ -1343,4 +1366,34 @@ pub trait Store: Send + Sync + 'static {
     /// # Contract
     /// As documented on each field of [`Overview`].
     async fn overview(&self, since: DateTime<Utc>) -> Result<Overview, StoreError>;
+
+    // ---- the notification outbox (see `crate::notify`)
+
+    /// Takes up to `claim.limit` pending deliveries due at `claim.now` that no unexpired
+    /// claim holds, oldest due first: holds them until `claim.lease_until` under
+    /// `claim.token` and counts an attempt on each. Returns them as they are after that.
+    ///
+    /// # Contract
+    /// Atomic: two claims, from any number of store instances on one database, never take
+    /// the same delivery while the first one's lease lasts.
+    async fn claim_deliveries(&self, claim: &Claim) -> Result<Vec<Delivery>, StoreError>;
+
+    /// Records how an attempt at a claimed delivery ended, if `token` still holds it (its
+    /// lease unexpired or not taken over), and lets it go. Returns whether it was recorded.
+    ///
+    /// # Contract
+    /// `Delivered`, `Failed` and `Dropped` are final; `Retry` leaves it pending, due at the
+    /// given time. An outcome from a token that lost the delivery changes nothing.
+    async fn finish_delivery(
+        &self,
+        id: DeliveryId,
+        token: &str,
+        outcome: Outcome,
+    ) -> Result<bool, StoreError>;
+
+    /// Lists deliveries, newest first by default.
+    async fn list_deliveries(
+        &self,
+        q: &ListQuery<DeliverySort, DeliveryFilter>,
+    ) -> Result<Page<Delivery>, StoreError>;
 }

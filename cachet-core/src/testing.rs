@@ -64,7 +64,12 @@ macro_rules! conformance_tests {
             status_changes_record_every_source, status_changes_skip_writes_that_keep_the_status,
             status_change_and_incident_are_one_write, status_history_goes_with_its_component,
             status_changes_form_a_chain_under_concurrency,
-            maintenance_sets_and_restores_statuses, maintenance_runs_once_under_concurrency
+            maintenance_sets_and_restores_statuses, maintenance_runs_once_under_concurrency,
+            outbox_reaches_verified_subscribers_of_the_component,
+            outbox_component_notice_only_on_a_real_change,
+            outbox_verification_goes_to_the_new_subscriber_only,
+            outbox_is_written_with_the_change_or_not_at_all, outbox_claims_lease_and_outcomes,
+            outbox_concurrent_claims_never_overlap
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -145,7 +150,7 @@ fn new_incident(
     component: Option<ComponentId>,
     impact: Option<ComponentStatus>,
 ) -> NewIncident {
-    NewIncident {
+    NewIncident { notice: None,
         user_id: None,
         component_id: component,
         impact,
@@ -176,7 +181,7 @@ fn new_metric(name: &str) -> NewMetric {
 }
 
 fn new_subscriber(email: &str, to: SubscribeTo) -> NewSubscriber {
-    NewSubscriber {
+    NewSubscriber { notice: None,
         email: sealed(email),
         verify_code_hash: TokenHash::of(email),
         verified_at: None,
@@ -890,7 +895,7 @@ pub async fn incident_list_filters_sort_page(s: Shared) {
     let u1 = s
         .create_update(
             a.id,
-            NewIncidentUpdate {
+            NewIncidentUpdate { notice: None,
                 status: IncidentStatus::Identified,
                 message: msg("one"),
                 user_id: None,
@@ -901,7 +906,7 @@ pub async fn incident_list_filters_sort_page(s: Shared) {
     let u2 = s
         .create_update(
             a.id,
-            NewIncidentUpdate {
+            NewIncidentUpdate { notice: None,
                 status: IncidentStatus::Watching,
                 message: msg("two"),
                 user_id: None,
@@ -996,7 +1001,7 @@ pub async fn update_create_sets_incident_status(s: Shared) {
     let u = s
         .create_update(
             i.id,
-            NewIncidentUpdate {
+            NewIncidentUpdate { notice: None,
                 status: IncidentStatus::Fixed,
                 message: msg("done"),
                 user_id: None,
@@ -1017,7 +1022,7 @@ pub async fn update_create_sets_incident_status(s: Shared) {
     assert_not_found(
         s.create_update(
             IncidentId(999_999),
-            NewIncidentUpdate {
+            NewIncidentUpdate { notice: None,
                 status: IncidentStatus::Fixed,
                 message: msg("x"),
                 user_id: None,
@@ -1042,7 +1047,7 @@ pub async fn update_children_belong_to_parent(s: Shared) {
     let u = s
         .create_update(
             a.id,
-            NewIncidentUpdate {
+            NewIncidentUpdate { notice: None,
                 status: IncidentStatus::Identified,
                 message: msg("m"),
                 user_id: None,
@@ -1103,7 +1108,7 @@ pub async fn update_default_order_newest_first(s: Shared) {
         made.push(
             s.create_update(
                 i.id,
-                NewIncidentUpdate {
+                NewIncidentUpdate { notice: None,
                     status: st,
                     message: msg("m"),
                     user_id: None,
@@ -1201,7 +1206,7 @@ pub async fn template_crud_and_slug_conflict(s: Shared) {
 pub async fn schedule_crud_components_atomic(s: Shared) {
     let c = s.create_component(new_component("db")).await.unwrap();
     let c2 = s.create_component(new_component("web")).await.unwrap();
-    let n = NewSchedule {
+    let n = NewSchedule { notice: None,
         name: "Upgrade".into(),
         message: Some(msg("Upgrading *db*")),
         status: ScheduleStatus::Upcoming,
@@ -2322,7 +2327,7 @@ pub async fn nulls_sort_as_the_smallest_value(s: Shared) {
         let names = incident_names(&s, IncidentSort::UserId, order).await;
         assert_eq!(names, expect, "{order:?}");
     }
-    let schedule = |name: &str, completed: Option<DateTime<Utc>>| NewSchedule {
+    let schedule = |name: &str, completed: Option<DateTime<Utc>>| NewSchedule { notice: None,
         name: name.into(),
         message: None,
         status: ScheduleStatus::Upcoming,
@@ -2570,7 +2575,7 @@ pub async fn overview_contents(s: Shared) {
     let old_fixed = s.create_incident(old_fixed).await.unwrap();
     s.create_update(
         old_fixed.id,
-        NewIncidentUpdate {
+        NewIncidentUpdate { notice: None,
             status: IncidentStatus::Fixed,
             message: msg("ok"),
             user_id: None,
@@ -2589,7 +2594,7 @@ pub async fn overview_contents(s: Shared) {
     let reopened = s.create_incident(reopened).await.unwrap();
     s.create_update(
         reopened.id,
-        NewIncidentUpdate {
+        NewIncidentUpdate { notice: None,
             status: IncidentStatus::Watching,
             message: msg("w"),
             user_id: None,
@@ -2615,7 +2620,7 @@ pub async fn overview_contents(s: Shared) {
         .await
         .unwrap();
     s.delete_incident(deleted.id).await.unwrap();
-    let sched = |name: &str, status, at: i64| NewSchedule {
+    let sched = |name: &str, status, at: i64| NewSchedule { notice: None,
         name: name.into(),
         message: None,
         status,
@@ -2736,7 +2741,7 @@ pub async fn failed_multi_row_write_leaves_nothing(s: Shared) {
     let a = s.create_component(new_component("a")).await.unwrap();
     let before = s.list_schedules(&q()).await.unwrap().total;
     let r = s
-        .create_schedule(NewSchedule {
+        .create_schedule(NewSchedule { notice: None,
             name: "half".into(),
             message: None,
             status: ScheduleStatus::Upcoming,
@@ -2786,7 +2791,7 @@ fn set_status(status: ComponentStatus) -> ComponentChanges {
 
 /// A window from `from` to `to` (unix seconds) over `rows`.
 fn window(from: i64, to: Option<i64>, rows: Vec<(ComponentId, ComponentStatus)>) -> NewSchedule {
-    NewSchedule {
+    NewSchedule { notice: None,
         name: format!("window {from}"),
         message: None,
         status: ScheduleStatus::Upcoming,
@@ -3369,4 +3374,420 @@ pub async fn failed_history_write_undoes_the_change(s: Shared) {
     assert!(r.is_err(), "{r:?}");
     assert_eq!(s.get_component(c.id).await.unwrap(), c);
     assert!(changes(&s, c.id).await.is_empty());
+}
+
+// ---- the notification outbox
+
+fn notice(subject: &str, audience: crate::notify::Audience) -> crate::notify::Notice {
+    crate::notify::Notice {
+        event: crate::notify::EventKind::IncidentCreated,
+        audience,
+        subject: subject.into(),
+        text: format!("{subject}\n"),
+        html: markdown::render(&format!("**{subject}**")).expect("renders"),
+    }
+}
+
+fn verified(email: &str, to: SubscribeTo) -> NewSubscriber {
+    NewSubscriber {
+        verified_at: Some(t(1_700_000_000)),
+        ..new_subscriber(email, to)
+    }
+}
+
+/// Every delivery, oldest first.
+async fn deliveries(s: &Shared) -> Vec<crate::notify::Delivery> {
+    let mut q: ListQuery<DeliverySort, DeliveryFilter> = ListQuery::new(1, 1000, Default::default());
+    q.sort = Some((DeliverySort::Id, Order::Asc));
+    s.list_deliveries(&q).await.unwrap().items
+}
+
+fn targets(ds: &[crate::notify::Delivery]) -> Vec<crate::notify::Target> {
+    let mut t: Vec<_> = ds.iter().map(|d| d.target).collect();
+    t.sort_by_key(|t| match t {
+        crate::notify::Target::Subscriber(s) => s.get(),
+        crate::notify::Target::Webhook(w) => -w.get(),
+    });
+    t
+}
+
+fn to_subscribers(ids: &[SubscriberId]) -> Vec<crate::notify::Target> {
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids.into_iter().map(crate::notify::Target::Subscriber).collect()
+}
+
+fn claim(token: &str, now: DateTime<Utc>, lease_secs: i64, limit: u32) -> crate::notify::Claim {
+    crate::notify::Claim {
+        token: token.into(),
+        now,
+        lease_until: now + Duration::seconds(lease_secs),
+        limit,
+    }
+}
+
+/// A notice reaches verified subscribers only: the global ones and those of an affected
+/// component; it is written with the change, once per recipient, with what it says.
+pub async fn outbox_reaches_verified_subscribers_of_the_component(s: Shared) {
+    use crate::notify::{Audience, DeliveryState, EventKind};
+    let a = s.create_component(new_component("a")).await.unwrap();
+    let b = s.create_component(new_component("b")).await.unwrap();
+    let sub = |email: &'static str, to: SubscribeTo, ok: bool| {
+        let s = s.clone();
+        async move {
+            let n = if ok { verified(email, to) } else { new_subscriber(email, to) };
+            s.create_subscriber(n).await.unwrap().0.id
+        }
+    };
+    let global = sub("g@example.com", SubscribeTo::AllComponents, true).await;
+    let of_a = sub("a@example.com", SubscribeTo::Components(vec![a.id]), true).await;
+    let _of_b = sub("b@example.com", SubscribeTo::Components(vec![b.id]), true).await;
+    let _unverified_a = sub("ua@example.com", SubscribeTo::Components(vec![a.id]), false).await;
+    let _unverified_global = sub("ug@example.com", SubscribeTo::AllComponents, false).await;
+    assert!(deliveries(&s).await.is_empty(), "subscribing queues nothing without a notice");
+
+    let mut n = new_incident("down", Some(a.id), None);
+    n.notice = Some(notice("a is down", Audience::Subscribers(vec![a.id])));
+    let before = now();
+    let i = s.create_incident(n).await.unwrap();
+    let ds = deliveries(&s).await;
+    assert_eq!(targets(&ds), to_subscribers(&[global, of_a]));
+    for d in &ds {
+        assert_eq!(d.state, DeliveryState::Pending);
+        assert_eq!(d.attempts, 0);
+        assert_eq!(d.last_error, None);
+        assert_eq!(d.delivered_at, None);
+        assert!(d.next_attempt_at >= before && d.next_attempt_at <= now());
+        assert_eq!(d.notice.event, EventKind::IncidentCreated);
+        assert_eq!(d.notice.entity_id, Some(i.id.get()));
+        assert_eq!(d.notice.subject, "a is down");
+        assert_eq!(d.notice.text, "a is down\n");
+        assert_eq!(d.notice.html.as_str(), "<p><strong>a is down</strong></p>\n");
+    }
+    assert_eq!(ds[0].notice, ds[1].notice, "one notice, two deliveries");
+
+    // An update: the same audience rule; no components: global subscribers only.
+    let mut u = NewIncidentUpdate {
+        status: IncidentStatus::Identified,
+        message: msg("found it"),
+        user_id: None,
+        notice: Some(notice("global only", Audience::Subscribers(vec![]))),
+    };
+    s.create_update(i.id, u.clone()).await.unwrap();
+    let ds = deliveries(&s).await;
+    assert_eq!(ds.len(), 3);
+    assert_eq!(ds[2].target, crate::notify::Target::Subscriber(global));
+    assert_eq!(ds[2].notice.entity_id, Some(i.id.get()));
+    // Nobody: nothing is queued.
+    u.notice = Some(notice("nobody", Audience::Nobody));
+    s.create_update(i.id, u).await.unwrap();
+    assert_eq!(deliveries(&s).await.len(), 3);
+
+    // A maintenance window of b: global and b's verified subscribers.
+    let sched = s
+        .create_schedule(NewSchedule {
+            name: "upgrade".into(),
+            message: None,
+            status: ScheduleStatus::Upcoming,
+            scheduled_at: t(1_900_000_000),
+            completed_at: None,
+            components: vec![(b.id, ComponentStatus::PerformanceIssues)],
+            notice: Some(notice("upgrade", Audience::Subscribers(vec![b.id]))),
+        })
+        .await
+        .unwrap();
+    let ds = deliveries(&s).await;
+    assert_eq!(ds.len(), 5);
+    assert_eq!(targets(&ds[3..]), to_subscribers(&[global, _of_b]));
+    assert_eq!(ds[3].notice.entity_id, Some(sched.id.get()));
+}
+
+/// A component notice is queued only when the write really changes the status.
+pub async fn outbox_component_notice_only_on_a_real_change(s: Shared) {
+    use crate::notify::Audience;
+    let c = s.create_component(new_component("api")).await.unwrap();
+    let g = s
+        .create_subscriber(verified("g@example.com", SubscribeTo::AllComponents))
+        .await
+        .unwrap()
+        .0
+        .id;
+    let with_notice = |ch: ComponentChanges| ComponentChanges {
+        notice: Some(notice("api", Audience::Subscribers(vec![c.id]))),
+        ..ch
+    };
+    // The status it already has, and a change of another field: no notice.
+    s.update_component(
+        c.id,
+        with_notice(set_status(ComponentStatus::Operational)),
+        StatusSource::Api,
+    )
+    .await
+    .unwrap();
+    s.update_component(
+        c.id,
+        with_notice(ComponentChanges {
+            name: Some("api2".into()),
+            ..Default::default()
+        }),
+        StatusSource::Api,
+    )
+    .await
+    .unwrap();
+    assert!(deliveries(&s).await.is_empty());
+    s.update_component(
+        c.id,
+        with_notice(set_status(ComponentStatus::MajorOutage)),
+        StatusSource::Api,
+    )
+    .await
+    .unwrap();
+    let ds = deliveries(&s).await;
+    assert_eq!(targets(&ds), to_subscribers(&[g]));
+    assert_eq!(ds[0].notice.entity_id, Some(c.id.get()));
+}
+
+/// The verification notice goes to the subscriber the call creates, verified or not, and
+/// to nobody when the address was subscribed already.
+pub async fn outbox_verification_goes_to_the_new_subscriber_only(s: Shared) {
+    use crate::notify::Audience;
+    let _other = s
+        .create_subscriber(verified("old@example.com", SubscribeTo::AllComponents))
+        .await
+        .unwrap();
+    let n = NewSubscriber {
+        notice: Some(notice("confirm", Audience::NewSubscriber)),
+        ..new_subscriber("new@example.com", SubscribeTo::AllComponents)
+    };
+    let (created, was_new) = s.create_subscriber(n.clone()).await.unwrap();
+    assert!(was_new);
+    let ds = deliveries(&s).await;
+    assert_eq!(targets(&ds), to_subscribers(&[created.id]));
+    assert_eq!(ds[0].notice.entity_id, Some(created.id.get()));
+    let (again, was_new) = s.create_subscriber(n).await.unwrap();
+    assert!(!was_new);
+    assert_eq!(again.id, created.id);
+    assert_eq!(deliveries(&s).await.len(), 1, "subscribing again sends nothing");
+}
+
+/// A change that fails queues nothing: the notice is part of the same write.
+pub async fn outbox_is_written_with_the_change_or_not_at_all(s: Shared) {
+    use crate::notify::Audience;
+    s.create_subscriber(verified("g@example.com", SubscribeTo::AllComponents))
+        .await
+        .unwrap();
+    let mut n = new_incident("down", Some(ComponentId(999_999)), None);
+    n.notice = Some(notice("down", Audience::Subscribers(vec![])));
+    assert_not_found(s.create_incident(n).await, Entity::Component);
+    let r = s
+        .create_update(
+            IncidentId(999_999),
+            NewIncidentUpdate {
+                status: IncidentStatus::Fixed,
+                message: msg("ok"),
+                user_id: None,
+                notice: Some(notice("ok", Audience::Subscribers(vec![]))),
+            },
+        )
+        .await;
+    assert_not_found(r, Entity::Incident);
+    let r = s
+        .create_schedule(NewSchedule {
+            name: "upgrade".into(),
+            message: None,
+            status: ScheduleStatus::Upcoming,
+            scheduled_at: t(1_900_000_000),
+            completed_at: None,
+            components: vec![(ComponentId(999_999), ComponentStatus::PerformanceIssues)],
+            notice: Some(notice("upgrade", Audience::Subscribers(vec![]))),
+        })
+        .await;
+    assert_not_found(r, Entity::Component);
+    let r = s
+        .update_component(
+            ComponentId(999_999),
+            ComponentChanges {
+                status: Some(ComponentStatus::MajorOutage),
+                notice: Some(notice("x", Audience::Subscribers(vec![]))),
+                ..Default::default()
+            },
+            StatusSource::Api,
+        )
+        .await;
+    assert_not_found(r, Entity::Component);
+    assert!(deliveries(&s).await.is_empty());
+}
+
+/// Claims take due, unheld deliveries oldest first, count an attempt, and hold them until
+/// the lease ends; only the holder records an outcome; Retry makes it due later; final
+/// outcomes are final.
+pub async fn outbox_claims_lease_and_outcomes(s: Shared) {
+    use crate::notify::{Audience, DeliveryState, Outcome};
+    for e in ["a@example.com", "b@example.com", "c@example.com"] {
+        s.create_subscriber(verified(e, SubscribeTo::AllComponents))
+            .await
+            .unwrap();
+    }
+    let mut n = new_incident("down", None, None);
+    n.notice = Some(notice("down", Audience::Subscribers(vec![])));
+    s.create_incident(n).await.unwrap();
+    let all = deliveries(&s).await;
+    assert_eq!(all.len(), 3);
+    let at = now() + Duration::seconds(5);
+
+    let first = s.claim_deliveries(&claim("w1", at, 60, 2)).await.unwrap();
+    assert_eq!(first.len(), 2);
+    assert!(first.iter().all(|d| d.attempts == 1 && d.state == DeliveryState::Pending));
+    let second = s.claim_deliveries(&claim("w2", at, 60, 10)).await.unwrap();
+    assert_eq!(second.len(), 1, "the held ones are not taken again");
+    assert!(first.iter().all(|d| d.id != second[0].id));
+    assert!(s
+        .claim_deliveries(&claim("w3", at, 60, 10))
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Only the holder records; a final outcome is final.
+    let d0 = first[0].id;
+    assert!(!s
+        .finish_delivery(d0, "w2", Outcome::Delivered(at))
+        .await
+        .unwrap());
+    assert!(s
+        .finish_delivery(d0, "w1", Outcome::Delivered(at))
+        .await
+        .unwrap());
+    assert!(!s
+        .finish_delivery(d0, "w1", Outcome::Failed("late".into()))
+        .await
+        .unwrap());
+    // Retry: pending again, not due before its time.
+    let d1 = first[1].id;
+    let later = at + Duration::seconds(600);
+    assert!(s
+        .finish_delivery(
+            d1,
+            "w1",
+            Outcome::Retry {
+                at: later,
+                error: "421 try later".into()
+            }
+        )
+        .await
+        .unwrap());
+    assert!(s
+        .claim_deliveries(&claim("w4", at + Duration::seconds(1), 60, 10))
+        .await
+        .unwrap()
+        .is_empty());
+    // w2's lease ends at +60: then its delivery is taken again, and w2 has lost it.
+    let retaken = s
+        .claim_deliveries(&claim("w5", at + Duration::seconds(61), 60, 10))
+        .await
+        .unwrap();
+    assert_eq!(retaken.len(), 1);
+    assert_eq!(retaken[0].id, second[0].id);
+    assert_eq!(retaken[0].attempts, 2);
+    assert!(!s
+        .finish_delivery(second[0].id, "w2", Outcome::Delivered(at))
+        .await
+        .unwrap());
+    assert!(s
+        .finish_delivery(second[0].id, "w5", Outcome::Dropped("gone".into()))
+        .await
+        .unwrap());
+    // The retried one is due at its time.
+    let due = s
+        .claim_deliveries(&claim("w6", later, 60, 10))
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].id, d1);
+    assert_eq!(due[0].attempts, 2);
+    assert_eq!(due[0].last_error.as_deref(), Some("421 try later"));
+    assert!(s
+        .finish_delivery(d1, "w6", Outcome::Failed("550 no such user".into()))
+        .await
+        .unwrap());
+
+    let ds = deliveries(&s).await;
+    let by_id = |id| ds.iter().find(|d| d.id == id).unwrap();
+    assert_eq!(by_id(d0).state, DeliveryState::Delivered);
+    assert_eq!(by_id(d0).delivered_at, Some(at));
+    assert_eq!(by_id(d0).last_error, None);
+    assert_eq!(by_id(d1).state, DeliveryState::Failed);
+    assert_eq!(by_id(d1).last_error.as_deref(), Some("550 no such user"));
+    assert_eq!(by_id(second[0].id).state, DeliveryState::Dropped);
+    // Nothing is pending any more: nothing to claim, however late.
+    assert!(s
+        .claim_deliveries(&claim("w7", later + Duration::days(30), 60, 10))
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Filters: by state, by notice; totals count every match.
+    let mut q: ListQuery<DeliverySort, DeliveryFilter> = ListQuery::new(
+        1,
+        1,
+        DeliveryFilter {
+            state: Some(DeliveryState::Failed),
+            notice: None,
+        },
+    );
+    let failed = s.list_deliveries(&q).await.unwrap();
+    assert_eq!((failed.total, failed.items[0].id), (1, d1));
+    q.filter = DeliveryFilter {
+        state: None,
+        notice: Some(ds[0].notice.id),
+    };
+    let page = s.list_deliveries(&q).await.unwrap();
+    assert_eq!((page.total, page.items.len()), (3, 1));
+    // Newest first by default.
+    assert_eq!(page.items[0].id, ds[2].id);
+}
+
+/// Concurrent claimers never take the same delivery.
+pub async fn outbox_concurrent_claims_never_overlap(s: Shared) {
+    use crate::notify::{Audience, Outcome};
+    for i in 0..30 {
+        s.create_subscriber(verified(&format!("s{i}@example.com"), SubscribeTo::AllComponents))
+            .await
+            .unwrap();
+    }
+    for k in 0..4 {
+        let mut n = new_incident(&format!("i{k}"), None, None);
+        n.notice = Some(notice("down", Audience::Subscribers(vec![])));
+        s.create_incident(n).await.unwrap();
+    }
+    let at = now() + Duration::seconds(5);
+    let mut workers = Vec::new();
+    for w in 0..4 {
+        let s = s.clone();
+        workers.push(tokio::spawn(async move {
+            let token = format!("worker-{w}");
+            let mut got = Vec::new();
+            loop {
+                let batch = s.claim_deliveries(&claim(&token, at, 300, 7)).await.unwrap();
+                if batch.is_empty() {
+                    return got;
+                }
+                for d in batch {
+                    assert!(s
+                        .finish_delivery(d.id, &token, Outcome::Delivered(at))
+                        .await
+                        .unwrap());
+                    got.push(d.id);
+                }
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.unwrap());
+    }
+    let total = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(total, 120, "every delivery once");
+    assert_eq!(all.len(), 120, "no delivery twice");
 }

@@ -261,6 +261,7 @@ impl StatusPage {
             } else {
                 SubscribeTo::Components(ids)
             },
+            notice: (!verify).then(|| crate::notify::verification_notice(&self.site())),
         };
         let (s, created) = self.store.create_subscriber(new).await?;
         if created {

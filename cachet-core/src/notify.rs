@@ -1,0 +1,748 @@
+//! Notifications: which events notify whom, what the message says, and how its delivery is
+//! retried. The rules live here; the store keeps the outbox; a delivery worker (the
+//! `cachet-notify` crate) sends.
+//!
+//! # The outbox
+//!
+//! A change that notifies carries a [`Notice`] into the store method that makes it
+//! ([`crate::store::NewIncident::notice`] and the like). The store writes the notice and one
+//! delivery row per recipient in the same transaction as the change, so a crash never loses
+//! a notification nor sends one for a change that did not happen. The recipients are worked
+//! out by the store from the notice's [`Audience`] at that moment: verified subscribers only,
+//! global ones and those subscribed to an affected component.
+//!
+//! A worker claims due deliveries ([`crate::Store::claim_deliveries`]: atomic, so several
+//! workers on one database never take the same row), sends each, and records the outcome
+//! ([`crate::Store::finish_delivery`]); a failure is retried by [`RetryPolicy`] until it
+//! gives up and marks the delivery failed. Admins see every delivery and its last error.
+//!
+//! # Who is notified (spec 7.3, with the fixes from the Cachet bug reports)
+//!
+//! | change | subscribers notified |
+//! | --- | --- |
+//! | incident created with `notify`, visible | global ones and those of its component |
+//! | update posted to a visible incident | global ones and those of its component |
+//! | component status changed, not `silent` | global ones and those of the component, only when the status really changed |
+//! | maintenance scheduled with `notify` | global ones and those of its components |
+//! | new unverified subscriber | that subscriber: the verification mail |
+//!
+//! Incident and component notifications are suppressed while a maintenance window is in
+//! progress when the `suppress_notifications_in_maintenance` setting is on.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::crypto::DataKey;
+use crate::enums::{ComponentStatus, IncidentStatus};
+use crate::ids::{ComponentId, DeliveryId, NoticeId, SubscriberId, WebhookId};
+use crate::markdown::{sanitize, SafeHtml};
+use crate::template::escape_html;
+
+/// What happened. Its [`EventKind::as_str`] names it in webhook payloads and in the admin
+/// view of the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventKind {
+    /// An incident was created.
+    IncidentCreated,
+    /// An incident was changed.
+    IncidentUpdated,
+    /// An incident became resolved.
+    IncidentResolved,
+    /// An update was posted to an incident.
+    UpdatePosted,
+    /// A component's status changed.
+    ComponentStatusChanged,
+    /// A maintenance window was scheduled.
+    MaintenanceScheduled,
+    /// A maintenance window started.
+    MaintenanceStarted,
+    /// A maintenance window completed.
+    MaintenanceCompleted,
+    /// Someone subscribed.
+    SubscriberCreated,
+    /// A subscriber confirmed their address.
+    SubscriberVerified,
+    /// A subscriber left.
+    SubscriberUnsubscribed,
+}
+
+impl EventKind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [EventKind; 11] = [
+        EventKind::IncidentCreated,
+        EventKind::IncidentUpdated,
+        EventKind::IncidentResolved,
+        EventKind::UpdatePosted,
+        EventKind::ComponentStatusChanged,
+        EventKind::MaintenanceScheduled,
+        EventKind::MaintenanceStarted,
+        EventKind::MaintenanceCompleted,
+        EventKind::SubscriberCreated,
+        EventKind::SubscriberVerified,
+        EventKind::SubscriberUnsubscribed,
+    ];
+
+    /// The stable name, e.g. `incident.created`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::IncidentCreated => "incident.created",
+            EventKind::IncidentUpdated => "incident.updated",
+            EventKind::IncidentResolved => "incident.resolved",
+            EventKind::UpdatePosted => "incident_update.created",
+            EventKind::ComponentStatusChanged => "component.status_changed",
+            EventKind::MaintenanceScheduled => "maintenance.scheduled",
+            EventKind::MaintenanceStarted => "maintenance.started",
+            EventKind::MaintenanceCompleted => "maintenance.completed",
+            EventKind::SubscriberCreated => "subscriber.created",
+            EventKind::SubscriberVerified => "subscriber.verified",
+            EventKind::SubscriberUnsubscribed => "subscriber.unsubscribed",
+        }
+    }
+
+    /// The kind named `name`, if any.
+    pub fn parse(name: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which subscribers a notice is mailed to. Only verified subscribers ever receive one,
+/// except the subscriber a verification mail is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    /// No subscriber (webhooks may still want the event).
+    Nobody,
+    /// Verified global subscribers, and verified subscribers of any of these components
+    /// (none: global subscribers only).
+    Subscribers(Vec<ComponentId>),
+    /// The subscriber the same store operation creates, verified or not: the verification
+    /// mail. Nobody when the operation finds the address already subscribed.
+    NewSubscriber,
+}
+
+impl Audience {
+    /// Whether subscriber `s` is among the audience; `created` says that `s` is the
+    /// subscriber the operation queuing the notice creates. Every store applies this rule
+    /// (the SQL ones as the same condition in SQL).
+    pub fn reaches<E>(&self, s: &crate::model::Subscriber<E>, created: bool) -> bool {
+        match self {
+            Audience::Nobody => false,
+            Audience::NewSubscriber => created,
+            Audience::Subscribers(components) => {
+                s.verified_at.is_some()
+                    && (s.global
+                        || s.subscriptions
+                            .iter()
+                            .any(|x| components.contains(&x.component_id)))
+            }
+        }
+    }
+}
+
+/// A notification as the service hands it to the store with the change that causes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// What happened.
+    pub event: EventKind,
+    /// Who among the subscribers gets it.
+    pub audience: Audience,
+    /// Mail subject (one line).
+    pub subject: String,
+    /// Plain-text body, without the footer (links are added per recipient at delivery).
+    pub text: String,
+    /// HTML body, from already sanitized parts, without the footer.
+    pub html: SafeHtml,
+}
+
+/// A notice as the outbox keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoticeRecord {
+    /// Id.
+    pub id: NoticeId,
+    /// What happened.
+    pub event: EventKind,
+    /// The id of what it is about (the incident, component, schedule or subscriber), set by
+    /// the store that wrote the change.
+    pub entity_id: Option<i64>,
+    /// Mail subject.
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+    /// HTML body.
+    pub html: SafeHtml,
+    /// When the change was made.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Whom one delivery goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// A subscriber, by mail.
+    Subscriber(SubscriberId),
+    /// A webhook endpoint.
+    Webhook(WebhookId),
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryState {
+    /// Waiting for its first attempt or for a retry (`next_attempt_at`).
+    Pending,
+    /// Sent.
+    Delivered,
+    /// Given up after the last attempt, or refused for good (`last_error` says why).
+    Failed,
+    /// Not sent because its recipient no longer exists or no longer wants it.
+    Dropped,
+}
+
+impl DeliveryState {
+    /// Every state.
+    pub const ALL: [DeliveryState; 4] = [
+        DeliveryState::Pending,
+        DeliveryState::Delivered,
+        DeliveryState::Failed,
+        DeliveryState::Dropped,
+    ];
+
+    /// The stored and displayed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+            DeliveryState::Dropped => "dropped",
+        }
+    }
+
+    /// The state named `name`, if any.
+    pub fn parse(name: &str) -> Option<DeliveryState> {
+        DeliveryState::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+/// One delivery of a notice to one recipient.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// Id.
+    pub id: DeliveryId,
+    /// What is delivered.
+    pub notice: NoticeRecord,
+    /// To whom.
+    pub target: Target,
+    /// Where it stands.
+    pub state: DeliveryState,
+    /// Attempts begun so far (a claim counts as one).
+    pub attempts: u32,
+    /// When it is due (for a pending one).
+    pub next_attempt_at: DateTime<Utc>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When it was sent.
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// When it was queued.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A worker's request for due deliveries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// A random token naming this claim; only its holder may record the outcome.
+    pub token: String,
+    /// The time the claim is made at: pending deliveries due by then, not held by an
+    /// unexpired claim, are taken.
+    pub now: DateTime<Utc>,
+    /// Until when the claimed deliveries are held. A worker that dies lets them go at this
+    /// time, and another worker takes them again.
+    pub lease_until: DateTime<Utc>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Sent at this time.
+    Delivered(DateTime<Utc>),
+    /// Failed; try again at `at`.
+    Retry {
+        /// When.
+        at: DateTime<Utc>,
+        /// What went wrong.
+        error: String,
+    },
+    /// Failed for good.
+    Failed(String),
+    /// Not sent, and never will be (the recipient is gone).
+    Dropped(String),
+}
+
+/// The longest error text kept for a delivery.
+pub const MAX_ERROR_CHARS: usize = 500;
+
+impl Outcome {
+    /// The error text cut to [`MAX_ERROR_CHARS`], for storage.
+    pub fn error(&self) -> Option<String> {
+        match self {
+            Outcome::Delivered(_) => None,
+            Outcome::Retry { error, .. } | Outcome::Failed(error) | Outcome::Dropped(error) => {
+                Some(error.chars().take(MAX_ERROR_CHARS).collect())
+            }
+        }
+    }
+
+    /// The state a delivery is left in.
+    pub fn state(&self) -> DeliveryState {
+        match self {
+            Outcome::Delivered(_) => DeliveryState::Delivered,
+            Outcome::Retry { .. } => DeliveryState::Pending,
+            Outcome::Failed(_) => DeliveryState::Failed,
+            Outcome::Dropped(_) => DeliveryState::Dropped,
+        }
+    }
+}
+
+/// When failed deliveries are tried again: exponential backoff from `first_delay`, doubling
+/// up to `max_delay`, for at most `max_attempts` attempts in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all before a delivery is marked failed (at least 1).
+    pub max_attempts: u32,
+    /// Wait after the first failure.
+    pub first_delay: Duration,
+    /// The longest wait.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 10 attempts, from 30 seconds up to an hour apart: about 4 hours in all.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 10,
+            first_delay: Duration::seconds(30),
+            max_delay: Duration::hours(1),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after attempt number `attempts` (1-based) failed.
+    pub fn delay(&self, attempts: u32) -> Duration {
+        let doublings = attempts.saturating_sub(1).min(30);
+        let first = self.first_delay.num_milliseconds().max(1);
+        let ms = first.saturating_mul(1_i64 << doublings);
+        Duration::milliseconds(ms).min(self.max_delay)
+    }
+
+    /// The outcome of a failed attempt number `attempts` at `now`: another try later, or,
+    /// after the last attempt or for a `permanent` error, failed for good.
+    pub fn after_failure(
+        &self,
+        attempts: u32,
+        now: DateTime<Utc>,
+        error: String,
+        permanent: bool,
+    ) -> Outcome {
+        if permanent || attempts >= self.max_attempts.max(1) {
+            Outcome::Failed(error)
+        } else {
+            Outcome::Retry {
+                at: now + self.delay(attempts),
+                error,
+            }
+        }
+    }
+}
+
+// ---- the messages
+
+/// The page a notice links to and the words around it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    /// The status page's name (setting `app_name`).
+    pub name: String,
+    /// Its absolute base URL, without a trailing slash (setting `app_url`); empty when
+    /// not configured, and then mails carry no links but the signed ones the worker adds
+    /// from its own base URL.
+    pub url: String,
+}
+
+fn html_text(out: &mut String, tag: &str, text: &str) {
+    let _ = write!(out, "<{tag}>");
+    escape_html(text, out);
+    let _ = write!(out, "</{tag}>");
+}
+
+/// The notice for a new incident (or an update posted to one, when `update` is given).
+pub fn incident_notice(
+    site: &Site,
+    event: EventKind,
+    audience: Audience,
+    name: &str,
+    status: IncidentStatus,
+    component: Option<(&str, Option<ComponentStatus>)>,
+    message_source: &str,
+    message_html: &SafeHtml,
+) -> Notice {
+    let status = status.label();
+    let lead = match event {
+        EventKind::UpdatePosted => "Incident update",
+        _ => "New incident",
+    };
+    let subject = one_line(&format!("[{}] {name}: {status}", site.name));
+    let mut text = format!("{lead}: {name}\nStatus: {status}\n");
+    let mut html = String::new();
+    html_text(&mut html, "h1", name);
+    html_text(&mut html, "p", &format!("{lead}. Status: {status}"));
+    if let Some((component, impact)) = component {
+        let affects = match impact {
+            Some(i) => format!("Affects: {component} ({})", i.label()),
+            None => format!("Affects: {component}"),
+        };
+        let _ = writeln!(text, "{affects}");
+        html_text(&mut html, "p", &affects);
+    }
+    let _ = write!(text, "\n{}\n", message_source.trim_end());
+    html.push_str(message_html.as_str());
+    Notice {
+        event,
+        audience,
+        subject,
+        text,
+        html: sanitize(&html),
+    }
+}
+
+/// The notice for a component whose status changes to `status`.
+pub fn component_notice(
+    site: &Site,
+    audience: Audience,
+    name: &str,
+    status: ComponentStatus,
+) -> Notice {
+    let status = status.label();
+    let line = format!("{name} is now: {status}");
+    let mut html = String::new();
+    html_text(&mut html, "h1", name);
+    html_text(&mut html, "p", &format!("Status: {status}"));
+    Notice {
+        event: EventKind::ComponentStatusChanged,
+        audience,
+        subject: one_line(&format!("[{}] {line}", site.name)),
+        text: format!("{line}\n"),
+        html: sanitize(&html),
+    }
+}
+
+/// The notice for a maintenance window scheduled at `at` (written in the display zone by
+/// the caller).
+pub fn schedule_notice(
+    site: &Site,
+    audience: Audience,
+    name: &str,
+    at: &str,
+    message: Option<(&str, &SafeHtml)>,
+) -> Notice {
+    let line = format!("Scheduled maintenance: {name}");
+    let mut text = format!("{line}\nStarts: {at}\n");
+    let mut html = String::new();
+    html_text(&mut html, "h1", name);
+    html_text(&mut html, "p", &format!("Scheduled maintenance, starting {at}"));
+    if let Some((source, rendered)) = message {
+        let _ = write!(text, "\n{}\n", source.trim_end());
+        html.push_str(rendered.as_str());
+    }
+    Notice {
+        event: EventKind::MaintenanceScheduled,
+        audience,
+        subject: one_line(&format!("[{}] {line}", site.name)),
+        text,
+        html: sanitize(&html),
+    }
+}
+
+/// The verification mail for a new subscriber (the worker adds the signed link).
+pub fn verification_notice(site: &Site) -> Notice {
+    let line = format!("Confirm your subscription to {}", site.name);
+    let text = format!(
+        "{line}\n\nSomeone (we hope you) asked for status updates from {} to be sent to this \
+         address. Open the link below to confirm. If it was not you, ignore this mail: \
+         nothing will be sent.\n",
+        site.name
+    );
+    let mut html = String::new();
+    html_text(&mut html, "h1", &line);
+    html_text(
+        &mut html,
+        "p",
+        "Someone (we hope you) asked for status updates to be sent to this address. Open the \
+         link below to confirm. If it was not you, ignore this mail: nothing will be sent.",
+    );
+    Notice {
+        event: EventKind::SubscriberCreated,
+        audience: Audience::NewSubscriber,
+        subject: one_line(&format!("[{}] {line}", site.name)),
+        text,
+        html: sanitize(&html),
+    }
+}
+
+/// A mail subject never spans lines (a header injection otherwise).
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+// ---- signed links
+
+/// What a signed subscriber link may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    /// Confirm the address (`/subscribe/verify/{token}`).
+    Verify,
+    /// Choose components (`/subscribe/manage/{token}`).
+    Manage,
+    /// Leave (`/subscribe/unsubscribe/{token}`, also the `List-Unsubscribe` header).
+    Unsubscribe,
+}
+
+impl LinkPurpose {
+    fn label(self) -> &'static str {
+        match self {
+            LinkPurpose::Verify => "subscriber.verify",
+            LinkPurpose::Manage => "subscriber.manage",
+            LinkPurpose::Unsubscribe => "subscriber.unsubscribe",
+        }
+    }
+
+    /// How long a link made now stays good.
+    pub fn lifetime(self) -> Duration {
+        match self {
+            LinkPurpose::Verify => Duration::hours(48),
+            LinkPurpose::Manage | LinkPurpose::Unsubscribe => Duration::days(60),
+        }
+    }
+}
+
+/// A signed link token for one subscriber: `{id}.{expiry}.{mac}`, the MAC (HMAC-SHA256 under
+/// the data key) over the purpose, the subscriber's id and creation time, and the expiry.
+/// Binding the creation time means a token for a deleted subscriber never works for a
+/// later one that got the same id.
+pub fn link_token(
+    key: &DataKey,
+    purpose: LinkPurpose,
+    subscriber: SubscriberId,
+    subscriber_created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> String {
+    let expiry = expires_at.timestamp();
+    let mac = key.sign(
+        purpose.label(),
+        &link_message(subscriber, subscriber_created_at, expiry),
+    );
+    format!("{}.{expiry}.{mac}", subscriber.get())
+}
+
+fn link_message(subscriber: SubscriberId, created_at: DateTime<Utc>, expiry: i64) -> String {
+    format!(
+        "{}\0{}\0{expiry}",
+        subscriber.get(),
+        created_at.timestamp_micros()
+    )
+}
+
+/// Why a link token is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    /// Not a token, or not signed by this page, or for another purpose or subscriber.
+    #[error("the link is not valid")]
+    Invalid,
+    /// It was good, but its time is over.
+    #[error("the link has expired")]
+    Expired,
+}
+
+/// The subscriber id a token claims, before it is checked (to load the subscriber whose
+/// creation time [`check_link`] needs).
+pub fn link_subscriber(token: &str) -> Option<SubscriberId> {
+    let id = token.split('.').next()?;
+    if id.is_empty() || id.len() > 19 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    id.parse().ok().map(SubscriberId)
+}
+
+/// Checks a token made by [`link_token`] for `purpose` and this subscriber at `now`.
+///
+/// # Errors
+/// [`LinkError::Invalid`] for anything not signed for exactly this; [`LinkError::Expired`]
+/// for a genuine token past its expiry.
+pub fn check_link(
+    key: &DataKey,
+    token: &str,
+    purpose: LinkPurpose,
+    subscriber: SubscriberId,
+    subscriber_created_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), LinkError> {
+    let mut parts = token.split('.');
+    let (Some(id), Some(expiry), Some(mac), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(LinkError::Invalid);
+    };
+    if link_subscriber(id) != Some(subscriber) {
+        return Err(LinkError::Invalid);
+    }
+    let expiry: i64 = match expiry.parse() {
+        Ok(e) if expiry.bytes().all(|b| b.is_ascii_digit()) => e,
+        _ => return Err(LinkError::Invalid),
+    };
+    let message = link_message(subscriber, subscriber_created_at, expiry);
+    if !key.verify_signature(purpose.label(), &message, mac) {
+        return Err(LinkError::Invalid);
+    }
+    if now.timestamp() >= expiry {
+        return Err(LinkError::Expired);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(s, 0).unwrap()
+    }
+
+    #[test]
+    fn event_names_round_trip_and_are_distinct() {
+        let mut names: Vec<_> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+        for k in EventKind::ALL {
+            assert_eq!(EventKind::parse(k.as_str()), Some(k));
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), EventKind::ALL.len());
+        assert_eq!(EventKind::parse("incident.deleted"), None);
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_then_gives_up() {
+        let p = RetryPolicy {
+            max_attempts: 5,
+            first_delay: Duration::seconds(10),
+            max_delay: Duration::seconds(45),
+        };
+        assert_eq!(p.delay(1), Duration::seconds(10));
+        assert_eq!(p.delay(2), Duration::seconds(20));
+        assert_eq!(p.delay(3), Duration::seconds(40));
+        assert_eq!(p.delay(4), Duration::seconds(45));
+        assert_eq!(p.delay(u32::MAX), Duration::seconds(45));
+        let now = t(1_000);
+        assert_eq!(
+            p.after_failure(2, now, "refused".into(), false),
+            Outcome::Retry {
+                at: t(1_020),
+                error: "refused".into()
+            }
+        );
+        assert_eq!(
+            p.after_failure(5, now, "refused".into(), false),
+            Outcome::Failed("refused".into())
+        );
+        assert_eq!(
+            p.after_failure(1, now, "no such user".into(), true),
+            Outcome::Failed("no such user".into())
+        );
+    }
+
+    #[test]
+    fn stored_errors_are_cut() {
+        let long = "x".repeat(MAX_ERROR_CHARS * 2);
+        let o = Outcome::Failed(long);
+        assert_eq!(o.error().unwrap().chars().count(), MAX_ERROR_CHARS);
+        assert_eq!(Outcome::Delivered(t(0)).error(), None);
+    }
+
+    #[test]
+    fn link_tokens_bind_purpose_subscriber_creation_and_expiry() {
+        let (key, _) = DataKey::generate();
+        let (other_key, _) = DataKey::generate();
+        let sid = SubscriberId(7);
+        let born = t(500);
+        let now = t(1_000);
+        let token = link_token(&key, LinkPurpose::Manage, sid, born, t(2_000));
+        assert_eq!(link_subscriber(&token), Some(sid));
+        let check = |k: &DataKey, tok: &str, p, s, b, at| check_link(k, tok, p, s, b, at);
+        assert_eq!(check(&key, &token, LinkPurpose::Manage, sid, born, now), Ok(()));
+        // Another purpose, subscriber, incarnation or key.
+        for (k, p, s, b) in [
+            (&key, LinkPurpose::Unsubscribe, sid, born),
+            (&key, LinkPurpose::Manage, SubscriberId(8), born),
+            (&key, LinkPurpose::Manage, sid, t(501)),
+            (&other_key, LinkPurpose::Manage, sid, born),
+        ] {
+            assert_eq!(check(k, &token, p, s, b, now), Err(LinkError::Invalid));
+        }
+        // Expired, and a later expiry written in by hand.
+        assert_eq!(
+            check(&key, &token, LinkPurpose::Manage, sid, born, t(2_000)),
+            Err(LinkError::Expired)
+        );
+        let mut parts: Vec<&str> = token.split('.').collect();
+        parts[1] = "9999999999";
+        let forged = parts.join(".");
+        assert_eq!(
+            check(&key, &forged, LinkPurpose::Manage, sid, born, now),
+            Err(LinkError::Invalid)
+        );
+        for junk in ["", "7", "7.2000", "7.2000.", "x.2000.abc", "7.-1.abc", "7.2000.abc.d"] {
+            assert_eq!(
+                check(&key, junk, LinkPurpose::Manage, sid, born, now),
+                Err(LinkError::Invalid),
+                "{junk:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn messages_escape_names_and_keep_subjects_on_one_line() {
+        let site = Site {
+            name: "Acme".into(),
+            url: String::new(),
+        };
+        let html = crate::markdown::render("**down**").unwrap();
+        let n = incident_notice(
+            &site,
+            EventKind::IncidentCreated,
+            Audience::Subscribers(vec![]),
+            "API <b>\r\nBcc: x@evil",
+            IncidentStatus::Identified,
+            Some(("Payments", Some(ComponentStatus::MajorOutage))),
+            "**down**",
+            &html,
+        );
+        assert!(!n.subject.contains('\n') && !n.subject.contains('\r'));
+        assert!(n.subject.starts_with("[Acme] API <b>"), "{}", n.subject);
+        assert!(n.subject.ends_with(": Identified"), "{}", n.subject);
+        assert!(n.text.contains("Status: Identified"));
+        assert!(n.text.contains("Affects: Payments (Major Outage)"));
+        assert!(n.text.contains("**down**"));
+        assert!(n.html.as_str().contains("API &lt;b&gt;"));
+        assert!(n.html.as_str().contains("<strong>down</strong>"));
+        let c = component_notice(&site, Audience::Nobody, "DB", ComponentStatus::PartialOutage);
+        assert_eq!(c.subject, "[Acme] DB is now: Partial Outage");
+    }
+}

@@ -1,0 +1,180 @@
+//! The notices the service queues with its writes: which change notifies whom (the rules of
+//! [`crate::notify`]), and the outbox as Admins see it.
+
+use super::StatusPage;
+use crate::enums::{ComponentStatus, IncidentStatus, Visibility};
+use crate::error::Result;
+use crate::ids::ComponentId;
+use crate::markdown::SafeHtml;
+use crate::notify::{self, Audience, Delivery, EventKind, Notice, Site};
+use crate::policy::{Action, Actor};
+use crate::store::{DeliveryFilter, DeliverySort, ListQuery, Page};
+
+impl StatusPage {
+    /// The page's name and address, as notices name them.
+    pub fn site(&self) -> Site {
+        let s = self.settings();
+        Site {
+            name: s.app_name.clone(),
+            url: s.app_url.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// Whether incident and component notices are held back now: a maintenance window is
+    /// in progress and the `suppress_notifications_in_maintenance` setting is on.
+    async fn quiet_for_maintenance(&self) -> Result<bool> {
+        if !self.settings().suppress_notifications_in_maintenance {
+            return Ok(false);
+        }
+        Ok(!self.snapshot(&Actor::Guest).await?.maintenance_now.is_empty())
+    }
+
+    /// Subscribers of `component` (and global ones), unless maintenance keeps them quiet.
+    async fn incident_audience(&self, component: Option<ComponentId>) -> Result<Audience> {
+        Ok(if self.quiet_for_maintenance().await? {
+            Audience::Nobody
+        } else {
+            Audience::Subscribers(component.into_iter().collect())
+        })
+    }
+
+    /// The component's name, for a notice ("" when it is gone).
+    async fn component_name(&self, id: ComponentId) -> String {
+        self.store
+            .get_component(id)
+            .await
+            .map(|c| c.name)
+            .unwrap_or_default()
+    }
+
+    /// The notice of a new incident: to subscribers when `notify` is on and the incident is
+    /// public (spec 7.3).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn new_incident_notice(
+        &self,
+        notify: bool,
+        visible: Visibility,
+        name: &str,
+        status: IncidentStatus,
+        component: Option<ComponentId>,
+        impact: Option<ComponentStatus>,
+        message: (&str, &SafeHtml),
+    ) -> Result<Notice> {
+        let audience = if notify && visible == Visibility::Public {
+            self.incident_audience(component).await?
+        } else {
+            Audience::Nobody
+        };
+        self.incident_notice(EventKind::IncidentCreated, audience, name, status, component, impact, message)
+            .await
+    }
+
+    /// The notice of an update posted to an incident: to subscribers when the incident is
+    /// public (the API has no notify flag for updates).
+    pub(super) async fn update_notice(
+        &self,
+        incident: &crate::model::Incident,
+        status: IncidentStatus,
+        message: (&str, &SafeHtml),
+    ) -> Result<Notice> {
+        let audience = if incident.visible == Visibility::Public {
+            self.incident_audience(incident.component_id).await?
+        } else {
+            Audience::Nobody
+        };
+        self.incident_notice(
+            EventKind::UpdatePosted,
+            audience,
+            &incident.name,
+            status,
+            incident.component_id,
+            None,
+            message,
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn incident_notice(
+        &self,
+        event: EventKind,
+        audience: Audience,
+        name: &str,
+        status: IncidentStatus,
+        component: Option<ComponentId>,
+        impact: Option<ComponentStatus>,
+        (source, html): (&str, &SafeHtml),
+    ) -> Result<Notice> {
+        let component_name = match component {
+            Some(c) => Some(self.component_name(c).await),
+            None => None,
+        };
+        Ok(notify::incident_notice(
+            &self.site(),
+            event,
+            audience,
+            name,
+            status,
+            component_name
+                .as_deref()
+                .filter(|n| !n.is_empty())
+                .map(|n| (n, impact)),
+            source,
+            html,
+        ))
+    }
+
+    /// The notice of a component status change (queued by the store only when the status
+    /// really changes): to its subscribers unless `silent`, or maintenance keeps them quiet.
+    pub(super) async fn component_notice(
+        &self,
+        id: ComponentId,
+        status: ComponentStatus,
+        silent: bool,
+    ) -> Result<Notice> {
+        let audience = if silent {
+            Audience::Nobody
+        } else {
+            self.incident_audience(Some(id)).await?
+        };
+        let name = self.component_name(id).await;
+        Ok(notify::component_notice(&self.site(), audience, &name, status))
+    }
+
+    /// The notice of a new maintenance window: with `notify`, to global subscribers and
+    /// those of its components (Cachet mailed global subscribers only).
+    pub(super) fn schedule_notice(
+        &self,
+        notify: bool,
+        name: &str,
+        scheduled_at: chrono::DateTime<chrono::Utc>,
+        components: &[ComponentId],
+        message: Option<(&str, &SafeHtml)>,
+    ) -> Notice {
+        let audience = if notify {
+            Audience::Subscribers(components.to_vec())
+        } else {
+            Audience::Nobody
+        };
+        let zone = self.zone(None);
+        let at = scheduled_at
+            .with_timezone(&zone)
+            .format("%Y-%m-%d %H:%M %Z")
+            .to_string();
+        notify::schedule_notice(&self.site(), audience, name, &at, message)
+    }
+
+    /// The outbox: every delivery with its state, attempts and last error (Admin only: a
+    /// delivery names its subscriber, so it reads as subscriber data).
+    ///
+    /// # Errors
+    /// `Forbidden`/`Unauthenticated`.
+    pub async fn list_deliveries(
+        &self,
+        actor: &Actor,
+        q: &ListQuery<DeliverySort, DeliveryFilter>,
+    ) -> Result<Page<Delivery>> {
+        self.authorize(actor, Action::ReadSubscribers).await?;
+        Ok(self.store.list_deliveries(q).await?)
+    }
+}
