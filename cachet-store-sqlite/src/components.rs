@@ -224,7 +224,10 @@ pub(crate) fn update(
         return not_found(Entity::Component);
     }
     if let Some(status) = changes.status {
-        history::set_status(conn, id, status, source, now())?;
+        let at = now();
+        if history::set_status(conn, id, status, source, at)?.is_some() {
+            crate::outbox::enqueue(conn, changes.notice.clone(), id.get(), None, at)?;
+        }
     }
     let mut set = Set::default();
     set.set_some("name", changes.name);

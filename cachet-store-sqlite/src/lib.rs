@@ -10,6 +10,7 @@ mod incidents;
 mod metrics;
 mod migrate;
 mod misc;
+mod outbox;
 mod query;
 mod schedules;
 mod sessions;

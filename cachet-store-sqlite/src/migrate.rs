@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_security.sql"),
     include_str!("../migrations/0003_sessions.sql"),
     include_str!("../migrations/0004_status_changes.sql"),
+    include_str!("../migrations/0005_outbox.sql"),
 ];
 
 /// The version the migrations bring a database to.

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::conflict_means;
 use crate::{
-    components, history, incidents, metrics, misc, schedules, sessions, subscribers, users,
+    components, history, incidents, metrics, misc, outbox, schedules, sessions, subscribers, users,
     SqliteStore,
 };
 
@@ -552,5 +552,34 @@ impl Store for SqliteStore {
 
     async fn overview(&self, since: DateTime<Utc>) -> Result<Overview, StoreError> {
         self.read(move |tx| misc::overview(tx, since)).await
+    }
+
+    // ---- the notification outbox
+
+    async fn claim_deliveries(
+        &self,
+        claim: &cachet_core::notify::Claim,
+    ) -> Result<Vec<cachet_core::notify::Delivery>, StoreError> {
+        let claim = claim.clone();
+        self.write(move |tx| outbox::claim(tx, &claim)).await
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: DeliveryId,
+        token: &str,
+        outcome: cachet_core::notify::Outcome,
+    ) -> Result<bool, StoreError> {
+        let token = token.to_owned();
+        self.write(move |tx| outbox::finish(tx, id, &token, outcome))
+            .await
+    }
+
+    async fn list_deliveries(
+        &self,
+        q: &ListQuery<DeliverySort, DeliveryFilter>,
+    ) -> Result<Page<cachet_core::notify::Delivery>, StoreError> {
+        let q = q.clone();
+        self.read(move |tx| outbox::list(tx, &q)).await
     }
 }
