@@ -35,7 +35,11 @@ macro_rules! sql_backend {
         use sqlx::{Database, Row as _};
 
         use crate::error::{classify, conflict_means, not_found, Corrupt, Fail, Res};
-        use crate::query::{order_by, Arg, Dialect, PageSpec, Set, Where};
+        use crate::query::{order_by, placeholders, Arg, Dialect, PageSpec, Set, Where};
+        use cachet_core::notify::{
+            Audience, Claim, Delivery, DeliveryState, EventKind, Notice, NoticeRecord, Outcome,
+            Target,
+        };
         use crate::LastId as _;
 
         type Db = $db;
@@ -612,7 +616,10 @@ macro_rules! sql_backend {
                 return not_found(Entity::Component);
             }
             if let Some(status) = changes.status {
-                set_status(c, id, status, source, now_secs()).await?;
+                let at = now_secs();
+                if set_status(c, id, status, source, at).await?.is_some() {
+                    enqueue(c, changes.notice.clone(), id.get(), None, at).await?;
+                }
             }
             let mut set = Set::default();
             set.set_some("name", changes.name);
@@ -1187,6 +1194,7 @@ macro_rules! sql_backend {
             if let (Some(component), Some(impact)) = (new.component_id, new.impact) {
                 set_component_status(c, component, impact).await?;
             }
+            enqueue(c, new.notice, id, None, at).await?;
             get_incident(c, IncidentId(id)).await
         }
 
@@ -1335,6 +1343,7 @@ macro_rules! sql_backend {
                 ],
             )
             .await?;
+            enqueue(c, new.notice, incident.get(), None, at).await?;
             find_update(c, incident, UpdateId(id)).await
         }
 
@@ -1653,6 +1662,7 @@ macro_rules! sql_backend {
             .await?;
             let id = ScheduleId(id);
             insert_schedule_components(c, id, &new.components).await?;
+            enqueue(c, new.notice, id.get(), None, at).await?;
             get_schedule(c, id).await
         }
 
@@ -2218,6 +2228,7 @@ macro_rules! sql_backend {
                 )
                 .await?;
             }
+            enqueue(c, new.notice, id.get(), Some(id), at).await?;
             Ok((get_subscriber(c, id).await?, true))
         }
 
@@ -2843,6 +2854,210 @@ macro_rules! sql_backend {
             })
         }
 
+        // ------------------------------------------------------------------ the outbox
+
+        /// Queues `notice` (about `entity`) for every subscriber its audience reaches, in
+        /// the caller's transaction; `created` is the subscriber that transaction creates,
+        /// if any. Writes nothing when nobody is reached. The audience rule is
+        /// `Audience::reaches`, written as SQL.
+        async fn enqueue(
+            c: &mut Conn,
+            notice: Option<Notice>,
+            entity: i64,
+            created: Option<SubscriberId>,
+            at: i64,
+        ) -> Res<()> {
+            let Some(notice) = notice else {
+                return Ok(());
+            };
+            let (condition, args) = match &notice.audience {
+                Audience::Nobody => return Ok(()),
+                Audience::NewSubscriber => match created {
+                    Some(id) => ("s.id = ?".to_owned(), vec![Arg::Int(id.get())]),
+                    None => return Ok(()),
+                },
+                Audience::Subscribers(components) if components.is_empty() => {
+                    ("s.verified_at IS NOT NULL AND s.is_global".to_owned(), Vec::new())
+                }
+                Audience::Subscribers(components) => (
+                    format!(
+                        "s.verified_at IS NOT NULL AND (s.is_global OR EXISTS (SELECT 1 FROM \
+                         subscriptions x WHERE x.subscriber_id = s.id AND x.component_id IN ({})))",
+                        placeholders(components.len())
+                    ),
+                    ints(components.iter().map(|c| c.get())),
+                ),
+            };
+            let id = insert(
+                c,
+                "INSERT INTO notices (event, entity_id, subject, text_body, html_body, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+                vec![
+                    notice.event.as_str().into(),
+                    Arg::Int(entity),
+                    notice.subject.into(),
+                    notice.text.into(),
+                    notice.html.as_str().into(),
+                    Arg::Int(at),
+                ],
+            )
+            .await?;
+            let mut all = vec![Arg::Int(id), Arg::Int(at), Arg::Int(at)];
+            all.extend(args);
+            let queued = execute(
+                c,
+                &format!(
+                    "INSERT INTO deliveries (notice_id, subscriber_id, state, attempts, next_attempt_at, \
+                     created_at) SELECT ?, s.id, 'pending', 0, ?, ? FROM subscribers s WHERE {condition} \
+                     ORDER BY s.id"
+                ),
+                all,
+            )
+            .await?;
+            if queued == 0 {
+                execute(c, "DELETE FROM notices WHERE id = ?", vec![Arg::Int(id)]).await?;
+            }
+            Ok(())
+        }
+
+        const DELIVERY_COLUMNS: &str = "d.id, d.subscriber_id, d.webhook_id, d.state, d.attempts, \
+             d.next_attempt_at, d.last_error, d.delivered_at, d.created_at, n.id, n.event, n.entity_id, \
+             n.subject, n.text_body, n.html_body, n.created_at";
+        const DELIVERY_FROM: &str = "deliveries d JOIN notices n ON n.id = d.notice_id";
+
+        fn delivery_row(r: &DbRow) -> Result<Delivery, sqlx::Error> {
+            let target = match (r.try_get::<Option<i64>, _>(1)?, r.try_get::<Option<i64>, _>(2)?) {
+                (Some(s), None) => Target::Subscriber(SubscriberId(s)),
+                (None, Some(w)) => Target::Webhook(WebhookId(w)),
+                _ => return Err(decode(Corrupt("a delivery without one recipient".to_owned()))),
+            };
+            let state = text(r, 3)?;
+            let event = text(r, 10)?;
+            let attempts: i64 = r.try_get(4)?;
+            Ok(Delivery {
+                id: DeliveryId(r.try_get(0)?),
+                notice: NoticeRecord {
+                    id: NoticeId(r.try_get(9)?),
+                    event: EventKind::parse(&event)
+                        .ok_or_else(|| decode(Corrupt(format!("notice event {event}"))))?,
+                    entity_id: r.try_get(11)?,
+                    subject: text(r, 12)?,
+                    text: text(r, 13)?,
+                    html: SafeHtml::from_stored(text(r, 14)?),
+                    created_at: ts(r, 15)?,
+                },
+                target,
+                state: DeliveryState::parse(&state)
+                    .ok_or_else(|| decode(Corrupt(format!("delivery state {state}"))))?,
+                attempts: u32::try_from(attempts)
+                    .map_err(|_| decode(Corrupt(format!("attempts {attempts}"))))?,
+                next_attempt_at: ts(r, 5)?,
+                last_error: opt_text(r, 6)?,
+                delivered_at: opt_ts(r, 7)?,
+                created_at: ts(r, 8)?,
+            })
+        }
+
+        /// Locks the due, unheld rows first (`SKIP LOCKED`: rows another claim is taking are
+        /// passed over, not waited for), then takes them.
+        async fn claim_deliveries(c: &mut Conn, claim: Claim) -> Res<Vec<Delivery>> {
+            let now = secs(claim.now);
+            let ids: Vec<i64> = fetch_all(
+                c,
+                "SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ? \
+                 AND (lease_until IS NULL OR lease_until <= ?) ORDER BY next_attempt_at, id LIMIT ? \
+                 FOR UPDATE SKIP LOCKED",
+                vec![Arg::Int(now), Arg::Int(now), Arg::Int(i64::from(claim.limit))],
+                |r| r.try_get(0),
+            )
+            .await?;
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let list = placeholders(ids.len());
+            let mut args = vec![
+                Arg::Text(claim.token.clone()),
+                Arg::Int(secs(claim.lease_until)),
+            ];
+            args.extend(ints(ids.iter().copied()));
+            execute(
+                c,
+                &format!(
+                    "UPDATE deliveries SET attempts = attempts + 1, lease_token = ?, lease_until = ? \
+                     WHERE id IN ({list})"
+                ),
+                args,
+            )
+            .await?;
+            fetch_all(
+                c,
+                &format!(
+                    "SELECT {DELIVERY_COLUMNS} FROM {DELIVERY_FROM} WHERE d.id IN ({list}) \
+                     ORDER BY d.next_attempt_at, d.id"
+                ),
+                ints(ids),
+                delivery_row,
+            )
+            .await
+        }
+
+        async fn finish_delivery(
+            c: &mut Conn,
+            id: DeliveryId,
+            token: String,
+            outcome: Outcome,
+        ) -> Res<bool> {
+            let (delivered_at, retry_at) = match &outcome {
+                Outcome::Delivered(at) => (Some(secs(*at)), None),
+                Outcome::Retry { at, .. } => (None, Some(secs(*at))),
+                Outcome::Failed(_) | Outcome::Dropped(_) => (None, None),
+            };
+            let changed = execute(
+                c,
+                "UPDATE deliveries SET state = ?, last_error = ?, delivered_at = ?, \
+                 next_attempt_at = COALESCE(?, next_attempt_at), lease_token = NULL, lease_until = NULL \
+                 WHERE id = ? AND lease_token = ? AND state = 'pending'",
+                vec![
+                    outcome.state().as_str().into(),
+                    Arg::OptText(outcome.error()),
+                    Arg::OptInt(delivered_at),
+                    Arg::OptInt(retry_at),
+                    Arg::Int(id.get()),
+                    Arg::Text(token),
+                ],
+            )
+            .await?;
+            Ok(changed == 1)
+        }
+
+        async fn list_deliveries(
+            c: &mut Conn,
+            q: ListQuery<DeliverySort, DeliveryFilter>,
+        ) -> Res<Page<Delivery>> {
+            let mut w = Where::default();
+            if let Some(state) = q.filter.state {
+                w.bind("d.state = ?", state.as_str());
+            }
+            if let Some(notice) = q.filter.notice {
+                w.bind("d.notice_id = ?", notice.get());
+            }
+            let sort = q.sort.map(|(s, o)| {
+                let column = match s {
+                    DeliverySort::Id => "d.id",
+                    DeliverySort::NextAttemptAt => "d.next_attempt_at",
+                };
+                (column, o)
+            });
+            let spec = PageSpec {
+                columns: DELIVERY_COLUMNS,
+                from: DELIVERY_FROM,
+                filter: &w,
+                order: order_by(D, sort, "d.id", "d.id DESC"),
+            };
+            let (items, total) = fetch_page(c, &spec, &q, delivery_row).await?;
+            Ok(Page { items, total })
+        }
+
         // ------------------------------------------------------------------ the trait
 
         #[async_trait]
@@ -3348,6 +3563,30 @@ macro_rules! sql_backend {
 
             async fn overview(&self, since: DateTime<Utc>) -> Result<Overview, StoreError> {
                 self.read(move |c| Box::pin(overview(c, since))).await
+            }
+
+            async fn claim_deliveries(&self, claim: &Claim) -> Result<Vec<Delivery>, StoreError> {
+                let claim = claim.clone();
+                self.write(move |c| Box::pin(claim_deliveries(c, claim.clone()))).await
+            }
+
+            async fn finish_delivery(
+                &self,
+                id: DeliveryId,
+                token: &str,
+                outcome: Outcome,
+            ) -> Result<bool, StoreError> {
+                let token = token.to_owned();
+                self.write(move |c| Box::pin(finish_delivery(c, id, token.clone(), outcome.clone())))
+                    .await
+            }
+
+            async fn list_deliveries(
+                &self,
+                q: &ListQuery<DeliverySort, DeliveryFilter>,
+            ) -> Result<Page<Delivery>, StoreError> {
+                let q = q.clone();
+                self.read(move |c| Box::pin(list_deliveries(c, q.clone()))).await
             }
         }
     };
