@@ -746,3 +746,91 @@ mod tests {
         assert_eq!(c.subject, "[Acme] DB is now: Partial Outage");
     }
 }
+
+// ---- the mail a delivery sends
+
+/// One mail, ready for a [`crate::notify`] transport: everything a delivery to one
+/// subscriber says, with the links signed for that subscriber.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    /// The recipient's address.
+    pub to: String,
+    /// Subject (one line).
+    pub subject: String,
+    /// Plain-text part.
+    pub text: String,
+    /// HTML part (sanitized parts only).
+    pub html: String,
+    /// The signed unsubscribe link, for the `List-Unsubscribe` header (RFC 2369) and the
+    /// one-click `List-Unsubscribe-Post` (RFC 8058).
+    pub unsubscribe_url: String,
+    /// A stable `Message-ID` local part for this delivery: a retry after a crash sends the
+    /// same id, so a receiving system can tell a repeat.
+    pub message_id: String,
+}
+
+/// The signed links of one subscriber, made at delivery time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Links {
+    /// Confirm the address (only in a verification mail).
+    pub verify: Option<String>,
+    /// Choose components.
+    pub manage: String,
+    /// Leave.
+    pub unsubscribe: String,
+}
+
+impl Links {
+    /// The links for subscriber `id` (created at `created_at`) under `base` (the status
+    /// page's absolute URL, no trailing slash), signed with `key` at `now`; with the
+    /// verification link when `verify`.
+    pub fn sign(
+        key: &DataKey,
+        base: &str,
+        id: SubscriberId,
+        created_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+        verify: bool,
+    ) -> Links {
+        let link = |purpose: LinkPurpose, path: &str| {
+            let token = link_token(key, purpose, id, created_at, now + purpose.lifetime());
+            format!("{base}/subscribe/{path}/{token}")
+        };
+        Links {
+            verify: verify.then(|| link(LinkPurpose::Verify, "verify")),
+            manage: link(LinkPurpose::Manage, "manage"),
+            unsubscribe: link(LinkPurpose::Unsubscribe, "unsubscribe"),
+        }
+    }
+}
+
+/// The mail delivery `delivery` sends to `to`: the notice with a footer of the signed links.
+pub fn compose(delivery: &Delivery, to: &str, links: &Links) -> Mail {
+    let n = &delivery.notice;
+    let mut text = n.text.clone();
+    let mut html = n.html.as_str().to_owned();
+    if let Some(verify) = &links.verify {
+        let _ = write!(text, "\nConfirm: {verify}\n");
+        html.push_str("<p><a href=\"");
+        escape_html(verify, &mut html);
+        html.push_str("\">Confirm your subscription</a></p>");
+    }
+    let _ = write!(
+        text,
+        "\n--\nChoose what you receive: {}\nUnsubscribe: {}\n",
+        links.manage, links.unsubscribe
+    );
+    html.push_str("<hr><p><a href=\"");
+    escape_html(&links.manage, &mut html);
+    html.push_str("\">Choose what you receive</a> · <a href=\"");
+    escape_html(&links.unsubscribe, &mut html);
+    html.push_str("\">Unsubscribe</a></p>");
+    Mail {
+        to: to.to_owned(),
+        subject: n.subject.clone(),
+        text,
+        html,
+        unsubscribe_url: links.unsubscribe.clone(),
+        message_id: format!("delivery-{}.notice-{}", delivery.id.get(), n.id.get()),
+    }
+}

@@ -17,6 +17,7 @@ mod sessions;
 mod subscribers;
 
 pub use accounts::{Enrollment, PendingSignIn, SignIn, SignedIn, SECOND_FACTOR_WINDOW};
+pub use notices::Send;
 pub use sessions::{ActiveSession, Resumed, SessionLimits, SessionSecret, SessionStart};
 
 use crate::audit::{Admit, FailureBudget};

@@ -178,3 +178,86 @@ impl StatusPage {
         Ok(self.store.list_deliveries(q).await?)
     }
 }
+
+/// What a worker does with one claimed delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Send {
+    /// Send this mail.
+    Mail(Box<notify::Mail>),
+    /// Do not send: the recipient is gone or no longer wants it (the reason is recorded).
+    Drop(String),
+}
+
+impl StatusPage {
+    /// Claims due deliveries for a worker (see [`crate::Store::claim_deliveries`]).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn claim_deliveries(&self, claim: &notify::Claim) -> Result<Vec<Delivery>> {
+        Ok(self.store.claim_deliveries(claim).await?)
+    }
+
+    /// Records how a worker's attempt at a delivery ended (see
+    /// [`crate::Store::finish_delivery`]).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn finish_delivery(
+        &self,
+        id: crate::ids::DeliveryId,
+        token: &str,
+        outcome: notify::Outcome,
+    ) -> Result<bool> {
+        Ok(self.store.finish_delivery(id, token, outcome).await?)
+    }
+
+    /// What a claimed delivery sends now: the mail to its subscriber with links under
+    /// `base_url` (the page's `app_url` when set), or why it is dropped. Only verified
+    /// subscribers get anything but the verification mail.
+    ///
+    /// # Errors
+    /// Store failures; an address that does not open with the data key.
+    pub async fn outgoing(
+        &self,
+        delivery: &Delivery,
+        base_url: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Send> {
+        let notify::Target::Subscriber(id) = delivery.target else {
+            return Ok(Send::Drop("webhooks are not delivered by this version".into()));
+        };
+        let subscriber = match self.store.get_subscriber(id).await {
+            Ok(s) => self.open_subscriber(s)?,
+            Err(crate::StoreError::NotFound(_)) => {
+                return Ok(Send::Drop("the subscriber no longer exists".into()))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let verification = delivery.notice.event == EventKind::SubscriberCreated;
+        if verification && subscriber.verified_at.is_some() {
+            return Ok(Send::Drop("the subscriber is verified already".into()));
+        }
+        if !verification && subscriber.verified_at.is_none() {
+            return Ok(Send::Drop("the subscriber is not verified".into()));
+        }
+        let site = self.site();
+        let base = if site.url.is_empty() {
+            base_url.trim_end_matches('/')
+        } else {
+            site.url.as_str()
+        };
+        let links = notify::Links::sign(
+            &self.key,
+            base,
+            subscriber.id,
+            subscriber.created_at,
+            now,
+            verification,
+        );
+        Ok(Send::Mail(Box::new(notify::compose(
+            delivery,
+            subscriber.email.as_str(),
+            &links,
+        ))))
+    }
+}

@@ -70,7 +70,7 @@ impl StatusPage {
         }
     }
 
-    fn open_subscriber(&self, s: StoredSubscriber) -> Result<Subscriber> {
+    pub(super) fn open_subscriber(&self, s: StoredSubscriber) -> Result<Subscriber> {
         s.try_map_email(|e| {
             if e.sealed.is_empty() {
                 // Not sealed yet (written before sealing, by an older instance): the

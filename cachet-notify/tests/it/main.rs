@@ -1,0 +1,236 @@
+//! The worker against a real SMTP server (aiosmtpd, `tests/smtp_sink.py`) and a real store.
+//!
+//! The sink needs a Python with aiosmtpd: `CACHET_TEST_SMTP_PYTHON` names it (`.ci/run` sets
+//! it to its virtualenv), else `python3`. Without aiosmtpd the tests print one "skipped"
+//! line, and `CACHET_REQUIRE_SMTP=1` (set by `.ci/run`) turns that into a failure.
+
+mod sink;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cachet_core::crypto::DataKey;
+use cachet_core::input::{IncidentInput, SubscriberInput};
+use cachet_core::notify::{DeliveryState, RetryPolicy};
+use cachet_core::store::{DeliveryFilter, ListQuery};
+use cachet_core::{Actor, StatusPage};
+use cachet_notify::{SmtpConfig, SmtpMailer, Worker, WorkerConfig};
+use cachet_store_sqlite::SqliteStore;
+
+use sink::Sink;
+
+struct Page {
+    page: Arc<StatusPage>,
+    _dir: tempfile::TempDir,
+}
+
+async fn page() -> Page {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_and_migrate(dir.path().join("cachet.db"))
+        .await
+        .unwrap();
+    let (key, _) = DataKey::generate();
+    let page = StatusPage::new(Arc::new(store), key).await.unwrap();
+    Page {
+        page: Arc::new(page),
+        _dir: dir,
+    }
+}
+
+fn worker(page: &Arc<StatusPage>, port: u16, retry: RetryPolicy) -> Worker {
+    let config = SmtpConfig::from_url(
+        &format!("smtp+insecure://127.0.0.1:{port}"),
+        None,
+        "Status <status@example.com>",
+    )
+    .unwrap();
+    let mailer = SmtpMailer::new(&SmtpConfig {
+        timeout: Duration::from_secs(5),
+        ..config
+    })
+    .unwrap();
+    Worker::new(
+        page.clone(),
+        Arc::new(mailer),
+        WorkerConfig {
+            base_url: "https://status.example.com".into(),
+            retry,
+            ..WorkerConfig::default()
+        },
+    )
+}
+
+async fn drain(w: &Worker) {
+    while w.run_once().await.unwrap() > 0 {}
+}
+
+async fn subscribe(page: &StatusPage, email: &str, components: Vec<i64>, verify: bool) {
+    page.create_subscriber(
+        &Actor::System,
+        SubscriberInput {
+            email: Some(email.into()),
+            verify: Some(verify),
+            components: Some(components),
+        },
+    )
+    .await
+    .unwrap();
+}
+
+async fn component(page: &StatusPage, name: &str) -> i64 {
+    page.create_component(
+        &Actor::System,
+        cachet_core::input::ComponentInput {
+            name: Some(name.into()),
+            status: Some(1),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .id
+    .get()
+}
+
+fn incident(name: &str, component: i64, notify: bool) -> IncidentInput {
+    IncidentInput {
+        name: Some(name.into()),
+        message: Some("Payments **fail** for some cards.".into()),
+        status: Some(1),
+        visible: Some(1),
+        notify: Some(notify),
+        component_id: Some(component),
+        component_status: Some(4),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incident_mails_each_verified_subscriber_of_its_component_once() {
+    let Some(sink) = Sink::start().await else { return };
+    let p = page().await;
+    let payments = component(&p.page, "Payments").await;
+    let search = component(&p.page, "Search").await;
+    subscribe(&p.page, "global@example.com", vec![], true).await;
+    subscribe(&p.page, "payments@example.com", vec![payments], true).await;
+    subscribe(&p.page, "search@example.com", vec![search], true).await;
+    subscribe(&p.page, "pending@example.com", vec![payments], false).await;
+    let w = worker(&p.page, sink.port, RetryPolicy::default());
+    // The unverified subscriber's verification mail goes out first, alone.
+    drain(&w).await;
+    let first = sink.wait_for(1).await;
+    assert_eq!(first[0].rcpt_to, vec!["pending@example.com"]);
+    assert_eq!(first[0].header("Subject"), "[Status] Confirm your subscription to Status");
+    assert!(first[0].text.contains("https://status.example.com/subscribe/verify/"));
+
+    // Without notify: nobody. With notify: the global and the Payments subscriber.
+    p.page
+        .create_incident(&Actor::System, incident("Quiet", payments, false))
+        .await
+        .unwrap();
+    p.page
+        .create_incident(&Actor::System, incident("Card payments failing", payments, true))
+        .await
+        .unwrap();
+    drain(&w).await;
+    let mails = sink.wait_for(3).await;
+    let incident_mails: Vec<_> = mails[1..].to_vec();
+    let mut to: Vec<_> = incident_mails.iter().map(|m| m.rcpt_to[0].clone()).collect();
+    to.sort();
+    assert_eq!(to, vec!["global@example.com", "payments@example.com"]);
+    for m in &incident_mails {
+        assert_eq!(m.header("Subject"), "[Status] Card payments failing: Investigating");
+        assert_eq!(m.header("From"), "Status <status@example.com>");
+        assert!(m.text.contains("New incident: Card payments failing"), "{}", m.text);
+        assert!(m.text.contains("Affects: Payments (Major Outage)"), "{}", m.text);
+        assert!(m.text.contains("Payments **fail** for some cards."), "{}", m.text);
+        let html = m.html.as_deref().unwrap();
+        assert!(html.contains("<strong>fail</strong>"), "{html}");
+        let unsubscribe = m.header("List-Unsubscribe");
+        assert!(
+            unsubscribe.starts_with("<https://status.example.com/subscribe/unsubscribe/")
+                && unsubscribe.ends_with('>'),
+            "{unsubscribe}"
+        );
+        assert_eq!(m.header("List-Unsubscribe-Post"), "List-Unsubscribe=One-Click");
+        assert!(m.text.contains(&unsubscribe[1..unsubscribe.len() - 1]));
+    }
+    // Each subscriber's links are their own.
+    assert_ne!(
+        incident_mails[0].header("List-Unsubscribe"),
+        incident_mails[1].header("List-Unsubscribe")
+    );
+    // Nothing more arrives, and the outbox says every delivery was delivered.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink.mails().len(), 3);
+    let all = p
+        .page
+        .list_deliveries(&Actor::System, &ListQuery::new(1, 100, DeliveryFilter::default()))
+        .await
+        .unwrap();
+    assert_eq!(all.total, 3);
+    assert!(all.items.iter().all(|d| d.state == DeliveryState::Delivered));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_smtp_server_down_mail_waits_retries_and_goes_out_when_it_returns() {
+    let Some(port) = sink::free_port_if_python() else { return };
+    let p = page().await;
+    let c = component(&p.page, "API").await;
+    subscribe(&p.page, "ops@example.com", vec![c], true).await;
+    p.page
+        .create_incident(&Actor::System, incident("API down", c, true))
+        .await
+        .unwrap();
+    let retry = RetryPolicy {
+        max_attempts: 5,
+        first_delay: chrono::Duration::seconds(1),
+        max_delay: chrono::Duration::seconds(1),
+    };
+    let w = worker(&p.page, port, retry);
+    assert_eq!(w.run_once().await.unwrap(), 1);
+    // Not sent, still pending, the error visible to Admins.
+    let pending = p
+        .page
+        .list_deliveries(
+            &Actor::System,
+            &ListQuery::new(
+                1,
+                10,
+                DeliveryFilter {
+                    state: Some(DeliveryState::Pending),
+                    notice: None,
+                },
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(pending.total, 1);
+    let d = &pending.items[0];
+    assert_eq!(d.attempts, 1);
+    assert!(d.last_error.as_deref().is_some_and(|e| !e.is_empty()), "{d:?}");
+    // Not due again before its backoff.
+    assert_eq!(w.run_once().await.unwrap(), 0);
+
+    let sink = Sink::start_on(port).await.expect("the sink starts");
+    let mut delivered = false;
+    for _ in 0..50 {
+        drain(&w).await;
+        if !sink.mails().is_empty() {
+            delivered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(delivered, "delivered once the server is back");
+    let mails = sink.wait_for(1).await;
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].rcpt_to, vec!["ops@example.com"]);
+    let done = p
+        .page
+        .list_deliveries(&Actor::System, &ListQuery::new(1, 10, DeliveryFilter::default()))
+        .await
+        .unwrap();
+    assert_eq!(done.items[0].state, DeliveryState::Delivered);
+    assert_eq!(done.items[0].attempts, 2);
+}
