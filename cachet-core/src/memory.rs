@@ -17,6 +17,9 @@ use crate::notify::{Claim, Delivery, DeliveryState, Notice, NoticeRecord, Outcom
 use crate::secret::TokenHash;
 use crate::store::*;
 
+/// A claim's hold on a delivery: its token and until when.
+type Lease = (String, DateTime<Utc>);
+
 #[derive(Debug, Default)]
 struct State {
     next_id: i64,
@@ -42,8 +45,8 @@ struct State {
     status_changes: BTreeMap<i64, StatusChange>,
     /// (schedule, component) -> hold.
     holds: BTreeMap<(ScheduleId, ComponentId), Hold>,
-    /// The outbox: deliveries with the claim holding each (token, until).
-    deliveries: BTreeMap<i64, (Delivery, Option<(String, DateTime<Utc>)>)>,
+    /// The outbox: deliveries with the claim holding each.
+    deliveries: BTreeMap<i64, (Delivery, Option<Lease>)>,
 }
 
 impl State {

@@ -379,17 +379,35 @@ fn html_text(out: &mut String, tag: &str, text: &str) {
     let _ = write!(out, "</{tag}>");
 }
 
-/// The notice for a new incident (or an update posted to one, when `update` is given).
+/// What an incident notice tells about the incident.
+#[derive(Debug, Clone, Copy)]
+pub struct IncidentText<'a> {
+    /// Its name.
+    pub name: &'a str,
+    /// Its status (of the update, for an update).
+    pub status: IncidentStatus,
+    /// The affected component's name and the impact on it.
+    pub component: Option<(&'a str, Option<ComponentStatus>)>,
+    /// The message's markdown source.
+    pub message_source: &'a str,
+    /// The message rendered.
+    pub message_html: &'a SafeHtml,
+}
+
+/// The notice for a new incident, or for an update posted to one (`event`).
 pub fn incident_notice(
     site: &Site,
     event: EventKind,
     audience: Audience,
-    name: &str,
-    status: IncidentStatus,
-    component: Option<(&str, Option<ComponentStatus>)>,
-    message_source: &str,
-    message_html: &SafeHtml,
+    incident: &IncidentText<'_>,
 ) -> Notice {
+    let IncidentText {
+        name,
+        status,
+        component,
+        message_source,
+        message_html,
+    } = *incident;
     let status = status.label();
     let lead = match event {
         EventKind::UpdatePosted => "Incident update",
@@ -453,7 +471,11 @@ pub fn schedule_notice(
     let mut text = format!("{line}\nStarts: {at}\n");
     let mut html = String::new();
     html_text(&mut html, "h1", name);
-    html_text(&mut html, "p", &format!("Scheduled maintenance, starting {at}"));
+    html_text(
+        &mut html,
+        "p",
+        &format!("Scheduled maintenance, starting {at}"),
+    );
     if let Some((source, rendered)) = message {
         let _ = write!(text, "\n{}\n", source.trim_end());
         html.push_str(rendered.as_str());
@@ -686,7 +708,10 @@ mod tests {
         let token = link_token(&key, LinkPurpose::Manage, sid, born, t(2_000));
         assert_eq!(link_subscriber(&token), Some(sid));
         let check = |k: &DataKey, tok: &str, p, s, b, at| check_link(k, tok, p, s, b, at);
-        assert_eq!(check(&key, &token, LinkPurpose::Manage, sid, born, now), Ok(()));
+        assert_eq!(
+            check(&key, &token, LinkPurpose::Manage, sid, born, now),
+            Ok(())
+        );
         // Another purpose, subscriber, incarnation or key.
         for (k, p, s, b) in [
             (&key, LinkPurpose::Unsubscribe, sid, born),
@@ -708,7 +733,15 @@ mod tests {
             check(&key, &forged, LinkPurpose::Manage, sid, born, now),
             Err(LinkError::Invalid)
         );
-        for junk in ["", "7", "7.2000", "7.2000.", "x.2000.abc", "7.-1.abc", "7.2000.abc.d"] {
+        for junk in [
+            "",
+            "7",
+            "7.2000",
+            "7.2000.",
+            "x.2000.abc",
+            "7.-1.abc",
+            "7.2000.abc.d",
+        ] {
             assert_eq!(
                 check(&key, junk, LinkPurpose::Manage, sid, born, now),
                 Err(LinkError::Invalid),
@@ -728,11 +761,13 @@ mod tests {
             &site,
             EventKind::IncidentCreated,
             Audience::Subscribers(vec![]),
-            "API <b>\r\nBcc: x@evil",
-            IncidentStatus::Identified,
-            Some(("Payments", Some(ComponentStatus::MajorOutage))),
-            "**down**",
-            &html,
+            &IncidentText {
+                name: "API <b>\r\nBcc: x@evil",
+                status: IncidentStatus::Identified,
+                component: Some(("Payments", Some(ComponentStatus::MajorOutage))),
+                message_source: "**down**",
+                message_html: &html,
+            },
         );
         assert!(!n.subject.contains('\n') && !n.subject.contains('\r'));
         assert!(n.subject.starts_with("[Acme] API <b>"), "{}", n.subject);
@@ -742,7 +777,12 @@ mod tests {
         assert!(n.text.contains("**down**"));
         assert!(n.html.as_str().contains("API &lt;b&gt;"));
         assert!(n.html.as_str().contains("<strong>down</strong>"));
-        let c = component_notice(&site, Audience::Nobody, "DB", ComponentStatus::PartialOutage);
+        let c = component_notice(
+            &site,
+            Audience::Nobody,
+            "DB",
+            ComponentStatus::PartialOutage,
+        );
         assert_eq!(c.subject, "[Acme] DB is now: Partial Outage");
     }
 }

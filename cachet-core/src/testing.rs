@@ -150,7 +150,8 @@ fn new_incident(
     component: Option<ComponentId>,
     impact: Option<ComponentStatus>,
 ) -> NewIncident {
-    NewIncident { notice: None,
+    NewIncident {
+        notice: None,
         user_id: None,
         component_id: component,
         impact,
@@ -181,7 +182,8 @@ fn new_metric(name: &str) -> NewMetric {
 }
 
 fn new_subscriber(email: &str, to: SubscribeTo) -> NewSubscriber {
-    NewSubscriber { notice: None,
+    NewSubscriber {
+        notice: None,
         email: sealed(email),
         verify_code_hash: TokenHash::of(email),
         verified_at: None,
@@ -895,7 +897,8 @@ pub async fn incident_list_filters_sort_page(s: Shared) {
     let u1 = s
         .create_update(
             a.id,
-            NewIncidentUpdate { notice: None,
+            NewIncidentUpdate {
+                notice: None,
                 status: IncidentStatus::Identified,
                 message: msg("one"),
                 user_id: None,
@@ -906,7 +909,8 @@ pub async fn incident_list_filters_sort_page(s: Shared) {
     let u2 = s
         .create_update(
             a.id,
-            NewIncidentUpdate { notice: None,
+            NewIncidentUpdate {
+                notice: None,
                 status: IncidentStatus::Watching,
                 message: msg("two"),
                 user_id: None,
@@ -1001,7 +1005,8 @@ pub async fn update_create_sets_incident_status(s: Shared) {
     let u = s
         .create_update(
             i.id,
-            NewIncidentUpdate { notice: None,
+            NewIncidentUpdate {
+                notice: None,
                 status: IncidentStatus::Fixed,
                 message: msg("done"),
                 user_id: None,
@@ -1022,7 +1027,8 @@ pub async fn update_create_sets_incident_status(s: Shared) {
     assert_not_found(
         s.create_update(
             IncidentId(999_999),
-            NewIncidentUpdate { notice: None,
+            NewIncidentUpdate {
+                notice: None,
                 status: IncidentStatus::Fixed,
                 message: msg("x"),
                 user_id: None,
@@ -1047,7 +1053,8 @@ pub async fn update_children_belong_to_parent(s: Shared) {
     let u = s
         .create_update(
             a.id,
-            NewIncidentUpdate { notice: None,
+            NewIncidentUpdate {
+                notice: None,
                 status: IncidentStatus::Identified,
                 message: msg("m"),
                 user_id: None,
@@ -1108,7 +1115,8 @@ pub async fn update_default_order_newest_first(s: Shared) {
         made.push(
             s.create_update(
                 i.id,
-                NewIncidentUpdate { notice: None,
+                NewIncidentUpdate {
+                    notice: None,
                     status: st,
                     message: msg("m"),
                     user_id: None,
@@ -1206,7 +1214,8 @@ pub async fn template_crud_and_slug_conflict(s: Shared) {
 pub async fn schedule_crud_components_atomic(s: Shared) {
     let c = s.create_component(new_component("db")).await.unwrap();
     let c2 = s.create_component(new_component("web")).await.unwrap();
-    let n = NewSchedule { notice: None,
+    let n = NewSchedule {
+        notice: None,
         name: "Upgrade".into(),
         message: Some(msg("Upgrading *db*")),
         status: ScheduleStatus::Upcoming,
@@ -2327,7 +2336,8 @@ pub async fn nulls_sort_as_the_smallest_value(s: Shared) {
         let names = incident_names(&s, IncidentSort::UserId, order).await;
         assert_eq!(names, expect, "{order:?}");
     }
-    let schedule = |name: &str, completed: Option<DateTime<Utc>>| NewSchedule { notice: None,
+    let schedule = |name: &str, completed: Option<DateTime<Utc>>| NewSchedule {
+        notice: None,
         name: name.into(),
         message: None,
         status: ScheduleStatus::Upcoming,
@@ -2575,7 +2585,8 @@ pub async fn overview_contents(s: Shared) {
     let old_fixed = s.create_incident(old_fixed).await.unwrap();
     s.create_update(
         old_fixed.id,
-        NewIncidentUpdate { notice: None,
+        NewIncidentUpdate {
+            notice: None,
             status: IncidentStatus::Fixed,
             message: msg("ok"),
             user_id: None,
@@ -2594,7 +2605,8 @@ pub async fn overview_contents(s: Shared) {
     let reopened = s.create_incident(reopened).await.unwrap();
     s.create_update(
         reopened.id,
-        NewIncidentUpdate { notice: None,
+        NewIncidentUpdate {
+            notice: None,
             status: IncidentStatus::Watching,
             message: msg("w"),
             user_id: None,
@@ -2620,7 +2632,8 @@ pub async fn overview_contents(s: Shared) {
         .await
         .unwrap();
     s.delete_incident(deleted.id).await.unwrap();
-    let sched = |name: &str, status, at: i64| NewSchedule { notice: None,
+    let sched = |name: &str, status, at: i64| NewSchedule {
+        notice: None,
         name: name.into(),
         message: None,
         status,
@@ -2741,7 +2754,8 @@ pub async fn failed_multi_row_write_leaves_nothing(s: Shared) {
     let a = s.create_component(new_component("a")).await.unwrap();
     let before = s.list_schedules(&q()).await.unwrap().total;
     let r = s
-        .create_schedule(NewSchedule { notice: None,
+        .create_schedule(NewSchedule {
+            notice: None,
             name: "half".into(),
             message: None,
             status: ScheduleStatus::Upcoming,
@@ -2791,7 +2805,8 @@ fn set_status(status: ComponentStatus) -> ComponentChanges {
 
 /// A window from `from` to `to` (unix seconds) over `rows`.
 fn window(from: i64, to: Option<i64>, rows: Vec<(ComponentId, ComponentStatus)>) -> NewSchedule {
-    NewSchedule { notice: None,
+    NewSchedule {
+        notice: None,
         name: format!("window {from}"),
         message: None,
         status: ScheduleStatus::Upcoming,
@@ -3397,7 +3412,8 @@ fn verified(email: &str, to: SubscribeTo) -> NewSubscriber {
 
 /// Every delivery, oldest first.
 async fn deliveries(s: &Shared) -> Vec<crate::notify::Delivery> {
-    let mut q: ListQuery<DeliverySort, DeliveryFilter> = ListQuery::new(1, 1000, Default::default());
+    let mut q: ListQuery<DeliverySort, DeliveryFilter> =
+        ListQuery::new(1, 1000, Default::default());
     q.sort = Some((DeliverySort::Id, Order::Asc));
     s.list_deliveries(&q).await.unwrap().items
 }
@@ -3414,7 +3430,9 @@ fn targets(ds: &[crate::notify::Delivery]) -> Vec<crate::notify::Target> {
 fn to_subscribers(ids: &[SubscriberId]) -> Vec<crate::notify::Target> {
     let mut ids = ids.to_vec();
     ids.sort();
-    ids.into_iter().map(crate::notify::Target::Subscriber).collect()
+    ids.into_iter()
+        .map(crate::notify::Target::Subscriber)
+        .collect()
 }
 
 fn claim(token: &str, now: DateTime<Utc>, lease_secs: i64, limit: u32) -> crate::notify::Claim {
@@ -3435,7 +3453,11 @@ pub async fn outbox_reaches_verified_subscribers_of_the_component(s: Shared) {
     let sub = |email: &'static str, to: SubscribeTo, ok: bool| {
         let s = s.clone();
         async move {
-            let n = if ok { verified(email, to) } else { new_subscriber(email, to) };
+            let n = if ok {
+                verified(email, to)
+            } else {
+                new_subscriber(email, to)
+            };
             s.create_subscriber(n).await.unwrap().0.id
         }
     };
@@ -3444,7 +3466,10 @@ pub async fn outbox_reaches_verified_subscribers_of_the_component(s: Shared) {
     let _of_b = sub("b@example.com", SubscribeTo::Components(vec![b.id]), true).await;
     let _unverified_a = sub("ua@example.com", SubscribeTo::Components(vec![a.id]), false).await;
     let _unverified_global = sub("ug@example.com", SubscribeTo::AllComponents, false).await;
-    assert!(deliveries(&s).await.is_empty(), "subscribing queues nothing without a notice");
+    assert!(
+        deliveries(&s).await.is_empty(),
+        "subscribing queues nothing without a notice"
+    );
 
     let mut n = new_incident("down", Some(a.id), None);
     n.notice = Some(notice("a is down", Audience::Subscribers(vec![a.id])));
@@ -3462,7 +3487,10 @@ pub async fn outbox_reaches_verified_subscribers_of_the_component(s: Shared) {
         assert_eq!(d.notice.entity_id, Some(i.id.get()));
         assert_eq!(d.notice.subject, "a is down");
         assert_eq!(d.notice.text, "a is down\n");
-        assert_eq!(d.notice.html.as_str(), "<p><strong>a is down</strong></p>\n");
+        assert_eq!(
+            d.notice.html.as_str(),
+            "<p><strong>a is down</strong></p>\n"
+        );
     }
     assert_eq!(ds[0].notice, ds[1].notice, "one notice, two deliveries");
 
@@ -3567,7 +3595,11 @@ pub async fn outbox_verification_goes_to_the_new_subscriber_only(s: Shared) {
     let (again, was_new) = s.create_subscriber(n).await.unwrap();
     assert!(!was_new);
     assert_eq!(again.id, created.id);
-    assert_eq!(deliveries(&s).await.len(), 1, "subscribing again sends nothing");
+    assert_eq!(
+        deliveries(&s).await.len(),
+        1,
+        "subscribing again sends nothing"
+    );
 }
 
 /// A change that fails queues nothing: the notice is part of the same write.
@@ -3637,7 +3669,9 @@ pub async fn outbox_claims_lease_and_outcomes(s: Shared) {
 
     let first = s.claim_deliveries(&claim("w1", at, 60, 2)).await.unwrap();
     assert_eq!(first.len(), 2);
-    assert!(first.iter().all(|d| d.attempts == 1 && d.state == DeliveryState::Pending));
+    assert!(first
+        .iter()
+        .all(|d| d.attempts == 1 && d.state == DeliveryState::Pending));
     let second = s.claim_deliveries(&claim("w2", at, 60, 10)).await.unwrap();
     assert_eq!(second.len(), 1, "the held ones are not taken again");
     assert!(first.iter().all(|d| d.id != second[0].id));
@@ -3750,9 +3784,12 @@ pub async fn outbox_claims_lease_and_outcomes(s: Shared) {
 pub async fn outbox_concurrent_claims_never_overlap(s: Shared) {
     use crate::notify::{Audience, Outcome};
     for i in 0..30 {
-        s.create_subscriber(verified(&format!("s{i}@example.com"), SubscribeTo::AllComponents))
-            .await
-            .unwrap();
+        s.create_subscriber(verified(
+            &format!("s{i}@example.com"),
+            SubscribeTo::AllComponents,
+        ))
+        .await
+        .unwrap();
     }
     for k in 0..4 {
         let mut n = new_incident(&format!("i{k}"), None, None);
@@ -3767,7 +3804,10 @@ pub async fn outbox_concurrent_claims_never_overlap(s: Shared) {
             let token = format!("worker-{w}");
             let mut got = Vec::new();
             loop {
-                let batch = s.claim_deliveries(&claim(&token, at, 300, 7)).await.unwrap();
+                let batch = s
+                    .claim_deliveries(&claim(&token, at, 300, 7))
+                    .await
+                    .unwrap();
                 if batch.is_empty() {
                     return got;
                 }

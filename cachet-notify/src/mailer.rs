@@ -115,7 +115,9 @@ impl SmtpConfig {
             (true, None) => None,
             (false, Some(p)) => Some((user, p)),
             (false, None) => return Err(ConfigError("a user is given without a password".into())),
-            (true, Some(_)) => return Err(ConfigError("a password is given without a user".into())),
+            (true, Some(_)) => {
+                return Err(ConfigError("a password is given without a user".into()))
+            }
         };
         if credentials.is_some() && security == SmtpSecurity::None {
             return Err(ConfigError(
@@ -176,7 +178,9 @@ impl SmtpMailer {
                 AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&config.host)
                     .map_err(tls_error)?
             }
-            SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host),
+            SmtpSecurity::None => {
+                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host)
+            }
         };
         let mut builder = builder.port(config.port).timeout(Some(config.timeout));
         if let Some((user, password)) = &config.credentials {
@@ -202,7 +206,10 @@ impl SmtpMailer {
             .to(to)
             .subject(mail.subject.clone())
             .message_id(Some(format!("<{}@{}>", mail.message_id, self.domain)))
-            .raw_header(header("List-Unsubscribe", format!("<{}>", mail.unsubscribe_url)))
+            .raw_header(header(
+                "List-Unsubscribe",
+                format!("<{}>", mail.unsubscribe_url),
+            ))
             .raw_header(header(
                 "List-Unsubscribe-Post",
                 "List-Unsubscribe=One-Click".to_owned(),
@@ -236,9 +243,12 @@ mod tests {
     fn urls_choose_security_ports_and_credentials() {
         let from = "Status <status@example.com>";
         let c = SmtpConfig::from_url("smtp://mail.example.com", None, from).unwrap();
-        assert_eq!((c.security, c.port, c.credentials), (SmtpSecurity::StartTls, 587, None));
-        let c = SmtpConfig::from_url("smtps://u%40x:p%2Fw@mail.example.com:2465", None, from)
-            .unwrap();
+        assert_eq!(
+            (c.security, c.port, c.credentials),
+            (SmtpSecurity::StartTls, 587, None)
+        );
+        let c =
+            SmtpConfig::from_url("smtps://u%40x:p%2Fw@mail.example.com:2465", None, from).unwrap();
         assert_eq!(c.security, SmtpSecurity::Tls);
         assert_eq!(c.port, 2465);
         assert_eq!(c.credentials, Some(("u@x".into(), "p/w".into())));
@@ -246,7 +256,10 @@ mod tests {
         let c = SmtpConfig::from_url("smtp://u:old@h", Some("new".into()), from).unwrap();
         assert_eq!(c.credentials, Some(("u".into(), "new".into())));
         let c = SmtpConfig::from_url("smtp+insecure://127.0.0.1:2525", None, from).unwrap();
-        assert_eq!((c.security, c.port, c.host.as_str()), (SmtpSecurity::None, 2525, "127.0.0.1"));
+        assert_eq!(
+            (c.security, c.port, c.host.as_str()),
+            (SmtpSecurity::None, 2525, "127.0.0.1")
+        );
         assert!(!format!("{c:?}").contains("new"));
     }
 

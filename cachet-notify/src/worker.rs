@@ -102,7 +102,10 @@ impl Worker {
                 .finish_delivery(delivery.id, &token, outcome)
                 .await?
             {
-                tracing::warn!(delivery = delivery.id.get(), "lease lost before the outcome was recorded");
+                tracing::warn!(
+                    delivery = delivery.id.get(),
+                    "lease lost before the outcome was recorded"
+                );
             }
         }
         Ok(claimed.len())
@@ -132,11 +135,15 @@ impl Worker {
         let outcome = match self.mailer.send(&mail).await {
             Ok(()) => Outcome::Delivered(Utc::now()),
             Err(SendError::Permanent(e)) => {
-                self.config.retry.after_failure(delivery.attempts, now, e, true)
+                self.config
+                    .retry
+                    .after_failure(delivery.attempts, now, e, true)
             }
             Err(SendError::Transient(e)) => {
                 tracing::warn!(delivery = delivery.id.get(), attempts = delivery.attempts, error = %e, "mail not sent; will retry");
-                self.config.retry.after_failure(delivery.attempts, now, e, false)
+                self.config
+                    .retry
+                    .after_failure(delivery.attempts, now, e, false)
             }
         };
         Ok(outcome)

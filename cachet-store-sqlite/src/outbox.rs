@@ -75,7 +75,11 @@ const FROM: &str = "deliveries d JOIN notices n ON n.id = d.notice_id";
 
 fn row(r: &Row<'_>) -> rusqlite::Result<Delivery> {
     let corrupt = |what: &'static str| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(Corrupt(what)))
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            Box::new(Corrupt(what)),
+        )
     };
     let target = match (
         r.get::<_, Option<i64>>("subscriber_id")?,
@@ -141,7 +145,12 @@ pub(crate) fn claim(conn: &Connection, claim: &Claim) -> Res<Vec<Delivery>> {
     Ok(out)
 }
 
-pub(crate) fn finish(conn: &Connection, id: DeliveryId, token: &str, outcome: Outcome) -> Res<bool> {
+pub(crate) fn finish(
+    conn: &Connection,
+    id: DeliveryId,
+    token: &str,
+    outcome: Outcome,
+) -> Res<bool> {
     let (delivered_at, retry_at) = match &outcome {
         Outcome::Delivered(at) => (Some(secs(*at)), None),
         Outcome::Retry { at, .. } => (None, Some(secs(*at))),
@@ -186,7 +195,11 @@ pub(crate) fn list(
         columns: COLUMNS,
         from: FROM,
         filter: &w,
-        order: order_by(q.sort.map(|(s, o)| (sort_column(s), o)), "d.id", "d.id DESC"),
+        order: order_by(
+            q.sort.map(|(s, o)| (sort_column(s), o)),
+            "d.id",
+            "d.id DESC",
+        ),
     };
     let (items, total) = fetch_page(conn, &spec, q, row)?;
     Ok(Page { items, total })

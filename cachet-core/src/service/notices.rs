@@ -26,7 +26,11 @@ impl StatusPage {
         if !self.settings().suppress_notifications_in_maintenance {
             return Ok(false);
         }
-        Ok(!self.snapshot(&Actor::Guest).await?.maintenance_now.is_empty())
+        Ok(!self
+            .snapshot(&Actor::Guest)
+            .await?
+            .maintenance_now
+            .is_empty())
     }
 
     /// Subscribers of `component` (and global ones), unless maintenance keeps them quiet.
@@ -65,8 +69,16 @@ impl StatusPage {
         } else {
             Audience::Nobody
         };
-        self.incident_notice(EventKind::IncidentCreated, audience, name, status, component, impact, message)
-            .await
+        self.incident_notice(
+            EventKind::IncidentCreated,
+            audience,
+            name,
+            status,
+            component,
+            impact,
+            message,
+        )
+        .await
     }
 
     /// The notice of an update posted to an incident: to subscribers when the incident is
@@ -113,14 +125,16 @@ impl StatusPage {
             &self.site(),
             event,
             audience,
-            name,
-            status,
-            component_name
-                .as_deref()
-                .filter(|n| !n.is_empty())
-                .map(|n| (n, impact)),
-            source,
-            html,
+            &notify::IncidentText {
+                name,
+                status,
+                component: component_name
+                    .as_deref()
+                    .filter(|n| !n.is_empty())
+                    .map(|n| (n, impact)),
+                message_source: source,
+                message_html: html,
+            },
         ))
     }
 
@@ -138,7 +152,12 @@ impl StatusPage {
             self.incident_audience(Some(id)).await?
         };
         let name = self.component_name(id).await;
-        Ok(notify::component_notice(&self.site(), audience, &name, status))
+        Ok(notify::component_notice(
+            &self.site(),
+            audience,
+            &name,
+            status,
+        ))
     }
 
     /// The notice of a new maintenance window: with `notify`, to global subscribers and
@@ -224,7 +243,9 @@ impl StatusPage {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Send> {
         let notify::Target::Subscriber(id) = delivery.target else {
-            return Ok(Send::Drop("webhooks are not delivered by this version".into()));
+            return Ok(Send::Drop(
+                "webhooks are not delivered by this version".into(),
+            ));
         };
         let subscriber = match self.store.get_subscriber(id).await {
             Ok(s) => self.open_subscriber(s)?,

@@ -48,6 +48,8 @@ pub(crate) struct ComponentBody {
     /// Tags.
     #[schema(value_type = TagNames)]
     tags: (),
+    /// No notification to subscribers of a status change.
+    silent: bool,
 }
 
 bodies!(ComponentFields, NewComponent = ComponentBody, ["name"]);
@@ -64,6 +66,7 @@ pub(crate) fn component_input(p: &Params) -> Result<ComponentInput, ValidationEr
         enabled: f.bool("enabled"),
         meta: f.json("meta"),
         tags: f.string_list("tags"),
+        silent: f.bool("silent"),
     };
     f.done()?;
     Ok(input)

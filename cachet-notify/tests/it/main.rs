@@ -107,7 +107,9 @@ fn incident(name: &str, component: i64, notify: bool) -> IncidentInput {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_incident_mails_each_verified_subscriber_of_its_component_once() {
-    let Some(sink) = Sink::start().await else { return };
+    let Some(sink) = Sink::start().await else {
+        return;
+    };
     let p = page().await;
     let payments = component(&p.page, "Payments").await;
     let search = component(&p.page, "Search").await;
@@ -120,8 +122,13 @@ async fn an_incident_mails_each_verified_subscriber_of_its_component_once() {
     drain(&w).await;
     let first = sink.wait_for(1).await;
     assert_eq!(first[0].rcpt_to, vec!["pending@example.com"]);
-    assert_eq!(first[0].header("Subject"), "[Status] Confirm your subscription to Status");
-    assert!(first[0].text.contains("https://status.example.com/subscribe/verify/"));
+    assert_eq!(
+        first[0].header("Subject"),
+        "[Status] Confirm your subscription to Status"
+    );
+    assert!(first[0]
+        .text
+        .contains("https://status.example.com/subscribe/verify/"));
 
     // Without notify: nobody. With notify: the global and the Payments subscriber.
     p.page
@@ -129,21 +136,42 @@ async fn an_incident_mails_each_verified_subscriber_of_its_component_once() {
         .await
         .unwrap();
     p.page
-        .create_incident(&Actor::System, incident("Card payments failing", payments, true))
+        .create_incident(
+            &Actor::System,
+            incident("Card payments failing", payments, true),
+        )
         .await
         .unwrap();
     drain(&w).await;
     let mails = sink.wait_for(3).await;
     let incident_mails: Vec<_> = mails[1..].to_vec();
-    let mut to: Vec<_> = incident_mails.iter().map(|m| m.rcpt_to[0].clone()).collect();
+    let mut to: Vec<_> = incident_mails
+        .iter()
+        .map(|m| m.rcpt_to[0].clone())
+        .collect();
     to.sort();
     assert_eq!(to, vec!["global@example.com", "payments@example.com"]);
     for m in &incident_mails {
-        assert_eq!(m.header("Subject"), "[Status] Card payments failing: Investigating");
+        assert_eq!(
+            m.header("Subject"),
+            "[Status] Card payments failing: Investigating"
+        );
         assert_eq!(m.header("From"), "Status <status@example.com>");
-        assert!(m.text.contains("New incident: Card payments failing"), "{}", m.text);
-        assert!(m.text.contains("Affects: Payments (Major Outage)"), "{}", m.text);
-        assert!(m.text.contains("Payments **fail** for some cards."), "{}", m.text);
+        assert!(
+            m.text.contains("New incident: Card payments failing"),
+            "{}",
+            m.text
+        );
+        assert!(
+            m.text.contains("Affects: Payments (Major Outage)"),
+            "{}",
+            m.text
+        );
+        assert!(
+            m.text.contains("Payments **fail** for some cards."),
+            "{}",
+            m.text
+        );
         let html = m.html.as_deref().unwrap();
         assert!(html.contains("<strong>fail</strong>"), "{html}");
         let unsubscribe = m.header("List-Unsubscribe");
@@ -152,7 +180,10 @@ async fn an_incident_mails_each_verified_subscriber_of_its_component_once() {
                 && unsubscribe.ends_with('>'),
             "{unsubscribe}"
         );
-        assert_eq!(m.header("List-Unsubscribe-Post"), "List-Unsubscribe=One-Click");
+        assert_eq!(
+            m.header("List-Unsubscribe-Post"),
+            "List-Unsubscribe=One-Click"
+        );
         assert!(m.text.contains(&unsubscribe[1..unsubscribe.len() - 1]));
     }
     // Each subscriber's links are their own.
@@ -165,16 +196,24 @@ async fn an_incident_mails_each_verified_subscriber_of_its_component_once() {
     assert_eq!(sink.mails().len(), 3);
     let all = p
         .page
-        .list_deliveries(&Actor::System, &ListQuery::new(1, 100, DeliveryFilter::default()))
+        .list_deliveries(
+            &Actor::System,
+            &ListQuery::new(1, 100, DeliveryFilter::default()),
+        )
         .await
         .unwrap();
     assert_eq!(all.total, 3);
-    assert!(all.items.iter().all(|d| d.state == DeliveryState::Delivered));
+    assert!(all
+        .items
+        .iter()
+        .all(|d| d.state == DeliveryState::Delivered));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_smtp_server_down_mail_waits_retries_and_goes_out_when_it_returns() {
-    let Some(port) = sink::free_port_if_python() else { return };
+    let Some(port) = sink::free_port_if_python() else {
+        return;
+    };
     let p = page().await;
     let c = component(&p.page, "API").await;
     subscribe(&p.page, "ops@example.com", vec![c], true).await;
@@ -208,7 +247,10 @@ async fn with_the_smtp_server_down_mail_waits_retries_and_goes_out_when_it_retur
     assert_eq!(pending.total, 1);
     let d = &pending.items[0];
     assert_eq!(d.attempts, 1);
-    assert!(d.last_error.as_deref().is_some_and(|e| !e.is_empty()), "{d:?}");
+    assert!(
+        d.last_error.as_deref().is_some_and(|e| !e.is_empty()),
+        "{d:?}"
+    );
     // Not due again before its backoff.
     assert_eq!(w.run_once().await.unwrap(), 0);
 
@@ -228,7 +270,10 @@ async fn with_the_smtp_server_down_mail_waits_retries_and_goes_out_when_it_retur
     assert_eq!(mails[0].rcpt_to, vec!["ops@example.com"]);
     let done = p
         .page
-        .list_deliveries(&Actor::System, &ListQuery::new(1, 10, DeliveryFilter::default()))
+        .list_deliveries(
+            &Actor::System,
+            &ListQuery::new(1, 10, DeliveryFilter::default()),
+        )
         .await
         .unwrap();
     assert_eq!(done.items[0].state, DeliveryState::Delivered);

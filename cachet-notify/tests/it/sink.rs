@@ -56,7 +56,10 @@ fn have_aiosmtpd() -> bool {
             "CACHET_REQUIRE_SMTP=1 but {} has no aiosmtpd",
             python()
         );
-        eprintln!("skipped: no aiosmtpd for {} (set CACHET_TEST_SMTP_PYTHON)", python());
+        eprintln!(
+            "skipped: no aiosmtpd for {} (set CACHET_TEST_SMTP_PYTHON)",
+            python()
+        );
     }
     ok
 }
@@ -90,7 +93,10 @@ impl Sink {
             .spawn()
             .ok()?;
         for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
                 return Some(Sink { port, dir, child });
             }
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -148,7 +148,8 @@ async fn works_as_a_role_that_only_reads_and_writes_rows() {
             .expect("insert as the row-only role");
         let message = markdown::render("Down").expect("renders");
         store
-            .create_incident(NewIncident { notice: None,
+            .create_incident(NewIncident {
+                notice: None,
                 user_id: None,
                 component_id: Some(component.id),
                 impact: Some(ComponentStatus::MajorOutage),

@@ -438,7 +438,8 @@ async fn delete_metric_removes_its_points() {
 async fn schedules_keep_components_or_write_nothing() {
     let (_dir, store) = fresh().await;
     let c = store.create_component(component("API")).await.unwrap();
-    let new = NewSchedule { notice: None,
+    let new = NewSchedule {
+        notice: None,
         name: "Upgrade".into(),
         message: Some(message("Upgrading.")),
         status: ScheduleStatus::Upcoming,
@@ -1008,7 +1009,8 @@ async fn overview_reads_what_the_page_shows() {
     recent.status = IncidentStatus::Fixed;
     let recent = store.create_incident(recent).await.unwrap();
 
-    let done = NewSchedule { notice: None,
+    let done = NewSchedule {
+        notice: None,
         name: "Done".into(),
         message: None,
         status: ScheduleStatus::Complete,

@@ -68,7 +68,8 @@ pub(crate) fn incident(
     component: Option<ComponentId>,
     impact: Option<ComponentStatus>,
 ) -> NewIncident {
-    NewIncident { notice: None,
+    NewIncident {
+        notice: None,
         user_id: None,
         component_id: component,
         impact,
@@ -83,7 +84,8 @@ pub(crate) fn incident(
 }
 
 pub(crate) fn update(status: IncidentStatus) -> NewIncidentUpdate {
-    NewIncidentUpdate { notice: None,
+    NewIncidentUpdate {
+        notice: None,
         status,
         message: message("An update."),
         user_id: None,
@@ -115,7 +117,8 @@ pub(crate) fn point(value: f64, secs: i64) -> NewPoint {
 }
 
 pub(crate) fn subscriber(email: &str, to: SubscribeTo) -> NewSubscriber {
-    NewSubscriber { notice: None,
+    NewSubscriber {
+        notice: None,
         email: cachet_core::model::SealedEmail {
             lookup: TokenHash::of(email).to_hex(),
             sealed: format!("v1.test:{email}"),

@@ -18,6 +18,7 @@ use cachet_core::service::SessionLimits;
 use cachet_core::{Actor, StatusPage, Store, StoreError};
 use cachet_http::server::ServerLimits;
 use cachet_http::{Hsts, HttpConfig, Rate, RateLimits};
+use cachet_notify::{SmtpConfig, SmtpMailer, Worker, WorkerConfig};
 use cachet_store_sql::sqlx;
 use cachet_store_sql::{MySqlStore, PostgresStore};
 use cachet_store_sqlite::SqliteStore;
@@ -211,6 +212,37 @@ struct ServeArgs {
         global = true
     )]
     max_connections_per_ip: usize,
+    /// SMTP server for notification mail: smtp://[user@]host[:port] (STARTTLS required),
+    /// smtps://... (TLS) or smtp+insecure://host:port (no TLS, no credentials: a local relay
+    /// only). Without it notifications are queued and sent once a server is configured.
+    #[arg(long, env = "CACHET_SMTP_URL", global = true)]
+    smtp_url: Option<String>,
+    /// The SMTP password (from the environment only, so it stays out of `ps`).
+    #[arg(skip = std::env::var("CACHET_SMTP_PASSWORD").ok())]
+    smtp_password: Option<String>,
+    /// The sender of notification mail.
+    #[arg(
+        long,
+        env = "CACHET_MAIL_FROM",
+        default_value = "Status <status@localhost>",
+        global = true
+    )]
+    mail_from: String,
+    /// The page's public URL for the links in mail, when the app_url setting is empty
+    /// (default: http://<listen address>).
+    #[arg(long, env = "CACHET_PUBLIC_URL", global = true)]
+    public_url: Option<String>,
+    /// Notification mails per second, in all.
+    #[arg(long, env = "CACHET_MAIL_RATE", default_value_t = 20, global = true)]
+    mail_rate: u32,
+    /// Notification mails per hour to one address.
+    #[arg(
+        long,
+        env = "CACHET_MAIL_RATE_PER_RECIPIENT",
+        default_value_t = 30,
+        global = true
+    )]
+    mail_rate_per_recipient: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -442,11 +474,12 @@ async fn serve(service: Arc<StatusPage>, args: ServeArgs) -> Result<(), String> 
             }
         }
     });
-    let app = cachet_http::router(service, config);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| describe(&e))?;
+    start_delivery(&service, &args, addr)?;
+    let app = cachet_http::router(service, config);
     println!("Listening on http://{addr}");
     tracing::info!(%addr, "listening");
     let limits = ServerLimits {
@@ -459,6 +492,41 @@ async fn serve(service: Arc<StatusPage>, args: ServeArgs) -> Result<(), String> 
     cachet_http::server::serve(listener, app, limits, shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))
+}
+
+/// Starts the notification worker when an SMTP server is configured. Deliveries are in the
+/// database, so a restart (or another instance) carries on where this one stopped.
+fn start_delivery(
+    service: &Arc<StatusPage>,
+    args: &ServeArgs,
+    addr: std::net::SocketAddr,
+) -> Result<(), String> {
+    let Some(url) = &args.smtp_url else {
+        tracing::warn!(
+            "no SMTP server configured (--smtp-url): notifications are queued, not sent"
+        );
+        return Ok(());
+    };
+    let smtp = SmtpConfig::from_url(url, args.smtp_password.clone(), &args.mail_from)
+        .map_err(|e| e.to_string())?;
+    let mailer = SmtpMailer::new(&smtp).map_err(|e| e.to_string())?;
+    let positive = |n: u32| std::num::NonZeroU32::new(n).unwrap_or(std::num::NonZeroU32::MIN);
+    let worker = Arc::new(Worker::new(
+        Arc::clone(service),
+        Arc::new(mailer),
+        WorkerConfig {
+            base_url: args
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{addr}")),
+            global_per_second: positive(args.mail_rate),
+            per_recipient_per_hour: positive(args.mail_rate_per_recipient),
+            ..WorkerConfig::default()
+        },
+    ));
+    tracing::info!(host = %smtp.host, port = smtp.port, "sending notifications");
+    tokio::spawn(worker.run(std::future::pending()));
+    Ok(())
 }
 
 fn parse_hsts(text: &str) -> Result<Hsts, String> {
