@@ -1822,10 +1822,9 @@ impl Store for MemoryStore {
         }
         d.state = outcome.state();
         d.last_error = outcome.error();
-        match outcome {
-            Outcome::Delivered(at) => d.delivered_at = Some(at),
-            Outcome::Retry { at, .. } => d.next_attempt_at = at,
-            Outcome::Failed(_) | Outcome::Dropped(_) => {}
+        d.delivered_at = outcome.delivered_at();
+        if let Some(at) = outcome.retry_at() {
+            d.next_attempt_at = at;
         }
         *lease = None;
         Ok(true)

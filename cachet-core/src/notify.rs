@@ -297,6 +297,22 @@ impl Outcome {
         }
     }
 
+    /// When it was sent, for a delivered one.
+    pub fn delivered_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Outcome::Delivered(at) => Some(*at),
+            _ => None,
+        }
+    }
+
+    /// When it is due again, for a retry.
+    pub fn retry_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Outcome::Retry { at, .. } => Some(*at),
+            _ => None,
+        }
+    }
+
     /// The state a delivery is left in.
     pub fn state(&self) -> DeliveryState {
         match self {

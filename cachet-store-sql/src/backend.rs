@@ -3007,11 +3007,6 @@ macro_rules! sql_backend {
             token: String,
             outcome: Outcome,
         ) -> Res<bool> {
-            let (delivered_at, retry_at) = match &outcome {
-                Outcome::Delivered(at) => (Some(secs(*at)), None),
-                Outcome::Retry { at, .. } => (None, Some(secs(*at))),
-                Outcome::Failed(_) | Outcome::Dropped(_) => (None, None),
-            };
             let changed = execute(
                 c,
                 "UPDATE deliveries SET state = ?, last_error = ?, delivered_at = ?, \
@@ -3020,8 +3015,8 @@ macro_rules! sql_backend {
                 vec![
                     outcome.state().as_str().into(),
                     Arg::OptText(outcome.error()),
-                    Arg::OptInt(delivered_at),
-                    Arg::OptInt(retry_at),
+                    Arg::OptInt(outcome.delivered_at().map(secs)),
+                    Arg::OptInt(outcome.retry_at().map(secs)),
                     Arg::Int(id.get()),
                     Arg::Text(token),
                 ],

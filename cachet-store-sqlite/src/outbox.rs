@@ -151,11 +151,6 @@ pub(crate) fn finish(
     token: &str,
     outcome: Outcome,
 ) -> Res<bool> {
-    let (delivered_at, retry_at) = match &outcome {
-        Outcome::Delivered(at) => (Some(secs(*at)), None),
-        Outcome::Retry { at, .. } => (None, Some(secs(*at))),
-        Outcome::Failed(_) | Outcome::Dropped(_) => (None, None),
-    };
     let changed = conn
         .prepare_cached(
             "UPDATE deliveries SET state = ?3, last_error = ?4, delivered_at = ?5, \
@@ -167,8 +162,8 @@ pub(crate) fn finish(
             token,
             outcome.state().as_str(),
             outcome.error(),
-            delivered_at,
-            retry_at
+            outcome.delivered_at().map(secs),
+            outcome.retry_at().map(secs)
         ])?;
     Ok(changed == 1)
 }
