@@ -63,15 +63,8 @@ impl State {
         if self.sessions.contains_key(&key) {
             return Err(StoreError::Conflict("session exists".into()));
         }
-        let s = Session {
-            hash: new.hash,
-            user_id: new.user_id,
-            pending: new.pending,
-            created_at: new.created_at,
-            last_seen_at: new.last_seen_at,
-        };
-        self.sessions.insert(key, s.clone());
-        Ok(s)
+        self.sessions.insert(key, new.clone());
+        Ok(new)
     }
 
     /// Queues `notice` (about entity `entity`) for every subscriber its audience reaches;

@@ -181,7 +181,7 @@ pub struct NoticeRecord {
 }
 
 /// Whom one delivery goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Target {
     /// A subscriber, by mail.
     Subscriber(SubscriberId),
@@ -723,9 +723,8 @@ mod tests {
         let now = t(1_000);
         let token = link_token(&key, LinkPurpose::Manage, sid, born, t(2_000));
         assert_eq!(link_subscriber(&token), Some(sid));
-        let check = |k: &DataKey, tok: &str, p, s, b, at| check_link(k, tok, p, s, b, at);
         assert_eq!(
-            check(&key, &token, LinkPurpose::Manage, sid, born, now),
+            check_link(&key, &token, LinkPurpose::Manage, sid, born, now),
             Ok(())
         );
         // Another purpose, subscriber, incarnation or key.
@@ -735,18 +734,18 @@ mod tests {
             (&key, LinkPurpose::Manage, sid, t(501)),
             (&other_key, LinkPurpose::Manage, sid, born),
         ] {
-            assert_eq!(check(k, &token, p, s, b, now), Err(LinkError::Invalid));
+            assert_eq!(check_link(k, &token, p, s, b, now), Err(LinkError::Invalid));
         }
         // Expired, and a later expiry written in by hand.
         assert_eq!(
-            check(&key, &token, LinkPurpose::Manage, sid, born, t(2_000)),
+            check_link(&key, &token, LinkPurpose::Manage, sid, born, t(2_000)),
             Err(LinkError::Expired)
         );
         let mut parts: Vec<&str> = token.split('.').collect();
         parts[1] = "9999999999";
         let forged = parts.join(".");
         assert_eq!(
-            check(&key, &forged, LinkPurpose::Manage, sid, born, now),
+            check_link(&key, &forged, LinkPurpose::Manage, sid, born, now),
             Err(LinkError::Invalid)
         );
         for junk in [
@@ -759,7 +758,7 @@ mod tests {
             "7.2000.abc.d",
         ] {
             assert_eq!(
-                check(&key, junk, LinkPurpose::Manage, sid, born, now),
+                check_link(&key, junk, LinkPurpose::Manage, sid, born, now),
                 Err(LinkError::Invalid),
                 "{junk:?}"
             );

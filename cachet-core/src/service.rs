@@ -17,7 +17,7 @@ mod sessions;
 mod subscribers;
 
 pub use accounts::{Enrollment, PendingSignIn, SignIn, SignedIn, SECOND_FACTOR_WINDOW};
-pub use notices::Send;
+pub use notices::Outgoing;
 pub use sessions::{ActiveSession, Resumed, SessionLimits, SessionSecret, SessionStart};
 
 use crate::audit::{Admit, FailureBudget};
@@ -1759,28 +1759,15 @@ impl StatusPage {
         let (Some(status), Some(message)) = (status, message) else {
             return Err(Error::Rejected("incomplete input".into()));
         };
-        let name = input.name.as_deref().unwrap_or_default().trim().to_string();
-        let visible = visible.unwrap_or(Visibility::Public);
-        let notice = self
-            .new_incident_notice(
-                input.notify.unwrap_or(false),
-                visible,
-                &name,
-                status,
-                component.flatten(),
-                impact,
-                (&message.source, &message.html),
-            )
-            .await?;
-        let new = NewIncident {
+        let mut new = NewIncident {
             user_id: actor.user_id(),
             component_id: component.flatten(),
             impact,
-            name,
+            name: input.name.as_deref().unwrap_or_default().trim().to_string(),
             status,
-            visible,
+            visible: visible.unwrap_or(Visibility::Public),
             stickied: input.stickied.unwrap_or(false),
-            notice: Some(notice),
+            notice: None,
             message,
             occurred_at: occurred_at.unwrap_or_else(now),
             meta: meta
@@ -1788,6 +1775,10 @@ impl StatusPage {
                 .filter_map(|(k, v)| v.map(|v| (k, v)))
                 .collect(),
         };
+        new.notice = Some(
+            self.new_incident_notice(input.notify.unwrap_or(false), &new)
+                .await?,
+        );
         let i = self
             .store
             .create_incident(new)
@@ -1946,9 +1937,7 @@ impl StatusPage {
             return Err(Error::Rejected("incomplete input".into()));
         };
         let current = self.store.get_incident(incident).await?;
-        let notice = self
-            .update_notice(&current, status, (&message.source, &message.html))
-            .await?;
+        let notice = self.update_notice(&current, status, &message).await?;
         let u = self
             .store
             .create_update(
@@ -2310,7 +2299,7 @@ impl StatusPage {
             &name,
             scheduled_at,
             &ids,
-            message.as_ref().map(|m| (m.source.as_str(), &m.html)),
+            message.as_ref(),
         );
         let s = self
             .store

@@ -628,20 +628,9 @@ pub struct Session {
     pub last_seen_at: DateTime<Utc>,
 }
 
-/// A new session's stored part.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewSession {
-    /// Digest of the secret in the cookie.
-    pub hash: TokenHash,
-    /// Whose session it is.
-    pub user_id: UserId,
-    /// See [`Session::pending`].
-    pub pending: Option<String>,
-    /// When it began.
-    pub created_at: DateTime<Utc>,
-    /// Its last activity (now, for a session made or replaced by a request).
-    pub last_seen_at: DateTime<Utc>,
-}
+/// A new session as the service hands it to the store: the same fields as the stored
+/// record (a store keeps instants to the second, so it reads back truncated).
+pub type NewSession = Session;
 
 /// A new audit log entry.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3420,10 +3420,7 @@ async fn deliveries(s: &Shared) -> Vec<crate::notify::Delivery> {
 
 fn targets(ds: &[crate::notify::Delivery]) -> Vec<crate::notify::Target> {
     let mut t: Vec<_> = ds.iter().map(|d| d.target).collect();
-    t.sort_by_key(|t| match t {
-        crate::notify::Target::Subscriber(s) => s.get(),
-        crate::notify::Target::Webhook(w) => -w.get(),
-    });
+    t.sort();
     t
 }
 

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cachet_core::notify::{Claim, Delivery, Outcome, RetryPolicy};
-use cachet_core::service::Send;
+use cachet_core::service::Outgoing;
 use cachet_core::StatusPage;
 use chrono::Utc;
+use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::mailer::{Mailer, SendError};
@@ -21,9 +22,13 @@ pub struct WorkerConfig {
     pub base_url: String,
     /// Deliveries claimed at once.
     pub batch: u32,
-    /// How long a claim holds its deliveries: longer than a batch takes to send. A worker
-    /// that dies lets them go after this.
+    /// How long a claim holds its deliveries. A worker that dies lets them go after this;
+    /// one that runs short of it sends no more of the batch (the rest are taken again when
+    /// the lease ends), so no delivery is ever sent under an expired claim.
     pub lease: Duration,
+    /// The longest one send may take; a mailer that takes longer is cut off (a transient
+    /// failure, retried).
+    pub send_timeout: Duration,
     /// The pause when nothing is due.
     pub idle_poll: Duration,
     /// When failures are retried and when given up.
@@ -39,7 +44,8 @@ impl Default for WorkerConfig {
         WorkerConfig {
             base_url: String::new(),
             batch: 50,
-            lease: Duration::from_secs(300),
+            lease: Duration::from_secs(600),
+            send_timeout: Duration::from_secs(30),
             idle_poll: Duration::from_secs(2),
             retry: RetryPolicy::default(),
             global_per_second: NonZeroU32::new(20).unwrap_or(NonZeroU32::MIN),
@@ -86,16 +92,26 @@ impl Worker {
         let token = format!("{:032x}", rand::random::<u128>());
         let lease = chrono::Duration::from_std(self.config.lease)
             .unwrap_or_else(|_| chrono::Duration::minutes(5));
+        let lease_until = now + lease;
+        let send_timeout = chrono::Duration::from_std(self.config.send_timeout)
+            .unwrap_or_else(|_| chrono::Duration::seconds(30));
         let claimed = self
             .page
             .claim_deliveries(&Claim {
                 token: token.clone(),
                 now,
-                lease_until: now + lease,
+                lease_until,
                 limit: self.config.batch,
             })
             .await?;
-        for delivery in &claimed {
+        for (sent, delivery) in claimed.iter().enumerate() {
+            if Utc::now() + send_timeout >= lease_until {
+                tracing::warn!(
+                    left = claimed.len() - sent,
+                    "the claim's lease runs out; the rest of the batch is taken again later"
+                );
+                break;
+            }
             let outcome = self.attempt(delivery).await?;
             if !self
                 .page
@@ -118,13 +134,11 @@ impl Worker {
             .outgoing(delivery, &self.config.base_url, now)
             .await?
         {
-            Send::Mail(mail) => mail,
-            Send::Drop(reason) => return Ok(Outcome::Dropped(reason)),
+            Outgoing::Mail(mail) => mail,
+            Outgoing::Drop(reason) => return Ok(Outcome::Dropped(reason)),
         };
         if let Err(not_until) = self.per_recipient.check_key(&mail.to) {
-            let wait = not_until.wait_time_from(governor::clock::Clock::now(
-                &governor::clock::DefaultClock::default(),
-            ));
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
             let at = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1));
             return Ok(Outcome::Retry {
                 at,
@@ -132,7 +146,10 @@ impl Worker {
             });
         }
         self.global.until_ready().await;
-        let outcome = match self.mailer.send(&mail).await {
+        let sent = tokio::time::timeout(self.config.send_timeout, self.mailer.send(&mail))
+            .await
+            .unwrap_or_else(|_| Err(SendError::Transient("the send timed out".into())));
+        let outcome = match sent {
             Ok(()) => Outcome::Delivered(Utc::now()),
             Err(SendError::Permanent(e)) => {
                 self.config

@@ -178,7 +178,6 @@ pub(crate) fn create(conn: &Connection, new: NewSubscriber) -> Res<(StoredSubscr
             insert.execute([id.get(), component.get(), at])?;
         }
     }
-    drop(insert);
     crate::outbox::enqueue(conn, new.notice, id.get(), Some(id), now())?;
     Ok((get(conn, id)?, true))
 }

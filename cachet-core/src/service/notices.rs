@@ -5,10 +5,10 @@ use super::StatusPage;
 use crate::enums::{ComponentStatus, IncidentStatus, Visibility};
 use crate::error::Result;
 use crate::ids::ComponentId;
-use crate::markdown::SafeHtml;
+use crate::model::Incident;
 use crate::notify::{self, Audience, Delivery, EventKind, Notice, Site};
 use crate::policy::{Action, Actor};
-use crate::store::{DeliveryFilter, DeliverySort, ListQuery, Page};
+use crate::store::{DeliveryFilter, DeliverySort, ListQuery, Message, NewIncident, Page};
 
 impl StatusPage {
     /// The page's name and address, as notices name them.
@@ -53,30 +53,23 @@ impl StatusPage {
 
     /// The notice of a new incident: to subscribers when `notify` is on and the incident is
     /// public (spec 7.3).
-    #[allow(clippy::too_many_arguments)]
     pub(super) async fn new_incident_notice(
         &self,
         notify: bool,
-        visible: Visibility,
-        name: &str,
-        status: IncidentStatus,
-        component: Option<ComponentId>,
-        impact: Option<ComponentStatus>,
-        message: (&str, &SafeHtml),
+        new: &NewIncident,
     ) -> Result<Notice> {
-        let audience = if notify && visible == Visibility::Public {
-            self.incident_audience(component).await?
+        let audience = if notify && new.visible == Visibility::Public {
+            self.incident_audience(new.component_id).await?
         } else {
             Audience::Nobody
         };
+        let component = new.component_id.map(|c| (c, new.impact));
         self.incident_notice(
             EventKind::IncidentCreated,
             audience,
-            name,
-            status,
+            (&new.name, new.status),
             component,
-            impact,
-            message,
+            &new.message,
         )
         .await
     }
@@ -85,9 +78,9 @@ impl StatusPage {
     /// public (the API has no notify flag for updates).
     pub(super) async fn update_notice(
         &self,
-        incident: &crate::model::Incident,
+        incident: &Incident,
         status: IncidentStatus,
-        message: (&str, &SafeHtml),
+        message: &Message,
     ) -> Result<Notice> {
         let audience = if incident.visible == Visibility::Public {
             self.incident_audience(incident.component_id).await?
@@ -97,29 +90,25 @@ impl StatusPage {
         self.incident_notice(
             EventKind::UpdatePosted,
             audience,
-            &incident.name,
-            status,
-            incident.component_id,
-            None,
+            (&incident.name, status),
+            incident.component_id.map(|c| (c, None)),
             message,
         )
         .await
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// An incident notice: `(name, status)` of the incident, its component with the impact.
     async fn incident_notice(
         &self,
         event: EventKind,
         audience: Audience,
-        name: &str,
-        status: IncidentStatus,
-        component: Option<ComponentId>,
-        impact: Option<ComponentStatus>,
-        (source, html): (&str, &SafeHtml),
+        (name, status): (&str, IncidentStatus),
+        component: Option<(ComponentId, Option<ComponentStatus>)>,
+        message: &Message,
     ) -> Result<Notice> {
         let component_name = match component {
-            Some(c) => Some(self.component_name(c).await),
-            None => None,
+            Some((c, _)) => self.component_name(c).await,
+            None => String::new(),
         };
         Ok(notify::incident_notice(
             &self.site(),
@@ -128,12 +117,11 @@ impl StatusPage {
             &notify::IncidentText {
                 name,
                 status,
-                component: component_name
-                    .as_deref()
-                    .filter(|n| !n.is_empty())
-                    .map(|n| (n, impact)),
-                message_source: source,
-                message_html: html,
+                component: component
+                    .filter(|_| !component_name.is_empty())
+                    .map(|(_, impact)| (component_name.as_str(), impact)),
+                message_source: &message.source,
+                message_html: &message.html,
             },
         ))
     }
@@ -168,7 +156,7 @@ impl StatusPage {
         name: &str,
         scheduled_at: chrono::DateTime<chrono::Utc>,
         components: &[ComponentId],
-        message: Option<(&str, &SafeHtml)>,
+        message: Option<&Message>,
     ) -> Notice {
         let audience = if notify {
             Audience::Subscribers(components.to_vec())
@@ -180,7 +168,13 @@ impl StatusPage {
             .with_timezone(&zone)
             .format("%Y-%m-%d %H:%M %Z")
             .to_string();
-        notify::schedule_notice(&self.site(), audience, name, &at, message)
+        notify::schedule_notice(
+            &self.site(),
+            audience,
+            name,
+            &at,
+            message.map(|m| (m.source.as_str(), &m.html)),
+        )
     }
 
     /// The outbox: every delivery with its state, attempts and last error (Admin only: a
@@ -200,7 +194,7 @@ impl StatusPage {
 
 /// What a worker does with one claimed delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Send {
+pub enum Outgoing {
     /// Send this mail.
     Mail(Box<notify::Mail>),
     /// Do not send: the recipient is gone or no longer wants it (the reason is recorded).
@@ -241,25 +235,25 @@ impl StatusPage {
         delivery: &Delivery,
         base_url: &str,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Send> {
+    ) -> Result<Outgoing> {
         let notify::Target::Subscriber(id) = delivery.target else {
-            return Ok(Send::Drop(
+            return Ok(Outgoing::Drop(
                 "webhooks are not delivered by this version".into(),
             ));
         };
         let subscriber = match self.store.get_subscriber(id).await {
             Ok(s) => self.open_subscriber(s)?,
             Err(crate::StoreError::NotFound(_)) => {
-                return Ok(Send::Drop("the subscriber no longer exists".into()))
+                return Ok(Outgoing::Drop("the subscriber no longer exists".into()))
             }
             Err(e) => return Err(e.into()),
         };
         let verification = delivery.notice.event == EventKind::SubscriberCreated;
         if verification && subscriber.verified_at.is_some() {
-            return Ok(Send::Drop("the subscriber is verified already".into()));
+            return Ok(Outgoing::Drop("the subscriber is verified already".into()));
         }
         if !verification && subscriber.verified_at.is_none() {
-            return Ok(Send::Drop("the subscriber is not verified".into()));
+            return Ok(Outgoing::Drop("the subscriber is not verified".into()));
         }
         let site = self.site();
         let base = if site.url.is_empty() {
@@ -275,7 +269,7 @@ impl StatusPage {
             now,
             verification,
         );
-        Ok(Send::Mail(Box::new(notify::compose(
+        Ok(Outgoing::Mail(Box::new(notify::compose(
             delivery,
             subscriber.email.as_str(),
             &links,

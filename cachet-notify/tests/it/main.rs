@@ -38,7 +38,18 @@ async fn page() -> Page {
 }
 
 fn worker(page: &Arc<StatusPage>, port: u16, retry: RetryPolicy) -> Worker {
-    let config = SmtpConfig::from_url(
+    worker_with(
+        page,
+        port,
+        WorkerConfig {
+            retry,
+            ..WorkerConfig::default()
+        },
+    )
+}
+
+fn worker_with(page: &Arc<StatusPage>, port: u16, config: WorkerConfig) -> Worker {
+    let smtp = SmtpConfig::from_url(
         &format!("smtp+insecure://127.0.0.1:{port}"),
         None,
         "Status <status@example.com>",
@@ -46,7 +57,7 @@ fn worker(page: &Arc<StatusPage>, port: u16, retry: RetryPolicy) -> Worker {
     .unwrap();
     let mailer = SmtpMailer::new(&SmtpConfig {
         timeout: Duration::from_secs(5),
-        ..config
+        ..smtp
     })
     .unwrap();
     Worker::new(
@@ -54,10 +65,88 @@ fn worker(page: &Arc<StatusPage>, port: u16, retry: RetryPolicy) -> Worker {
         Arc::new(mailer),
         WorkerConfig {
             base_url: "https://status.example.com".into(),
-            retry,
-            ..WorkerConfig::default()
+            ..config
         },
     )
+}
+
+async fn deliveries(page: &StatusPage) -> Vec<cachet_core::notify::Delivery> {
+    page.list_deliveries(
+        &Actor::System,
+        &ListQuery::new(1, 100, DeliveryFilter::default()),
+    )
+    .await
+    .unwrap()
+    .items
+}
+
+/// A server that takes the connection and never says a word: the worker cuts the send off
+/// at its timeout and retries later, instead of hanging on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_answers_is_cut_off_at_the_send_timeout() {
+    let mute = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = mute.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((conn, _)) = mute.accept().await {
+            open.push(conn);
+        }
+    });
+    let p = page().await;
+    let c = component(&p.page, "API").await;
+    subscribe(&p.page, "ops@example.com", vec![c], true).await;
+    p.page
+        .create_incident(&Actor::System, incident("API down", c, true))
+        .await
+        .unwrap();
+    let w = worker_with(
+        &p.page,
+        port,
+        WorkerConfig {
+            send_timeout: Duration::from_millis(500),
+            ..WorkerConfig::default()
+        },
+    );
+    let started = std::time::Instant::now();
+    assert_eq!(w.run_once().await.unwrap(), 1);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    let ds = deliveries(&p.page).await;
+    assert_eq!(ds[0].state, DeliveryState::Pending);
+    assert_eq!(ds[0].last_error.as_deref(), Some("the send timed out"));
+    held.abort();
+}
+
+/// A worker whose lease is shorter than one send sends nothing under it: the deliveries
+/// stay pending (taken again when the lease ends), never sent by two holders.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_sent_when_the_lease_would_end_during_the_send() {
+    let p = page().await;
+    let c = component(&p.page, "API").await;
+    subscribe(&p.page, "ops@example.com", vec![c], true).await;
+    p.page
+        .create_incident(&Actor::System, incident("API down", c, true))
+        .await
+        .unwrap();
+    let w = worker_with(
+        &p.page,
+        sink::free_port(),
+        WorkerConfig {
+            lease: Duration::from_secs(5),
+            send_timeout: Duration::from_secs(30),
+            ..WorkerConfig::default()
+        },
+    );
+    assert_eq!(w.run_once().await.unwrap(), 1);
+    let ds = deliveries(&p.page).await;
+    assert_eq!(ds[0].state, DeliveryState::Pending);
+    assert_eq!(ds[0].attempts, 1);
+    assert_eq!(ds[0].last_error, None, "no send was tried");
+    // Held until the lease ends: another worker finds nothing to take meanwhile.
+    assert_eq!(w.run_once().await.unwrap(), 0);
 }
 
 async fn drain(w: &Worker) {
