@@ -4,6 +4,7 @@
 //! it to its virtualenv), else `python3`. Without aiosmtpd the tests print one "skipped"
 //! line, and `CACHET_REQUIRE_SMTP=1` (set by `.ci/run`) turns that into a failure.
 
+mod postgres;
 mod sink;
 
 use std::sync::Arc;
