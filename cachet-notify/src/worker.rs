@@ -44,7 +44,7 @@ impl Default for WorkerConfig {
         WorkerConfig {
             base_url: String::new(),
             batch: 50,
-            lease: Duration::from_secs(600),
+            lease: Duration::from_secs(120),
             send_timeout: Duration::from_secs(30),
             idle_poll: Duration::from_secs(2),
             retry: RetryPolicy::default(),

@@ -84,7 +84,11 @@ impl Sink {
 
     pub(crate) async fn start_on(port: u16) -> Option<Sink> {
         let dir = tempfile::tempdir().unwrap();
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
+        // From this crate's folder or a sibling's (the server's crash test uses it too).
+        let script = PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../cachet-notify/tests/smtp_sink.py"
+        ));
         let child = Command::new(python())
             .arg(script)
             .arg(port.to_string())

@@ -1,12 +1,17 @@
 //! End to end: the `cachet-server` binary over a real socket.
 
 mod browser;
+mod crash;
+// The SMTP sink of cachet-notify's tests (a real aiosmtpd server), shared, not copied.
+#[allow(dead_code)]
+#[path = "../../../cachet-notify/tests/it/sink.rs"]
+mod sink;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
     base: String,
     token: Option<String>,
@@ -31,7 +36,7 @@ fn start(db: &str) -> Server {
 }
 
 /// [`start`] with extra `serve` flags.
-fn start_with(db: &str, flags: &[&str]) -> Server {
+pub(crate) fn start_with(db: &str, flags: &[&str]) -> Server {
     let key = key_file_for(db);
     let mut child = Command::new(bin())
         .args(["--database-url", db, "serve", "--listen", "127.0.0.1:0"])
