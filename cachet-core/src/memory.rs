@@ -73,7 +73,7 @@ impl State {
     fn enqueue(
         &mut self,
         notice: Option<Notice>,
-        entity: i64,
+        entity: Option<i64>,
         created: Option<SubscriberId>,
         at: DateTime<Utc>,
     ) {
@@ -90,7 +90,7 @@ impl State {
         let record = NoticeRecord {
             id: NoticeId(self.id()),
             event: notice.event,
-            entity_id: Some(entity),
+            entity_id: entity,
             subject: notice.subject,
             text: notice.text,
             html: notice.html,
@@ -111,6 +111,37 @@ impl State {
             };
             self.deliveries.insert(id, (d, None));
         }
+    }
+
+    /// New subscriptions of `subscriber` to `to` (live components only).
+    fn subscriptions_for(
+        &mut self,
+        subscriber: SubscriberId,
+        to: SubscribeTo,
+        at: DateTime<Utc>,
+    ) -> Vec<Subscription> {
+        let targets: Vec<ComponentId> = match to {
+            SubscribeTo::AllComponents => self
+                .components
+                .values()
+                .filter(|(_, d)| d.is_none())
+                .map(|(c, _)| c.id)
+                .collect(),
+            SubscribeTo::Components(ids) => ids
+                .into_iter()
+                .filter(|c| self.live_component(*c).is_ok())
+                .collect(),
+        };
+        targets
+            .into_iter()
+            .map(|component_id| Subscription {
+                id: SubscriptionId(self.id()),
+                subscriber_id: subscriber,
+                component_id,
+                created_at: at,
+                updated_at: at,
+            })
+            .collect()
     }
 
     fn live_component(&self, id: ComponentId) -> Result<&Component, StoreError> {
@@ -328,7 +359,7 @@ impl Store for MemoryStore {
         let at = now();
         if let Some(v) = ch.status {
             if st.set_status(id, v, source, at).is_some() {
-                st.enqueue(ch.notice.clone(), id.get(), None, at);
+                st.enqueue(ch.notice.clone(), Some(id.get()), None, at);
             }
             c.status = v;
         }
@@ -588,7 +619,7 @@ impl Store for MemoryStore {
             updated_at: now,
         };
         st.incidents.insert(id, (i.clone(), None));
-        st.enqueue(new.notice, id, None, now);
+        st.enqueue(new.notice, Some(id), None, now);
         Ok(i)
     }
 
@@ -718,7 +749,7 @@ impl Store for MemoryStore {
             i.status = new.status;
             i.updated_at = now;
         }
-        st.enqueue(new.notice, incident.get(), None, now);
+        st.enqueue(new.notice, Some(incident.get()), None, now);
         Ok(u)
     }
 
@@ -918,7 +949,7 @@ impl Store for MemoryStore {
             updated_at: now,
         };
         st.schedules.insert(id, (s.clone(), None));
-        st.enqueue(notice, id, None, now);
+        st.enqueue(notice, Some(id), None, now);
         Ok(s)
     }
 
@@ -1293,29 +1324,7 @@ impl Store for MemoryStore {
         }
         let id = st.id();
         let now = now();
-        let targets: Vec<ComponentId> = match new.subscribe_to {
-            SubscribeTo::AllComponents => st
-                .components
-                .values()
-                .filter(|(_, d)| d.is_none())
-                .map(|(c, _)| c.id)
-                .collect(),
-            SubscribeTo::Components(ids) => ids
-                .into_iter()
-                .filter(|c| st.live_component(*c).is_ok())
-                .collect(),
-        };
-        let mut subscriptions = Vec::new();
-        for cid in targets {
-            let sid = st.id();
-            subscriptions.push(Subscription {
-                id: SubscriptionId(sid),
-                subscriber_id: SubscriberId(id),
-                component_id: cid,
-                created_at: now,
-                updated_at: now,
-            });
-        }
+        let subscriptions = st.subscriptions_for(SubscriberId(id), new.subscribe_to, now);
         let s = Subscriber {
             id: SubscriberId(id),
             email: new.email,
@@ -1329,7 +1338,7 @@ impl Store for MemoryStore {
             updated_at: now,
         };
         st.subscribers.insert(id, s.clone());
-        st.enqueue(notice, id, Some(SubscriberId(id)), now);
+        st.enqueue(notice, Some(id), Some(SubscriberId(id)), now);
         Ok((s, true))
     }
 
@@ -1350,6 +1359,57 @@ impl Store for MemoryStore {
             }
         }
         Err(StoreError::NotFound(Entity::Subscription))
+    }
+
+    async fn verify_subscriber(
+        &self,
+        id: SubscriberId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut st = self.lock();
+        let s = st
+            .subscribers
+            .get_mut(&id.get())
+            .ok_or(StoreError::NotFound(Entity::Subscriber))?;
+        if s.verified_at.is_some() {
+            return Ok(false);
+        }
+        let at = DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at);
+        s.verified_at = Some(at);
+        s.updated_at = at;
+        Ok(true)
+    }
+
+    async fn set_subscriptions(
+        &self,
+        id: SubscriberId,
+        global: bool,
+        to: SubscribeTo,
+    ) -> Result<StoredSubscriber, StoreError> {
+        let mut st = self.lock();
+        if !st.subscribers.contains_key(&id.get()) {
+            return Err(StoreError::NotFound(Entity::Subscriber));
+        }
+        let at = now();
+        let subscriptions = st.subscriptions_for(id, to, at);
+        let s = st
+            .subscribers
+            .get_mut(&id.get())
+            .ok_or(StoreError::NotFound(Entity::Subscriber))?;
+        s.global = global;
+        s.subscriptions = subscriptions;
+        s.updated_at = at;
+        Ok(s.clone())
+    }
+
+    async fn queue_notice(&self, notice: Notice) -> Result<(), StoreError> {
+        let mut st = self.lock();
+        let entity = match notice.audience {
+            crate::notify::Audience::Subscriber(id) => Some(id.get()),
+            _ => None,
+        };
+        st.enqueue(Some(notice), entity, None, now());
+        Ok(())
     }
 
     async fn bootstrap_admin(

@@ -65,11 +65,13 @@ pub enum EventKind {
     SubscriberVerified,
     /// A subscriber left.
     SubscriberUnsubscribed,
+    /// Someone asked to subscribe an address that already is: its owner gets their links.
+    LinksRequested,
 }
 
 impl EventKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::IncidentCreated,
         EventKind::IncidentUpdated,
         EventKind::IncidentResolved,
@@ -81,6 +83,7 @@ impl EventKind {
         EventKind::SubscriberCreated,
         EventKind::SubscriberVerified,
         EventKind::SubscriberUnsubscribed,
+        EventKind::LinksRequested,
     ];
 
     /// The stable name, e.g. `incident.created`.
@@ -97,6 +100,7 @@ impl EventKind {
             EventKind::SubscriberCreated => "subscriber.created",
             EventKind::SubscriberVerified => "subscriber.verified",
             EventKind::SubscriberUnsubscribed => "subscriber.unsubscribed",
+            EventKind::LinksRequested => "subscriber.links_requested",
         }
     }
 
@@ -124,6 +128,8 @@ pub enum Audience {
     /// The subscriber the same store operation creates, verified or not: the verification
     /// mail. Nobody when the operation finds the address already subscribed.
     NewSubscriber,
+    /// This subscriber, verified or not (a link they asked for again).
+    Subscriber(SubscriberId),
 }
 
 impl Audience {
@@ -134,6 +140,7 @@ impl Audience {
         match self {
             Audience::Nobody => false,
             Audience::NewSubscriber => created,
+            Audience::Subscriber(id) => s.id == *id,
             Audience::Subscribers(components) => {
                 s.verified_at.is_some()
                     && (s.global

@@ -1127,6 +1127,33 @@ pub trait Store: Send + Sync + 'static {
     /// `NotFound(Subscription)` when missing.
     async fn delete_subscription(&self, id: SubscriptionId) -> Result<(), StoreError>;
 
+    /// Marks a subscriber verified at `at`, if they are not yet. Returns whether this call
+    /// verified them (false: verified already, so a verification link works once).
+    ///
+    /// # Contract
+    /// `NotFound(Subscriber)` when missing. Of concurrent calls, exactly one returns true.
+    async fn verify_subscriber(
+        &self,
+        id: SubscriberId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Replaces what a subscriber follows, atomically: `global` and subscriptions to
+    /// `to` (ids of deleted or unknown components are skipped, as on create).
+    ///
+    /// # Contract
+    /// `NotFound(Subscriber)` when missing, and nothing changes.
+    async fn set_subscriptions(
+        &self,
+        id: SubscriberId,
+        global: bool,
+        to: SubscribeTo,
+    ) -> Result<StoredSubscriber, StoreError>;
+
+    /// Queues a notice that no other change causes (e.g. a link a subscriber asked for
+    /// again), for the subscribers its audience reaches, in one transaction.
+    async fn queue_notice(&self, notice: Notice) -> Result<(), StoreError>;
+
     // ---- users and tokens
 
     /// Creates the first admin and its token, atomically, only when there is no admin yet.

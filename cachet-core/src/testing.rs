@@ -69,7 +69,8 @@ macro_rules! conformance_tests {
             outbox_component_notice_only_on_a_real_change,
             outbox_verification_goes_to_the_new_subscriber_only,
             outbox_is_written_with_the_change_or_not_at_all, outbox_claims_lease_and_outcomes,
-            outbox_concurrent_claims_never_overlap
+            outbox_concurrent_claims_never_overlap, subscriber_verifies_once,
+            subscriber_subscriptions_are_replaced, outbox_standalone_notice_to_one_subscriber
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -3827,4 +3828,107 @@ pub async fn outbox_concurrent_claims_never_overlap(s: Shared) {
     all.dedup();
     assert_eq!(total, 120, "every delivery once");
     assert_eq!(all.len(), 120, "no delivery twice");
+}
+
+/// A subscriber is verified once: the second call says so and changes nothing; of
+/// concurrent calls exactly one verifies.
+pub async fn subscriber_verifies_once(s: Shared) {
+    let (sub, _) = s
+        .create_subscriber(new_subscriber("a@example.com", SubscribeTo::AllComponents))
+        .await
+        .unwrap();
+    assert_eq!(sub.verified_at, None);
+    let mut calls = Vec::new();
+    for _ in 0..8 {
+        let s = s.clone();
+        calls.push(tokio::spawn(async move {
+            s.verify_subscriber(sub.id, t(1_800_000_000)).await.unwrap()
+        }));
+    }
+    let mut won = 0;
+    for c in calls {
+        won += usize::from(c.await.unwrap());
+    }
+    assert_eq!(won, 1, "exactly one call verifies");
+    assert_eq!(
+        s.get_subscriber(sub.id).await.unwrap().verified_at,
+        Some(t(1_800_000_000))
+    );
+    assert!(!s.verify_subscriber(sub.id, t(1_900_000_000)).await.unwrap());
+    assert_eq!(
+        s.get_subscriber(sub.id).await.unwrap().verified_at,
+        Some(t(1_800_000_000))
+    );
+    assert_not_found(
+        s.verify_subscriber(SubscriberId(999_999), t(0)).await,
+        Entity::Subscriber,
+    );
+}
+
+/// Replacing what a subscriber follows: the flag and the whole set, unknown ids skipped.
+pub async fn subscriber_subscriptions_are_replaced(s: Shared) {
+    let a = s.create_component(new_component("a")).await.unwrap();
+    let b = s.create_component(new_component("b")).await.unwrap();
+    let (sub, _) = s
+        .create_subscriber(new_subscriber("a@example.com", SubscribeTo::AllComponents))
+        .await
+        .unwrap();
+    assert!(sub.global);
+    let changed = s
+        .set_subscriptions(
+            sub.id,
+            false,
+            SubscribeTo::Components(vec![b.id, ComponentId(999_999)]),
+        )
+        .await
+        .unwrap();
+    assert!(!changed.global);
+    let followed: Vec<_> = changed
+        .subscriptions
+        .iter()
+        .map(|x| x.component_id)
+        .collect();
+    assert_eq!(followed, vec![b.id]);
+    assert_eq!(s.get_subscriber(sub.id).await.unwrap(), changed);
+    let all = s
+        .set_subscriptions(sub.id, true, SubscribeTo::AllComponents)
+        .await
+        .unwrap();
+    let mut followed: Vec<_> = all.subscriptions.iter().map(|x| x.component_id).collect();
+    followed.sort();
+    assert_eq!(followed, vec![a.id, b.id]);
+    assert!(all.global);
+    assert_not_found(
+        s.set_subscriptions(SubscriberId(999_999), true, SubscribeTo::AllComponents)
+            .await,
+        Entity::Subscriber,
+    );
+}
+
+/// A standalone notice reaches exactly its subscriber, verified or not.
+pub async fn outbox_standalone_notice_to_one_subscriber(s: Shared) {
+    use crate::notify::{Audience, EventKind, Target};
+    let (one, _) = s
+        .create_subscriber(new_subscriber(
+            "one@example.com",
+            SubscribeTo::AllComponents,
+        ))
+        .await
+        .unwrap();
+    s.create_subscriber(verified("two@example.com", SubscribeTo::AllComponents))
+        .await
+        .unwrap();
+    let mut n = notice("your links", Audience::Subscriber(one.id));
+    n.event = EventKind::LinksRequested;
+    s.queue_notice(n).await.unwrap();
+    let ds = deliveries(&s).await;
+    assert_eq!(targets(&ds), vec![Target::Subscriber(one.id)]);
+    assert_eq!(ds[0].notice.event, EventKind::LinksRequested);
+    assert_eq!(ds[0].notice.entity_id, Some(one.id.get()));
+    // To nobody: nothing written.
+    s.queue_notice(notice("x", Audience::Nobody)).await.unwrap();
+    s.queue_notice(notice("x", Audience::Subscriber(SubscriberId(999_999))))
+        .await
+        .unwrap();
+    assert_eq!(deliveries(&s).await.len(), 1);
 }

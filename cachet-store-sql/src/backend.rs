@@ -618,7 +618,7 @@ macro_rules! sql_backend {
             if let Some(status) = changes.status {
                 let at = now_secs();
                 if set_status(c, id, status, source, at).await?.is_some() {
-                    enqueue(c, changes.notice.clone(), id.get(), None, at).await?;
+                    enqueue(c, changes.notice.clone(), Some(id.get()), None, at).await?;
                 }
             }
             let mut set = Set::default();
@@ -1194,7 +1194,7 @@ macro_rules! sql_backend {
             if let (Some(component), Some(impact)) = (new.component_id, new.impact) {
                 set_component_status(c, component, impact).await?;
             }
-            enqueue(c, new.notice, id, None, at).await?;
+            enqueue(c, new.notice, Some(id), None, at).await?;
             get_incident(c, IncidentId(id)).await
         }
 
@@ -1343,7 +1343,7 @@ macro_rules! sql_backend {
                 ],
             )
             .await?;
-            enqueue(c, new.notice, incident.get(), None, at).await?;
+            enqueue(c, new.notice, Some(incident.get()), None, at).await?;
             find_update(c, incident, UpdateId(id)).await
         }
 
@@ -1662,7 +1662,7 @@ macro_rules! sql_backend {
             .await?;
             let id = ScheduleId(id);
             insert_schedule_components(c, id, &new.components).await?;
-            enqueue(c, new.notice, id.get(), None, at).await?;
+            enqueue(c, new.notice, Some(id.get()), None, at).await?;
             get_schedule(c, id).await
         }
 
@@ -2188,10 +2188,17 @@ macro_rules! sql_backend {
                 Err(e) if e.is_unique_violation() => return Err(Fail::Again),
                 Err(e) => return Err(e),
             };
+            subscribe(c, id, new.subscribe_to, at).await?;
+            enqueue(c, new.notice, Some(id.get()), Some(id), at).await?;
+            Ok((get_subscriber(c, id).await?, true))
+        }
+
+        /// Subscribes `id` to `to` (live components only), at `at`.
+        async fn subscribe(c: &mut Conn, id: SubscriberId, to: SubscribeTo, at: i64) -> Res<()> {
             // The components are locked before their subscriptions are written, in id
             // order, so a concurrent delete_component either runs first (the component is
             // no longer live here) or after this commits (and deletes these subscriptions).
-            let targets: Vec<ComponentId> = match new.subscribe_to {
+            let targets: Vec<ComponentId> = match to {
                 SubscribeTo::AllComponents => {
                     fetch_all(
                         c,
@@ -2228,8 +2235,50 @@ macro_rules! sql_backend {
                 )
                 .await?;
             }
-            enqueue(c, new.notice, id.get(), Some(id), at).await?;
-            Ok((get_subscriber(c, id).await?, true))
+            Ok(())
+        }
+
+        async fn verify_subscriber(c: &mut Conn, id: SubscriberId, at: i64) -> Res<bool> {
+            get_subscriber(c, id).await?;
+            let changed = execute(
+                c,
+                "UPDATE subscribers SET verified_at = ?, updated_at = ? WHERE id = ? AND verified_at IS NULL",
+                vec![Arg::Int(at), Arg::Int(at), Arg::Int(id.get())],
+            )
+            .await?;
+            Ok(changed == 1)
+        }
+
+        async fn set_subscriptions(
+            c: &mut Conn,
+            id: SubscriberId,
+            global: bool,
+            to: SubscribeTo,
+        ) -> Res<StoredSubscriber> {
+            let locked = exists(
+                c,
+                "SELECT id FROM subscribers WHERE id = ? FOR UPDATE",
+                vec![Arg::Int(id.get())],
+            )
+            .await?;
+            if !locked {
+                return not_found(Entity::Subscriber);
+            }
+            let at = now_secs();
+            execute(
+                c,
+                "DELETE FROM subscriptions WHERE subscriber_id = ?",
+                vec![Arg::Int(id.get())],
+            )
+            .await?;
+            execute(
+                c,
+                "UPDATE subscribers SET is_global = ?, updated_at = ? WHERE id = ?",
+                vec![Arg::Bool(global), Arg::Int(at), Arg::Int(id.get())],
+            )
+            .await?;
+            subscribe(c, id, to, at).await?;
+            get_subscriber(c, id).await
         }
 
         async fn delete_subscriber(c: &mut Conn, id: SubscriberId) -> Res<()> {
@@ -2863,7 +2912,7 @@ macro_rules! sql_backend {
         async fn enqueue(
             c: &mut Conn,
             notice: Option<Notice>,
-            entity: i64,
+            entity: Option<i64>,
             created: Option<SubscriberId>,
             at: i64,
         ) -> Res<()> {
@@ -2872,6 +2921,7 @@ macro_rules! sql_backend {
             };
             let (condition, args) = match &notice.audience {
                 Audience::Nobody => return Ok(()),
+                Audience::Subscriber(id) => ("s.id = ?".to_owned(), vec![Arg::Int(id.get())]),
                 Audience::NewSubscriber => match created {
                     Some(id) => ("s.id = ?".to_owned(), vec![Arg::Int(id.get())]),
                     None => return Ok(()),
@@ -2894,7 +2944,7 @@ macro_rules! sql_backend {
                  VALUES (?, ?, ?, ?, ?, ?)",
                 vec![
                     notice.event.as_str().into(),
-                    Arg::Int(entity),
+                    Arg::OptInt(entity),
                     notice.subject.into(),
                     notice.text.into(),
                     notice.html.as_str().into(),
@@ -3558,6 +3608,33 @@ macro_rules! sql_backend {
 
             async fn overview(&self, since: DateTime<Utc>) -> Result<Overview, StoreError> {
                 self.read(move |c| Box::pin(overview(c, since))).await
+            }
+
+            async fn verify_subscriber(
+                &self,
+                id: SubscriberId,
+                at: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                self.write(move |c| Box::pin(verify_subscriber(c, id, secs(at)))).await
+            }
+
+            async fn set_subscriptions(
+                &self,
+                id: SubscriberId,
+                global: bool,
+                to: SubscribeTo,
+            ) -> Result<StoredSubscriber, StoreError> {
+                self.write(move |c| Box::pin(set_subscriptions(c, id, global, to.clone())))
+                    .await
+            }
+
+            async fn queue_notice(&self, notice: Notice) -> Result<(), StoreError> {
+                let entity = match notice.audience {
+                    Audience::Subscriber(id) => Some(id.get()),
+                    _ => None,
+                };
+                self.write(move |c| Box::pin(enqueue(c, Some(notice.clone()), entity, None, now_secs())))
+                    .await
             }
 
             async fn claim_deliveries(&self, claim: &Claim) -> Result<Vec<Delivery>, StoreError> {

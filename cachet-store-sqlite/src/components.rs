@@ -226,7 +226,7 @@ pub(crate) fn update(
     if let Some(status) = changes.status {
         let at = now();
         if history::set_status(conn, id, status, source, at)?.is_some() {
-            crate::outbox::enqueue(conn, changes.notice.clone(), id.get(), None, at)?;
+            crate::outbox::enqueue(conn, changes.notice.clone(), Some(id.get()), None, at)?;
         }
     }
     let mut set = Set::default();

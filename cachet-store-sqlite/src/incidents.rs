@@ -230,7 +230,7 @@ pub(crate) fn create(conn: &Connection, new: NewIncident) -> Res<Incident> {
     if let (Some(component), Some(impact)) = (new.component_id, new.impact) {
         set_component_status(conn, component, impact)?;
     }
-    crate::outbox::enqueue(conn, new.notice, id.get(), None, now())?;
+    crate::outbox::enqueue(conn, new.notice, Some(id.get()), None, now())?;
     get(conn, id)
 }
 
@@ -363,7 +363,7 @@ pub(crate) fn create_update(
     let id = UpdateId(conn.last_insert_rowid());
     conn.prepare_cached("UPDATE incidents SET status = ?2, updated_at = ?3 WHERE id = ?1")?
         .execute([incident.get(), new.status.as_i64(), at])?;
-    crate::outbox::enqueue(conn, new.notice, incident.get(), None, now())?;
+    crate::outbox::enqueue(conn, new.notice, Some(incident.get()), None, now())?;
     find_update(conn, incident, id)
 }
 

@@ -22,7 +22,7 @@ use crate::query::{fetch_page, order_by, PageSpec, Where};
 pub(crate) fn enqueue(
     conn: &Connection,
     notice: Option<Notice>,
-    entity: i64,
+    entity: Option<i64>,
     created: Option<SubscriberId>,
     at: DateTime<Utc>,
 ) -> Res<()> {
@@ -31,6 +31,7 @@ pub(crate) fn enqueue(
     };
     let (condition, arg): (&str, Value) = match &notice.audience {
         Audience::Nobody => return Ok(()),
+        Audience::Subscriber(id) => ("s.id = ?3", Value::Integer(id.get())),
         Audience::NewSubscriber => match created {
             Some(id) => ("s.id = ?3", Value::Integer(id.get())),
             None => return Ok(()),

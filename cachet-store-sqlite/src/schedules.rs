@@ -192,7 +192,7 @@ pub(crate) fn create(conn: &Connection, new: NewSchedule) -> Res<Schedule> {
     ])?;
     let id = ScheduleId(conn.last_insert_rowid());
     insert_components(conn, id, &new.components)?;
-    crate::outbox::enqueue(conn, new.notice, id.get(), None, now())?;
+    crate::outbox::enqueue(conn, new.notice, Some(id.get()), None, now())?;
     get(conn, id)
 }
 

@@ -371,6 +371,33 @@ impl Store for SqliteStore {
         self.write(move |tx| subscribers::delete(tx, id)).await
     }
 
+    async fn verify_subscriber(
+        &self,
+        id: SubscriberId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.write(move |tx| subscribers::verify(tx, id, at)).await
+    }
+
+    async fn set_subscriptions(
+        &self,
+        id: SubscriberId,
+        global: bool,
+        to: SubscribeTo,
+    ) -> Result<StoredSubscriber, StoreError> {
+        self.write(move |tx| subscribers::set_subscriptions(tx, id, global, to))
+            .await
+    }
+
+    async fn queue_notice(&self, notice: cachet_core::notify::Notice) -> Result<(), StoreError> {
+        let entity = match notice.audience {
+            cachet_core::notify::Audience::Subscriber(id) => Some(id.get()),
+            _ => None,
+        };
+        self.write(move |tx| outbox::enqueue(tx, Some(notice), entity, None, now()))
+            .await
+    }
+
     async fn delete_subscription(&self, id: SubscriptionId) -> Result<(), StoreError> {
         self.write(move |tx| subscribers::delete_subscription(tx, id))
             .await

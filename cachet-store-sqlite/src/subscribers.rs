@@ -8,6 +8,7 @@ use cachet_core::model::{SealedEmail, Subscriber, Subscription};
 use cachet_core::store::{
     now, ListQuery, NewSubscriber, Page, StoredSubscriber, SubscribeTo, SubscriberSort,
 };
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::components;
@@ -159,15 +160,18 @@ pub(crate) fn create(conn: &Connection, new: NewSubscriber) -> Res<(StoredSubscr
         Err(e) => return Err(e.into()),
     }
     let id = SubscriberId(conn.last_insert_rowid());
-    let targets: Vec<ComponentId> = match new.subscribe_to {
-        SubscribeTo::AllComponents => {
-            let mut stmt = conn
-                .prepare_cached("SELECT id FROM components WHERE deleted_at IS NULL ORDER BY id")?;
-            let ids = stmt
-                .query_map([], |r| r.get(0).map(ComponentId))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            ids
-        }
+    subscribe(conn, id, new.subscribe_to, at)?;
+    crate::outbox::enqueue(conn, new.notice, Some(id.get()), Some(id), now())?;
+    Ok((get(conn, id)?, true))
+}
+
+/// Subscribes `id` to `to` (live components only), at `at` (unix seconds).
+fn subscribe(conn: &Connection, id: SubscriberId, to: SubscribeTo, at: i64) -> Res<()> {
+    let targets: Vec<ComponentId> = match to {
+        SubscribeTo::AllComponents => conn
+            .prepare_cached("SELECT id FROM components WHERE deleted_at IS NULL ORDER BY id")?
+            .query_map([], |r| r.get(0).map(ComponentId))?
+            .collect::<rusqlite::Result<Vec<_>>>()?,
         SubscribeTo::Components(ids) => ids,
     };
     let mut insert = conn.prepare_cached(
@@ -178,8 +182,33 @@ pub(crate) fn create(conn: &Connection, new: NewSubscriber) -> Res<(StoredSubscr
             insert.execute([id.get(), component.get(), at])?;
         }
     }
-    crate::outbox::enqueue(conn, new.notice, id.get(), Some(id), now())?;
-    Ok((get(conn, id)?, true))
+    Ok(())
+}
+
+pub(crate) fn verify(conn: &Connection, id: SubscriberId, at: DateTime<Utc>) -> Res<bool> {
+    get(conn, id)?;
+    let changed = conn
+        .prepare_cached(
+            "UPDATE subscribers SET verified_at = ?2, updated_at = ?2 WHERE id = ?1 AND verified_at IS NULL",
+        )?
+        .execute([id.get(), secs(at)])?;
+    Ok(changed == 1)
+}
+
+pub(crate) fn set_subscriptions(
+    conn: &Connection,
+    id: SubscriberId,
+    global: bool,
+    to: SubscribeTo,
+) -> Res<StoredSubscriber> {
+    get(conn, id)?;
+    let at = secs(now());
+    conn.prepare_cached("DELETE FROM subscriptions WHERE subscriber_id = ?1")?
+        .execute([id.get()])?;
+    conn.prepare_cached("UPDATE subscribers SET global = ?2, updated_at = ?3 WHERE id = ?1")?
+        .execute(params![id.get(), global, at])?;
+    subscribe(conn, id, to, at)?;
+    get(conn, id)
 }
 
 pub(crate) fn delete(conn: &Connection, id: SubscriberId) -> Res<()> {
