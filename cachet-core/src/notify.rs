@@ -538,6 +538,34 @@ pub fn verification_notice(site: &Site) -> Notice {
     }
 }
 
+/// The mail to the owner of an address someone asked to subscribe again: their links
+/// (added by the worker), and nothing that says who asked.
+pub fn links_notice(site: &Site, subscriber: SubscriberId) -> Notice {
+    let line = format!("Your subscription to {}", site.name);
+    let text = format!(
+        "{line}\n\nSomeone asked for status updates from {} to be sent to this address, which \
+         is subscribed already. Nothing has changed. Use the links below to choose what you \
+         receive or to unsubscribe.\n",
+        site.name
+    );
+    let mut html = String::new();
+    html_text(&mut html, "h1", &line);
+    html_text(
+        &mut html,
+        "p",
+        "Someone asked for status updates to be sent to this address, which is subscribed \
+         already. Nothing has changed. Use the links below to choose what you receive or to \
+         unsubscribe.",
+    );
+    Notice {
+        event: EventKind::LinksRequested,
+        audience: Audience::Subscriber(subscriber),
+        subject: one_line(&format!("[{}] {line}", site.name)),
+        text,
+        html: sanitize(&html),
+    }
+}
+
 /// A mail subject never spans lines (a header injection otherwise).
 fn one_line(s: &str) -> String {
     s.chars()

@@ -1568,7 +1568,9 @@ impl StatusPage {
     }
 
     /// Ids of the components a guest may see.
-    async fn public_component_ids(&self) -> Result<std::collections::HashSet<ComponentId>> {
+    pub(super) async fn public_component_ids(
+        &self,
+    ) -> Result<std::collections::HashSet<ComponentId>> {
         let q = ListQuery::new(
             1,
             MAX_PER_PAGE,

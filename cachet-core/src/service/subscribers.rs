@@ -12,6 +12,7 @@ use crate::error::{Error, Result, StoreError, ValidationErrors};
 use crate::ids::{ComponentId, SubscriberId, SubscriptionId};
 use crate::input::SubscriberInput;
 use crate::model::{SealedEmail, Subscriber};
+use crate::notify::{check_link, link_subscriber, Audience, LinkError, LinkPurpose, Notice};
 use crate::policy::{Action, Actor};
 use crate::secret::{random_code, TokenHash};
 use crate::store::{
@@ -291,5 +292,177 @@ impl StatusPage {
     pub async fn delete_subscription(&self, actor: &Actor, id: SubscriptionId) -> Result<()> {
         self.authorize(actor, Action::WriteSubscribers).await?;
         Ok(self.store.delete_subscription(id).await?)
+    }
+
+    // ---- the public lifecycle: anyone may ask; only the address's owner, through the
+    // signed links mailed to it, may confirm, change or end a subscription
+
+    /// Asks for status mail to `email`, for `components` (ids of public components; none
+    /// or empty: everything). Answers the same whether or not the address is subscribed:
+    /// a new address gets a verification mail; an unverified one gets it again; a verified
+    /// one gets its manage and unsubscribe links, and nothing changes. Rate limiting is the
+    /// caller's (the public page limits per client; the worker per recipient).
+    ///
+    /// # Errors
+    /// `Invalid` for a malformed address or components a guest cannot see.
+    pub async fn subscribe(&self, email: &str, components: Option<Vec<i64>>) -> Result<()> {
+        let mut errors = ValidationErrors::new();
+        let email = match Email::parse(email) {
+            Ok(e) => Some(e),
+            Err(m) => {
+                errors.add("email", format!("The email {m}."));
+                None
+            }
+        };
+        let ids = self.public_choice(&mut errors, components).await?;
+        errors.into_result(())?;
+        let Some(email) = email else {
+            return Err(Error::Rejected("incomplete input".into()));
+        };
+        let site = self.site();
+        let new = NewSubscriber {
+            email: self.seal_email(&email),
+            verify_code_hash: TokenHash::of(&random_code(VERIFY_CODE_LEN)),
+            verified_at: None,
+            global: ids.is_empty(),
+            subscribe_to: if ids.is_empty() {
+                SubscribeTo::AllComponents
+            } else {
+                SubscribeTo::Components(ids)
+            },
+            notice: Some(crate::notify::verification_notice(&site)),
+        };
+        let (s, created) = self.store.create_subscriber(new).await?;
+        if !created {
+            let again = if s.verified_at.is_none() {
+                Notice {
+                    audience: Audience::Subscriber(s.id),
+                    ..crate::notify::verification_notice(&site)
+                }
+            } else {
+                crate::notify::links_notice(&site, s.id)
+            };
+            self.store.queue_notice(again).await?;
+        }
+        Ok(())
+    }
+
+    /// The component ids of a guest's choice, each a public component (none: everything).
+    async fn public_choice(
+        &self,
+        errors: &mut ValidationErrors,
+        components: Option<Vec<i64>>,
+    ) -> Result<Vec<ComponentId>> {
+        let components = components.unwrap_or_default();
+        if components.len() > validate::MAX_COMPONENT_REFS {
+            errors.add(
+                "components",
+                format!(
+                    "The components may not have more than {} items.",
+                    validate::MAX_COMPONENT_REFS
+                ),
+            );
+            return Ok(Vec::new());
+        }
+        let public = self.public_component_ids().await?;
+        let mut ids: Vec<ComponentId> = Vec::new();
+        for c in components {
+            let id = ComponentId(c);
+            if !public.contains(&id) {
+                errors.add("components", "The selected components are invalid.");
+                return Ok(Vec::new());
+            }
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// The subscriber a link names, if the link is genuine, unexpired and signed for one of
+    /// `purposes`.
+    async fn linked(&self, token: &str, purposes: &[LinkPurpose]) -> Result<Subscriber> {
+        let invalid = |m: &str| Error::Invalid(ValidationErrors::single("token", m.to_owned()));
+        let id = link_subscriber(token).ok_or_else(|| invalid("The link is not valid."))?;
+        let s = match self.store.get_subscriber(id).await {
+            Ok(s) => s,
+            Err(StoreError::NotFound(_)) => return Err(invalid("The link is not valid.")),
+            Err(e) => return Err(e.into()),
+        };
+        let mut outcome = Err(LinkError::Invalid);
+        for purpose in purposes {
+            outcome = check_link(&self.key, token, *purpose, s.id, s.created_at, now());
+            if outcome != Err(LinkError::Invalid) {
+                break;
+            }
+        }
+        match outcome {
+            Ok(()) => self.open_subscriber(s),
+            Err(LinkError::Expired) => Err(invalid("The link has expired.")),
+            Err(LinkError::Invalid) => Err(invalid("The link is not valid.")),
+        }
+    }
+
+    /// Confirms a subscription from its verification link; a link works once.
+    ///
+    /// # Errors
+    /// `Invalid` (field `token`): not valid, expired, or used already.
+    pub async fn verify_subscription(&self, token: &str) -> Result<Subscriber> {
+        let s = self.linked(token, &[LinkPurpose::Verify]).await?;
+        if !self.store.verify_subscriber(s.id, now()).await? {
+            return Err(Error::Invalid(ValidationErrors::single(
+                "token",
+                "This link was used already.",
+            )));
+        }
+        self.open_subscriber(self.store.get_subscriber(s.id).await?)
+    }
+
+    /// The subscription a manage link is for.
+    ///
+    /// # Errors
+    /// `Invalid` (field `token`).
+    pub async fn subscription(&self, token: &str) -> Result<Subscriber> {
+        self.linked(token, &[LinkPurpose::Manage]).await
+    }
+
+    /// Changes what a subscription follows, from its manage link: `components` are public
+    /// component ids (none: everything).
+    ///
+    /// # Errors
+    /// `Invalid` (field `token` or `components`).
+    pub async fn change_subscription(
+        &self,
+        token: &str,
+        components: Option<Vec<i64>>,
+    ) -> Result<Subscriber> {
+        let s = self.linked(token, &[LinkPurpose::Manage]).await?;
+        let mut errors = ValidationErrors::new();
+        let ids = self.public_choice(&mut errors, components).await?;
+        errors.into_result(())?;
+        let to = if ids.is_empty() {
+            SubscribeTo::AllComponents
+        } else {
+            SubscribeTo::Components(ids.clone())
+        };
+        let changed = self
+            .store
+            .set_subscriptions(s.id, ids.is_empty(), to)
+            .await?;
+        self.open_subscriber(changed)
+    }
+
+    /// Ends a subscription from its unsubscribe or manage link, deleting the address.
+    ///
+    /// # Errors
+    /// `Invalid` (field `token`), also for a subscription that ended already.
+    pub async fn unsubscribe(&self, token: &str) -> Result<()> {
+        let s = self
+            .linked(token, &[LinkPurpose::Unsubscribe, LinkPurpose::Manage])
+            .await?;
+        match self.store.delete_subscriber(s.id).await {
+            Ok(()) | Err(StoreError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 }

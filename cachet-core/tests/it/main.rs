@@ -6,3 +6,4 @@ mod conformance;
 mod sanitizer;
 mod service;
 mod sessions;
+mod subscriptions;
