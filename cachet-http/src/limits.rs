@@ -66,17 +66,21 @@ pub struct RateLimits {
     pub api_per_client: Rate,
     /// Every `/api/v1` request that carries a token, per token.
     pub api_per_token: Rate,
+    /// Posts of the public subscription pages (`/subscribe` and its links), per client
+    /// address: each can make the page send a mail.
+    pub subscribe: Rate,
 }
 
 impl Default for RateLimits {
     /// Generous for people and monitoring tools, tight for guessing and scripted abuse:
     /// sign-in 10 a minute (burst 10), API 600 a minute per client (burst 200) and 1200 per
-    /// token (burst 300).
+    /// token (burst 300), subscription forms 6 a minute (burst 6).
     fn default() -> Self {
         RateLimits {
             sign_in: Rate::new(10, 10),
             api_per_client: Rate::new(600, 200),
             api_per_token: Rate::new(1200, 300),
+            subscribe: Rate::new(6, 6),
         }
     }
 }
@@ -144,6 +148,7 @@ pub(crate) struct Limiters {
     pub(crate) sign_in: Limit<ClientKey>,
     pub(crate) api_client: Limit<ClientKey>,
     pub(crate) api_token: Limit<[u8; 32]>,
+    pub(crate) subscribe: Limit<ClientKey>,
 }
 
 impl Limiters {
@@ -152,6 +157,7 @@ impl Limiters {
             sign_in: Limit::new(rates.sign_in),
             api_client: Limit::new(rates.api_per_client),
             api_token: Limit::new(rates.api_per_token),
+            subscribe: Limit::new(rates.subscribe),
         }
     }
 }

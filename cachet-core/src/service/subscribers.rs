@@ -22,6 +22,8 @@ use crate::validate::{self, Email};
 
 /// What the sealed address and its digest are bound to.
 const EMAIL_PURPOSE: &str = "subscriber.email";
+/// The refusal of a verification link that did its work already.
+const USED_ALREADY: &str = "This link was used already.";
 
 /// Everything stored about one subscriber, for a data request (see
 /// [`StatusPage::export_subscriber`]). Holds no secret: the verification code is stored only
@@ -412,10 +414,26 @@ impl StatusPage {
         if !self.store.verify_subscriber(s.id, now()).await? {
             return Err(Error::Invalid(ValidationErrors::single(
                 "token",
-                "This link was used already.",
+                USED_ALREADY,
             )));
         }
         self.open_subscriber(self.store.get_subscriber(s.id).await?)
+    }
+
+    /// The subscription a verification link is for, while it waits for that link (the page
+    /// that asks to confirm; [`StatusPage::verify_subscription`] confirms).
+    ///
+    /// # Errors
+    /// `Invalid` (field `token`): not valid, expired, or used already.
+    pub async fn pending_verification(&self, token: &str) -> Result<Subscriber> {
+        let s = self.linked(token, &[LinkPurpose::Verify]).await?;
+        if s.verified_at.is_some() {
+            return Err(Error::Invalid(ValidationErrors::single(
+                "token",
+                USED_ALREADY,
+            )));
+        }
+        Ok(s)
     }
 
     /// The subscription a manage link is for.
@@ -452,14 +470,22 @@ impl StatusPage {
         self.open_subscriber(changed)
     }
 
+    /// The subscription an unsubscribe or manage link would end (the page that asks to
+    /// confirm).
+    ///
+    /// # Errors
+    /// `Invalid` (field `token`).
+    pub async fn unsubscribe_target(&self, token: &str) -> Result<Subscriber> {
+        self.linked(token, &[LinkPurpose::Unsubscribe, LinkPurpose::Manage])
+            .await
+    }
+
     /// Ends a subscription from its unsubscribe or manage link, deleting the address.
     ///
     /// # Errors
     /// `Invalid` (field `token`), also for a subscription that ended already.
     pub async fn unsubscribe(&self, token: &str) -> Result<()> {
-        let s = self
-            .linked(token, &[LinkPurpose::Unsubscribe, LinkPurpose::Manage])
-            .await?;
+        let s = self.unsubscribe_target(token).await?;
         match self.store.delete_subscriber(s.id).await {
             Ok(()) | Err(StoreError::NotFound(_)) => Ok(()),
             Err(e) => Err(e.into()),

@@ -10,8 +10,12 @@ use cachet_core::error::{Entity, ValidationErrors};
 use cachet_core::ids::{SubscriberId, TokenId, UserId};
 use cachet_core::input::{SubscriberInput, TokenInput, UserInput};
 use cachet_core::model::User;
+use cachet_core::notify::{DeliveryState, Target};
 use cachet_core::policy::Action;
-use cachet_core::store::{AuditFilter, AuditSort, ListQuery, Order, SubscriberSort, MAX_PER_PAGE};
+use cachet_core::store::{
+    AuditFilter, AuditSort, DeliveryFilter, DeliverySort, ListQuery, Order, SubscriberSort,
+    MAX_PER_PAGE,
+};
 use cachet_core::Error;
 use maud::html;
 
@@ -598,6 +602,88 @@ pub(crate) async fn save_settings(s: Signed, Extension(Form(form)): Extension<Fo
         }
         Err(e) => s.fail(e),
     }
+}
+
+// ---------------------------------------------------------------------------- deliveries
+
+/// The `state` filter of the deliveries page (anything unknown shows every state).
+fn delivery_state(query: Option<&str>) -> Option<DeliveryState> {
+    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "state")
+        .and_then(|(_, v)| DeliveryState::parse(&v))
+}
+
+/// `GET /dashboard/deliveries?state=S&page=N`: the notification outbox, newest first,
+/// with each delivery's attempts and last error (Admins: deliveries name subscribers).
+pub(crate) async fn deliveries(s: Signed, RawQuery(query): RawQuery) -> Response {
+    let page_no = page_number(query.as_deref());
+    let state = delivery_state(query.as_deref());
+    let mut q = ListQuery::new(
+        page_no,
+        PER_PAGE,
+        DeliveryFilter {
+            state,
+            ..DeliveryFilter::default()
+        },
+    );
+    q.sort = Some((DeliverySort::Id, Order::Desc));
+    let result = match s.ctx.state.service.list_deliveries(s.actor(), &q).await {
+        Ok(p) => p,
+        Err(e) => return s.fail(e),
+    };
+    let rows: Vec<_> = result
+        .items
+        .iter()
+        .map(|d| {
+            let to = match d.target {
+                Target::Subscriber(id) => format!("subscriber {id}"),
+                Target::Webhook(id) => format!("webhook {id}"),
+            };
+            let when_next = match d.state {
+                DeliveryState::Pending => format!("next try {}", when(&s, d.next_attempt_at)),
+                DeliveryState::Delivered => d
+                    .delivered_at
+                    .map(|t| format!("sent {}", when(&s, t)))
+                    .unwrap_or_default(),
+                DeliveryState::Failed | DeliveryState::Dropped => String::new(),
+            };
+            (
+                None,
+                vec![
+                    when(&s, d.created_at),
+                    d.notice.event.as_str().to_string(),
+                    d.notice.subject.clone(),
+                    to,
+                    d.state.as_str().to_string(),
+                    d.attempts.to_string(),
+                    when_next,
+                    d.last_error.clone().unwrap_or_default(),
+                ],
+            )
+        })
+        .collect();
+    let base = s.ctx.href("/deliveries");
+    let pager_base = match state {
+        Some(st) => format!("{base}?state={}", st.as_str()),
+        None => base.clone(),
+    };
+    let body = html! {
+        nav.filters aria-label="Delivery states" {
+            a href=(base) aria-current=[state.is_none().then_some("page")] { "All" }
+            @for st in DeliveryState::ALL {
+                " · "
+                a href={ (base) "?state=" (st.as_str()) }
+                    aria-current=[(state == Some(st)).then_some("page")] { (st.as_str()) }
+            }
+        }
+        (table(
+            &s,
+            &["Queued", "Event", "Subject", "To", "State", "Attempts", "When", "Last error"],
+            &rows,
+        ))
+        (pager(&pager_base, page_no, PER_PAGE, result.total))
+    };
+    respond(&s, StatusCode::OK, "Deliveries", body)
 }
 
 // ---------------------------------------------------------------------------- audit

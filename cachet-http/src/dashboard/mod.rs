@@ -28,9 +28,9 @@ mod admin;
 mod components;
 mod content;
 mod crud;
-mod csrf;
+pub(crate) mod csrf;
 mod incidents;
-mod view;
+pub(crate) mod view;
 
 use std::net::IpAddr;
 
@@ -133,6 +133,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
             "/dashboard/settings",
             get(admin::settings).post(admin::save_settings),
         )
+        .route("/dashboard/deliveries", get(admin::deliveries))
         .route("/dashboard/audit", get(admin::audit));
     let r = content::routes::<content::Groups>(r);
     let r = content::routes::<content::Maintenance>(r);

@@ -18,6 +18,7 @@ const NAV: &[(&str, &str, Action)] = &[
     ("/metrics", "Metrics", Action::ReadPrivate),
     ("/templates", "Templates", Action::ReadPrivate),
     ("/subscribers", "Subscribers", Action::ReadSubscribers),
+    ("/deliveries", "Deliveries", Action::ReadSubscribers),
     ("/users", "Users", Action::ReadUsers),
     ("/tokens", "API tokens", Action::WriteTokens),
     ("/settings", "Settings", Action::ReadSettings),
@@ -242,14 +243,16 @@ pub(crate) fn button_form(ctx: &Ctx, action: &str, label: &str, class: &str) -> 
 /// Previous/next links of a paged list.
 pub(crate) fn pager(href: &str, page: u32, per_page: u32, total: u64) -> Markup {
     let pages = total.div_ceil(u64::from(per_page.max(1))).max(1);
+    // `href` may carry a query of its own (a filter).
+    let join = if href.contains('?') { '&' } else { '?' };
     html! {
         nav.pager aria-label="Pages" {
             @if page > 1 {
-                a rel="prev" href={ (href) "?page=" (page - 1) } { "Newer" }
+                a rel="prev" href={ (href) (join) "page=" (page - 1) } { "Newer" }
             }
             span { "Page " (page) " of " (pages) }
             @if u64::from(page) < pages {
-                a rel="next" href={ (href) "?page=" (page + 1) } { "Older" }
+                a rel="next" href={ (href) (join) "page=" (page + 1) } { "Older" }
             }
         }
     }

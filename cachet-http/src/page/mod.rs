@@ -10,6 +10,7 @@
 //!   old and new status, source), newest first; hidden or unknown is a 404 page.
 //! - A `page` that is not a whole number from 1 is a 400 page; one past the end a 404.
 //! - `GET /metrics/{id}`: Cachet's chart data as JSON (see [`chart`]).
+//! - `/subscribe` and its link pages: see [`subscribe`].
 //! - `GET /assets/{name}`: the stylesheet and icon under content-hashed names (see [`assets`]).
 //!
 //! Nothing here decides what a guest may see: every page is rendered from what
@@ -18,6 +19,7 @@
 
 pub(crate) mod assets;
 mod chart;
+mod subscribe;
 mod view;
 
 use std::sync::{Arc, Mutex};
@@ -52,6 +54,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/metrics/{id}", get(chart::show))
         .route("/assets/{name}", get(assets::serve))
         .layer(Extension(Arc::new(RenderCache::default())))
+        .merge(subscribe::routes())
 }
 
 /// The last rendered index page. Guests share one snapshot until the next write (or TTL),

@@ -17,7 +17,7 @@ use chrono::{DateTime, Days, NaiveDate, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-use super::assets::{ICON, STYLESHEET};
+use super::assets::{DASHBOARD_STYLESHEET, ICON, STYLESHEET};
 
 /// Sanitized HTML from core, written as is. The only unescaped output of this crate.
 fn safe(html: &SafeHtml) -> PreEscaped<&str> {
@@ -86,6 +86,16 @@ fn pager(path: &str, page: u32, last: u32) -> Markup {
 // ---------------------------------------------------------------------------- layout
 
 fn layout(app_name: &str, title: &str, ctx: Ctx<'_>, main: Markup) -> Markup {
+    frame(app_name, title, ctx, false, main)
+}
+
+/// A public page with forms (the subscription pages): the dashboard's form rules on top.
+pub(crate) fn form_page(app_name: &str, zone: Tz, base: &str, title: &str, main: Markup) -> Markup {
+    let ctx = Ctx { base, zone };
+    frame(app_name, &format!("{title} · {app_name}"), ctx, true, main)
+}
+
+fn frame(app_name: &str, title: &str, ctx: Ctx<'_>, forms: bool, main: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -95,6 +105,9 @@ fn layout(app_name: &str, title: &str, ctx: Ctx<'_>, main: Markup) -> Markup {
                 meta name="color-scheme" content="light dark";
                 title { (title) }
                 link rel="stylesheet" href=(STYLESHEET.href(ctx.base)) integrity=(STYLESHEET.integrity);
+                @if forms {
+                    link rel="stylesheet" href=(DASHBOARD_STYLESHEET.href(ctx.base)) integrity=(DASHBOARD_STYLESHEET.integrity);
+                }
                 link rel="icon" type="image/svg+xml" href=(ICON.href(ctx.base));
             }
             body {
@@ -102,6 +115,7 @@ fn layout(app_name: &str, title: &str, ctx: Ctx<'_>, main: Markup) -> Markup {
                 header.site-header {
                     div.wrap {
                         a.brand href=(ctx.home()) { (app_name) }
+                        a.subscribe href={ (ctx.base) "/subscribe" } { "Subscribe to updates" }
                     }
                 }
                 main #main .wrap {

@@ -27,12 +27,14 @@ pub(crate) struct App {
 
 pub(crate) const SYSTEM: Actor = Actor::System;
 
-/// [`cachet_http::HttpConfig::default`] with the API's rate limits off.
+/// [`cachet_http::HttpConfig::default`] with the API's and the subscription forms' rate
+/// limits off.
 pub(crate) fn unlimited_api() -> cachet_http::HttpConfig {
     cachet_http::HttpConfig {
         rate_limits: cachet_http::RateLimits {
             api_per_client: cachet_http::Rate::OFF,
             api_per_token: cachet_http::Rate::OFF,
+            subscribe: cachet_http::Rate::OFF,
             ..cachet_http::RateLimits::default()
         },
         ..cachet_http::HttpConfig::default()

@@ -1229,6 +1229,55 @@ async fn an_admin_manages_everything_from_the_dashboard() {
     assert!(audit.contains("changed app_name"), "{audit}");
 }
 
+/// The outbox page: every delivery with its state, and a failure with its error, filtered
+/// by state.
+#[tokio::test]
+async fn an_admin_sees_deliveries_and_their_failures() {
+    use cachet_core::notify::{Claim, Outcome};
+    let app = App::new().await;
+    for email in ["one@people.test", "two@people.test"] {
+        app.service.subscribe(email, None).await.unwrap();
+    }
+    // A worker takes both and one fails for good.
+    let claimed = app
+        .service
+        .claim_deliveries(&Claim {
+            now: chrono::Utc::now(),
+            lease_until: chrono::Utc::now() + chrono::Duration::minutes(2),
+            token: "lease".into(),
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    assert!(app
+        .service
+        .finish_delivery(
+            claimed[0].id,
+            "lease",
+            Outcome::Failed("550 mailbox unavailable".into()),
+        )
+        .await
+        .unwrap());
+    let mut b = signed_in_admin(&app).await;
+    let nav = b.get("/dashboard").await.text();
+    assert!(nav.contains(">Deliveries</a>"), "{nav}");
+    let all = b.get("/dashboard/deliveries").await;
+    assert_eq!(all.status, StatusCode::OK);
+    let html = all.text();
+    assert!(html.contains("subscriber.created"), "{html}");
+    assert!(html.contains("550 mailbox unavailable"), "{html}");
+    assert!(
+        html.contains(">pending<") && html.contains(">failed<"),
+        "{html}"
+    );
+    let failed = b.get("/dashboard/deliveries?state=failed").await.text();
+    assert!(failed.contains("550 mailbox unavailable"), "{failed}");
+    assert!(!failed.contains(">pending</td>"), "{failed}");
+    let pending = b.get("/dashboard/deliveries?state=pending").await.text();
+    assert!(!pending.contains("550 mailbox unavailable"), "{pending}");
+}
+
 #[tokio::test]
 async fn a_manager_sees_no_admin_pages_and_is_refused_them() {
     let app = App::new().await;
@@ -1243,6 +1292,7 @@ async fn a_manager_sees_no_admin_pages_and_is_refused_them() {
         "API tokens",
         "Settings",
         "Audit log",
+        "Deliveries",
     ] {
         assert!(
             !nav.contains(&format!(">{hidden}</a>")),
@@ -1255,6 +1305,8 @@ async fn a_manager_sees_no_admin_pages_and_is_refused_them() {
         "/dashboard/subscribers",
         "/dashboard/settings",
         "/dashboard/audit",
+        "/dashboard/deliveries",
+        "/dashboard/deliveries?state=failed",
     ] {
         assert_eq!(b.get(path).await.status, StatusCode::FORBIDDEN, "{path}");
     }

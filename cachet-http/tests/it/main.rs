@@ -15,5 +15,6 @@ mod page;
 mod robustness;
 mod schedules;
 mod secrets;
+mod subscribe_pages;
 mod subscribers;
 mod transport;

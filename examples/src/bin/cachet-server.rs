@@ -160,6 +160,15 @@ struct ServeArgs {
     /// limit (the per-account backoff of the service still applies).
     #[arg(long, env = "CACHET_SIGN_IN_RATE", default_value_t = 10, global = true)]
     sign_in_rate: u32,
+    /// Posts of the public subscription pages a minute from one client address (each can
+    /// send a mail); 0: no limit.
+    #[arg(
+        long,
+        env = "CACHET_SUBSCRIBE_RATE",
+        default_value_t = 6,
+        global = true
+    )]
+    subscribe_rate: u32,
     /// Minutes without a request after which a dashboard session ends.
     #[arg(
         long,
@@ -446,6 +455,7 @@ async fn serve(service: Arc<StatusPage>, args: ServeArgs) -> Result<(), String> 
             api_per_client: Rate::new(args.api_client_rate, (args.api_client_rate / 3).max(1)),
             api_per_token: Rate::new(args.api_token_rate, (args.api_token_rate / 4).max(1)),
             sign_in: Rate::new(args.sign_in_rate, args.sign_in_rate.max(1)),
+            subscribe: Rate::new(args.subscribe_rate, args.subscribe_rate.max(1)),
         },
         ..HttpConfig::default()
     };

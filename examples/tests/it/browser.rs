@@ -362,6 +362,7 @@ async fn sign_in_with_totp_report_an_incident_and_see_it_in_chromium() {
         "templates",
         "templates/new",
         "subscribers",
+        "deliveries",
         "users",
         "tokens",
         "settings",
@@ -400,11 +401,26 @@ async fn sign_in_with_totp_report_an_incident_and_see_it_in_chromium() {
     assert!(path_of(&c).await.starts_with("/incidents/"));
     assert_clean(&c, "public incident page", &mut pages).await;
 
+    // A visitor subscribes through the public form.
+    click(&c, "a.subscribe").await;
+    expect_path(&c, "/subscribe").await;
+    assert_clean(&c, "subscribe form", &mut pages).await;
+    fill(&c, "#email", "visitor@example.com").await;
+    c.find(Locator::Css("input[name='components[]']"))
+        .await
+        .expect("a component to tick")
+        .click()
+        .await
+        .unwrap();
+    click(&c, "button[type=submit]").await;
+    assert_eq!(text_of(&c, "h1").await, "Check your inbox");
+    assert_clean(&c, "subscribe answer", &mut pages).await;
+
     c.close().await.unwrap();
     eprintln!(
         "browser: {} pages clean; screenshots in {}",
         pages.len(),
         shots.display()
     );
-    assert_eq!(pages.len(), 32, "{pages:?}");
+    assert_eq!(pages.len(), 35, "{pages:?}");
 }
