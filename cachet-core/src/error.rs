@@ -110,6 +110,8 @@ pub enum Entity {
     Token,
     /// A dashboard session.
     Session,
+    /// An outbound webhook.
+    Webhook,
 }
 
 impl Entity {
@@ -129,6 +131,7 @@ impl Entity {
             Entity::User => "user",
             Entity::Token => "API token",
             Entity::Session => "session",
+            Entity::Webhook => "webhook",
         }
     }
 
@@ -148,6 +151,7 @@ impl Entity {
             Entity::User => "User",
             Entity::Token => "ApiToken",
             Entity::Session => "Session",
+            Entity::Webhook => "Webhook",
         }
     }
 }

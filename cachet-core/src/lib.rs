@@ -26,6 +26,7 @@ pub mod throttle;
 pub mod time;
 pub mod totp;
 pub mod validate;
+pub mod webhook;
 
 pub use chrono_tz::Tz;
 pub use error::{Error, Result, StoreError, ValidationErrors};

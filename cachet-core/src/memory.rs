@@ -16,6 +16,7 @@ use crate::model::*;
 use crate::notify::{Claim, Delivery, DeliveryState, Notice, NoticeRecord, Outcome, Target};
 use crate::secret::TokenHash;
 use crate::store::*;
+use crate::webhook::{NewWebhook, Webhook, WebhookPatch};
 
 /// A claim's hold on a delivery: its token and until when.
 type Lease = (String, DateTime<Utc>);
@@ -47,6 +48,7 @@ struct State {
     holds: BTreeMap<(ScheduleId, ComponentId), Hold>,
     /// The outbox: deliveries with the claim holding each.
     deliveries: BTreeMap<i64, (Delivery, Option<Lease>)>,
+    webhooks: BTreeMap<i64, Webhook>,
 }
 
 impl State {
@@ -78,12 +80,24 @@ impl State {
         at: DateTime<Utc>,
     ) {
         let Some(notice) = notice else { return };
-        let targets: Vec<SubscriberId> = self
+        if notice.audience == crate::notify::Audience::NewSubscriber && created.is_none() {
+            // The address was subscribed already: nothing happened to tell anyone about.
+            return;
+        }
+        let mut targets: Vec<Target> = self
             .subscribers
             .values()
             .filter(|s| notice.audience.reaches(s, Some(s.id) == created))
-            .map(|s| s.id)
+            .map(|s| Target::Subscriber(s.id))
             .collect();
+        if notice.to_webhooks {
+            targets.extend(
+                self.webhooks
+                    .values()
+                    .filter(|w| w.wants(notice.event))
+                    .map(|w| Target::Webhook(w.id)),
+            );
+        }
         if targets.is_empty() {
             return;
         }
@@ -96,12 +110,12 @@ impl State {
             html: notice.html,
             created_at: at,
         };
-        for sid in targets {
+        for target in targets {
             let id = self.id();
             let d = Delivery {
                 id: DeliveryId(id),
                 notice: record.clone(),
-                target: Target::Subscriber(sid),
+                target,
                 state: DeliveryState::Pending,
                 attempts: 0,
                 next_attempt_at: at,
@@ -1843,6 +1857,7 @@ impl Store for MemoryStore {
             .iter()
             .filter(|(_, (d, lease))| {
                 d.state == DeliveryState::Pending
+                    && d.target.channel() == claim.channel
                     && d.next_attempt_at <= claim.now
                     && lease.as_ref().is_none_or(|(_, until)| *until <= claim.now)
             })
@@ -1900,6 +1915,68 @@ impl Store for MemoryStore {
             Some(DeliverySort::NextAttemptAt) => a.next_attempt_at.cmp(&b.next_attempt_at),
             _ => a.id.cmp(&b.id),
         }))
+    }
+
+    async fn create_webhook(&self, new: NewWebhook) -> Result<Webhook, StoreError> {
+        let mut st = self.lock();
+        let now = now();
+        let w = Webhook {
+            id: WebhookId(st.id()),
+            url: new.url,
+            events: new.events,
+            enabled: new.enabled,
+            secret_sealed: new.secret_sealed,
+            created_at: now,
+            updated_at: now,
+        };
+        st.webhooks.insert(w.id.get(), w.clone());
+        Ok(w)
+    }
+
+    async fn list_webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
+        Ok(self.lock().webhooks.values().cloned().collect())
+    }
+
+    async fn get_webhook(&self, id: WebhookId) -> Result<Webhook, StoreError> {
+        self.lock()
+            .webhooks
+            .get(&id.get())
+            .cloned()
+            .ok_or(StoreError::NotFound(Entity::Webhook))
+    }
+
+    async fn update_webhook(
+        &self,
+        id: WebhookId,
+        patch: WebhookPatch,
+    ) -> Result<Webhook, StoreError> {
+        let mut st = self.lock();
+        let w = st
+            .webhooks
+            .get_mut(&id.get())
+            .ok_or(StoreError::NotFound(Entity::Webhook))?;
+        if let Some(url) = patch.url {
+            w.url = url;
+        }
+        if let Some(events) = patch.events {
+            w.events = events;
+        }
+        if let Some(enabled) = patch.enabled {
+            w.enabled = enabled;
+        }
+        if let Some(secret) = patch.secret_sealed {
+            w.secret_sealed = secret;
+        }
+        w.updated_at = now();
+        Ok(w.clone())
+    }
+
+    async fn delete_webhook(&self, id: WebhookId) -> Result<(), StoreError> {
+        self.lock()
+            .webhooks
+            .remove(&id.get())
+            .map(|_| ())
+            .ok_or(StoreError::NotFound(Entity::Webhook))
     }
 
     async fn overview(&self, since: DateTime<Utc>) -> Result<Overview, StoreError> {

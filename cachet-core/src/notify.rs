@@ -165,6 +165,10 @@ pub struct Notice {
     pub text: String,
     /// HTML body, from already sanitized parts, without the footer.
     pub html: SafeHtml,
+    /// Whether webhooks that want this event get it too. The service sets it for changes a
+    /// guest could see (never for a private incident, nor for a mail meant for one person),
+    /// whether or not any subscriber is notified. The constructors here leave it off.
+    pub to_webhooks: bool,
 }
 
 /// A notice as the outbox keeps it.
@@ -194,6 +198,16 @@ pub enum Target {
     Subscriber(SubscriberId),
     /// A webhook endpoint.
     Webhook(WebhookId),
+}
+
+impl Target {
+    /// The channel that sends to it.
+    pub fn channel(self) -> Channel {
+        match self {
+            Target::Subscriber(_) => Channel::Mail,
+            Target::Webhook(_) => Channel::Webhook,
+        }
+    }
 }
 
 /// Where a delivery stands.
@@ -257,6 +271,15 @@ pub struct Delivery {
     pub created_at: DateTime<Utc>,
 }
 
+/// Which deliveries a worker sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// Mail to subscribers.
+    Mail,
+    /// Posts to webhooks.
+    Webhook,
+}
+
 /// A worker's request for due deliveries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
@@ -270,6 +293,8 @@ pub struct Claim {
     pub lease_until: DateTime<Utc>,
     /// At most this many.
     pub limit: u32,
+    /// Of this channel only (a worker without a mailer still sends webhooks).
+    pub channel: Channel,
 }
 
 /// How an attempt ended.
@@ -457,6 +482,7 @@ pub fn incident_notice(
         subject,
         text,
         html: sanitize(&html),
+        to_webhooks: false,
     }
 }
 
@@ -478,6 +504,7 @@ pub fn component_notice(
         subject: one_line(&format!("[{}] {line}", site.name)),
         text: format!("{line}\n"),
         html: sanitize(&html),
+        to_webhooks: false,
     }
 }
 
@@ -509,6 +536,7 @@ pub fn schedule_notice(
         subject: one_line(&format!("[{}] {line}", site.name)),
         text,
         html: sanitize(&html),
+        to_webhooks: false,
     }
 }
 
@@ -535,6 +563,7 @@ pub fn verification_notice(site: &Site) -> Notice {
         subject: one_line(&format!("[{}] {line}", site.name)),
         text,
         html: sanitize(&html),
+        to_webhooks: false,
     }
 }
 
@@ -563,6 +592,7 @@ pub fn links_notice(site: &Site, subscriber: SubscriberId) -> Notice {
         subject: one_line(&format!("[{}] {line}", site.name)),
         text,
         html: sanitize(&html),
+        to_webhooks: false,
     }
 }
 

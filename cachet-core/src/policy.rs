@@ -128,6 +128,9 @@ pub enum Action {
     WriteSettings,
     /// Read the audit log.
     ReadAudit,
+    /// Register, read, change or remove outbound webhooks (their URLs and secrets are
+    /// configuration: the ability is `settings.write`).
+    ManageWebhooks,
 }
 
 /// Why an action was denied.
@@ -185,7 +188,7 @@ pub fn required_role(action: Action) -> Option<Role> {
         WriteComponent | WriteGroup | DeleteIncident | DeleteIncidentUpdate | WriteTemplate
         | WriteSchedule | WriteMetric | EditMetricPoint => Some(Role::Manager),
         ReadSubscribers | WriteSubscribers | ReadUsers | WriteUsers | WriteTokens
-        | ReadSettings | WriteSettings | ReadAudit => Some(Role::Admin),
+        | ReadSettings | WriteSettings | ReadAudit | ManageWebhooks => Some(Role::Admin),
     }
 }
 
@@ -332,7 +335,7 @@ impl Ability {
             WriteUsers => Ability::UsersWrite,
             WriteTokens => Ability::TokensWrite,
             ReadSettings => Ability::SettingsRead,
-            WriteSettings => Ability::SettingsWrite,
+            WriteSettings | ManageWebhooks => Ability::SettingsWrite,
             ReadAudit => Ability::AuditRead,
         })
     }
@@ -432,6 +435,7 @@ mod tests {
         ReadSettings,
         WriteSettings,
         ReadAudit,
+        ManageWebhooks,
     ];
 
     fn user(role: Role) -> Actor {
@@ -456,7 +460,7 @@ mod tests {
             WriteComponent | WriteGroup | DeleteIncident | DeleteIncidentUpdate | WriteTemplate
             | WriteSchedule | WriteMetric | EditMetricPoint => "MA",
             ReadSubscribers | WriteSubscribers | ReadUsers | WriteUsers | WriteTokens
-            | ReadSettings | WriteSettings | ReadAudit => "A",
+            | ReadSettings | WriteSettings | ReadAudit | ManageWebhooks => "A",
         }
     }
 

@@ -15,10 +15,12 @@ mod accounts;
 mod notices;
 mod sessions;
 mod subscribers;
+mod webhooks;
 
 pub use accounts::{Enrollment, PendingSignIn, SignIn, SignedIn, SECOND_FACTOR_WINDOW};
-pub use notices::Outgoing;
+pub use notices::{Outgoing, WebhookCall};
 pub use sessions::{ActiveSession, Resumed, SessionLimits, SessionSecret, SessionStart};
+pub use webhooks::WebhookSecret;
 
 use crate::audit::{Admit, FailureBudget};
 use crate::chart;
@@ -148,6 +150,7 @@ pub struct StatusPage {
     /// Completed pending sign-ins, by id, for the second-factor window (see accounts).
     used_pending: std::sync::Mutex<std::collections::HashMap<u64, DateTime<Utc>>>,
     sessions: SessionLimits,
+    webhook_policy: crate::webhook::AddressPolicy,
 }
 
 impl std::fmt::Debug for StatusPage {
@@ -360,6 +363,7 @@ impl StatusPage {
             throttle: SignInThrottle::default(),
             used_pending: std::sync::Mutex::new(std::collections::HashMap::new()),
             sessions: SessionLimits::default(),
+            webhook_policy: crate::webhook::AddressPolicy::public_only(),
         };
         page.seal_unsealed_subscribers().await?;
         Ok(page)

@@ -22,6 +22,7 @@ use crate::model::*;
 use crate::notify::{Claim, Delivery, DeliveryState, Notice, Outcome};
 use crate::secret::{PasswordHash, TokenHash};
 use crate::validate::Email;
+use crate::webhook::{NewWebhook, Webhook, WebhookPatch};
 
 /// Most rows one page may hold; larger requests are clamped.
 pub const MAX_PER_PAGE: u32 = 1000;
@@ -1412,4 +1413,39 @@ pub trait Store: Send + Sync + 'static {
         &self,
         q: &ListQuery<DeliverySort, DeliveryFilter>,
     ) -> Result<Page<Delivery>, StoreError>;
+
+    // ---- outbound webhooks (see `crate::webhook`)
+
+    /// Registers a webhook.
+    ///
+    /// # Contract
+    /// From then on, every notice with `to_webhooks` whose event it [wants](Webhook::wants)
+    /// gets one delivery to it, written with the change ([`crate::notify`]).
+    async fn create_webhook(&self, new: NewWebhook) -> Result<Webhook, StoreError>;
+
+    /// Every webhook, by id.
+    async fn list_webhooks(&self) -> Result<Vec<Webhook>, StoreError>;
+
+    /// One webhook.
+    ///
+    /// # Errors
+    /// `NotFound(Webhook)`.
+    async fn get_webhook(&self, id: WebhookId) -> Result<Webhook, StoreError>;
+
+    /// Changes a webhook.
+    ///
+    /// # Errors
+    /// `NotFound(Webhook)`.
+    async fn update_webhook(
+        &self,
+        id: WebhookId,
+        patch: WebhookPatch,
+    ) -> Result<Webhook, StoreError>;
+
+    /// Removes a webhook. Its queued deliveries stay (naming its id) and are dropped by the
+    /// worker.
+    ///
+    /// # Errors
+    /// `NotFound(Webhook)`.
+    async fn delete_webhook(&self, id: WebhookId) -> Result<(), StoreError>;
 }

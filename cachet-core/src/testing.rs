@@ -70,7 +70,8 @@ macro_rules! conformance_tests {
             outbox_verification_goes_to_the_new_subscriber_only,
             outbox_is_written_with_the_change_or_not_at_all, outbox_claims_lease_and_outcomes,
             outbox_concurrent_claims_never_overlap, subscriber_verifies_once,
-            subscriber_subscriptions_are_replaced, outbox_standalone_notice_to_one_subscriber
+            subscriber_subscriptions_are_replaced, outbox_standalone_notice_to_one_subscriber,
+            webhooks_roundtrip, outbox_fans_out_to_webhooks_that_want_the_event
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -3401,6 +3402,7 @@ fn notice(subject: &str, audience: crate::notify::Audience) -> crate::notify::No
         subject: subject.into(),
         text: format!("{subject}\n"),
         html: markdown::render(&format!("**{subject}**")).expect("renders"),
+        to_webhooks: false,
     }
 }
 
@@ -3439,6 +3441,7 @@ fn claim(token: &str, now: DateTime<Utc>, lease_secs: i64, limit: u32) -> crate:
         now,
         lease_until: now + Duration::seconds(lease_secs),
         limit,
+        channel: crate::notify::Channel::Mail,
     }
 }
 
@@ -3931,4 +3934,195 @@ pub async fn outbox_standalone_notice_to_one_subscriber(s: Shared) {
         .await
         .unwrap();
     assert_eq!(deliveries(&s).await.len(), 1);
+}
+
+// ---- webhooks
+
+fn new_webhook(
+    url: &str,
+    events: &[crate::notify::EventKind],
+    enabled: bool,
+) -> crate::webhook::NewWebhook {
+    crate::webhook::NewWebhook {
+        url: url.into(),
+        events: events.to_vec(),
+        enabled,
+        secret_sealed: format!("sealed:{url}"),
+    }
+}
+
+/// Webhooks are written and read back whole, changed field by field, and removed.
+pub async fn webhooks_roundtrip(s: Shared) {
+    use crate::notify::EventKind::*;
+    assert!(s.list_webhooks().await.unwrap().is_empty());
+    let before = now();
+    let a = s
+        .create_webhook(new_webhook(
+            "https://a.example/in?k=\u{e9}",
+            &[IncidentCreated, ComponentStatusChanged],
+            true,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(a.url, "https://a.example/in?k=\u{e9}");
+    assert_eq!(a.events, vec![IncidentCreated, ComponentStatusChanged]);
+    assert!(a.enabled);
+    assert_eq!(a.secret_sealed, "sealed:https://a.example/in?k=\u{e9}");
+    assert!(a.created_at >= before - Duration::seconds(1) && a.created_at <= now());
+    let b = s
+        .create_webhook(new_webhook(
+            "https://b.example/",
+            &[MaintenanceStarted],
+            false,
+        ))
+        .await
+        .unwrap();
+    assert!(!b.enabled);
+    assert_eq!(s.get_webhook(a.id).await.unwrap(), a);
+    let ids: Vec<_> = s
+        .list_webhooks()
+        .await
+        .unwrap()
+        .iter()
+        .map(|w| w.id)
+        .collect();
+    assert_eq!(ids, vec![a.id, b.id]);
+
+    let changed = s
+        .update_webhook(
+            a.id,
+            crate::webhook::WebhookPatch {
+                enabled: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!changed.enabled);
+    assert_eq!(
+        (changed.url.as_str(), &changed.events),
+        (a.url.as_str(), &a.events)
+    );
+    let changed = s
+        .update_webhook(
+            a.id,
+            crate::webhook::WebhookPatch {
+                url: Some("https://a2.example/".into()),
+                events: Some(vec![UpdatePosted]),
+                enabled: Some(true),
+                secret_sealed: Some("sealed:new".into()),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.url, "https://a2.example/");
+    assert_eq!(changed.events, vec![UpdatePosted]);
+    assert!(changed.enabled);
+    assert_eq!(changed.secret_sealed, "sealed:new");
+    assert_eq!(s.get_webhook(a.id).await.unwrap(), changed);
+
+    s.delete_webhook(a.id).await.unwrap();
+    assert!(matches!(
+        s.get_webhook(a.id).await,
+        Err(StoreError::NotFound(Entity::Webhook))
+    ));
+    assert!(matches!(
+        s.delete_webhook(a.id).await,
+        Err(StoreError::NotFound(Entity::Webhook))
+    ));
+    assert!(matches!(
+        s.update_webhook(a.id, Default::default()).await,
+        Err(StoreError::NotFound(Entity::Webhook))
+    ));
+    assert_eq!(s.list_webhooks().await.unwrap().len(), 1);
+}
+
+/// A notice for webhooks gets one delivery per enabled webhook that wants its event, in the
+/// change's write, also when no subscriber is notified; claims take one channel only.
+pub async fn outbox_fans_out_to_webhooks_that_want_the_event(s: Shared) {
+    use crate::notify::{Audience, Channel, EventKind::*, Target};
+    let wants = s
+        .create_webhook(new_webhook("https://a.example/", &[IncidentCreated], true))
+        .await
+        .unwrap();
+    let _other_event = s
+        .create_webhook(new_webhook(
+            "https://b.example/",
+            &[ComponentStatusChanged],
+            true,
+        ))
+        .await
+        .unwrap();
+    let _disabled = s
+        .create_webhook(new_webhook("https://c.example/", &[IncidentCreated], false))
+        .await
+        .unwrap();
+    let global = s
+        .create_subscriber(verified("g@example.com", SubscribeTo::AllComponents))
+        .await
+        .unwrap()
+        .0
+        .id;
+
+    // Not for webhooks: subscribers only.
+    let mut n = new_incident("private", None, None);
+    n.notice = Some(notice("private", Audience::Subscribers(vec![])));
+    s.create_incident(n).await.unwrap();
+    assert_eq!(targets(&deliveries(&s).await), to_subscribers(&[global]));
+
+    // For webhooks, nobody subscribed: the one webhook that wants it.
+    let mut n = new_incident("public", None, None);
+    n.notice = Some(crate::notify::Notice {
+        to_webhooks: true,
+        ..notice("public", Audience::Nobody)
+    });
+    let i = s.create_incident(n).await.unwrap();
+    let ds = deliveries(&s).await;
+    assert_eq!(ds.len(), 2);
+    assert_eq!(ds[1].target, Target::Webhook(wants.id));
+    assert_eq!(ds[1].notice.event, IncidentCreated);
+    assert_eq!(ds[1].notice.entity_id, Some(i.id.get()));
+
+    // Both: the subscribers and the webhook, one notice.
+    let mut n = new_incident("both", None, None);
+    n.notice = Some(crate::notify::Notice {
+        to_webhooks: true,
+        ..notice("both", Audience::Subscribers(vec![]))
+    });
+    s.create_incident(n).await.unwrap();
+    let ds = deliveries(&s).await;
+    assert_eq!(
+        targets(&ds[2..]),
+        vec![Target::Subscriber(global), Target::Webhook(wants.id)]
+    );
+    assert_eq!(ds[2].notice, ds[3].notice);
+
+    // A webhook that wants nothing of this: nothing queued at all.
+    let mut n = new_incident("unwanted", None, None);
+    n.notice = Some(crate::notify::Notice {
+        event: MaintenanceCompleted,
+        to_webhooks: true,
+        ..notice("unwanted", Audience::Nobody)
+    });
+    s.create_incident(n).await.unwrap();
+    assert_eq!(deliveries(&s).await.len(), 4);
+
+    // A claim takes its own channel only.
+    let at = now() + Duration::seconds(1);
+    let hooks = s
+        .claim_deliveries(&crate::notify::Claim {
+            channel: Channel::Webhook,
+            ..claim("w", at, 60, 10)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        hooks.iter().map(|d| d.target).collect::<Vec<_>>(),
+        vec![Target::Webhook(wants.id); 2]
+    );
+    let mails = s.claim_deliveries(&claim("m", at, 60, 10)).await.unwrap();
+    assert_eq!(
+        mails.iter().map(|d| d.target).collect::<Vec<_>>(),
+        vec![Target::Subscriber(global); 2]
+    );
 }

@@ -11,9 +11,11 @@ mod limits;
 mod page;
 mod security;
 pub mod server;
+mod webhook;
 
 pub use api::api_paths;
 pub use security::{Hsts, HttpConfig, Rate, RateLimits};
+pub use webhook::WebhookPayloads;
 
 /// State shared by every handler.
 #[derive(Clone, Debug)]

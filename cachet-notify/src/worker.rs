@@ -5,14 +5,16 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cachet_core::notify::{Claim, Delivery, Outcome, RetryPolicy};
+use cachet_core::notify::{Channel, Claim, Delivery, Outcome, RetryPolicy};
 use cachet_core::service::Outgoing;
+use cachet_core::webhook::Payloads;
 use cachet_core::StatusPage;
 use chrono::Utc;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::mailer::{Mailer, SendError};
+use crate::webhook::WebhookSender;
 
 /// How a [`Worker`] works.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,10 +56,19 @@ impl Default for WorkerConfig {
     }
 }
 
-/// Takes deliveries out of the outbox and sends them.
+/// What a worker sends through.
+enum Sends {
+    Mail(Arc<dyn Mailer>),
+    Webhooks {
+        sender: WebhookSender,
+        payloads: Arc<dyn Payloads>,
+    },
+}
+
+/// Takes deliveries of one channel (mail, or webhooks) out of the outbox and sends them.
 pub struct Worker {
     page: Arc<StatusPage>,
-    mailer: Arc<dyn Mailer>,
+    sends: Sends,
     config: WorkerConfig,
     global: DefaultDirectRateLimiter,
     per_recipient: DefaultKeyedRateLimiter<String>,
@@ -72,14 +83,37 @@ impl std::fmt::Debug for Worker {
 }
 
 impl Worker {
-    /// A worker for `page`'s outbox sending through `mailer`.
+    /// A worker for the mail of `page`'s outbox, sending through `mailer`.
     pub fn new(page: Arc<StatusPage>, mailer: Arc<dyn Mailer>, config: WorkerConfig) -> Worker {
+        Worker::build(page, Sends::Mail(mailer), config)
+    }
+
+    /// A worker for the webhook deliveries of `page`'s outbox: bodies from `payloads`
+    /// (`cachet_http::WebhookPayloads`), posted by `sender`. The global and per-recipient
+    /// mail rates do not apply.
+    pub fn webhooks(
+        page: Arc<StatusPage>,
+        sender: WebhookSender,
+        payloads: Arc<dyn Payloads>,
+        config: WorkerConfig,
+    ) -> Worker {
+        Worker::build(page, Sends::Webhooks { sender, payloads }, config)
+    }
+
+    fn build(page: Arc<StatusPage>, sends: Sends, config: WorkerConfig) -> Worker {
         Worker {
             global: RateLimiter::direct(Quota::per_second(config.global_per_second)),
             per_recipient: RateLimiter::keyed(Quota::per_hour(config.per_recipient_per_hour)),
             page,
-            mailer,
+            sends,
             config,
+        }
+    }
+
+    fn channel(&self) -> Channel {
+        match self.sends {
+            Sends::Mail(_) => Channel::Mail,
+            Sends::Webhooks { .. } => Channel::Webhook,
         }
     }
 
@@ -102,6 +136,7 @@ impl Worker {
                 now,
                 lease_until,
                 limit: self.config.batch,
+                channel: self.channel(),
             })
             .await?;
         for (sent, delivery) in claimed.iter().enumerate() {
@@ -129,41 +164,72 @@ impl Worker {
 
     async fn attempt(&self, delivery: &Delivery) -> Result<Outcome, cachet_core::Error> {
         let now = Utc::now();
-        let mail = match self
+        let outgoing = self
             .page
             .outgoing(delivery, &self.config.base_url, now)
-            .await?
-        {
-            Outgoing::Mail(mail) => mail,
-            Outgoing::Drop(reason) => return Ok(Outcome::Dropped(reason)),
+            .await?;
+        let sent = match (outgoing, &self.sends) {
+            (Outgoing::Drop(reason), _) => return Ok(Outcome::Dropped(reason)),
+            (Outgoing::Mail(mail), Sends::Mail(mailer)) => {
+                if let Err(not_until) = self.per_recipient.check_key(&mail.to) {
+                    let wait = not_until.wait_time_from(DefaultClock::default().now());
+                    let at = now
+                        + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1));
+                    return Ok(Outcome::Retry {
+                        at,
+                        error: "put off: the address had its mails for this hour".into(),
+                    });
+                }
+                self.global.until_ready().await;
+                self.bounded(mailer.send(&mail)).await
+            }
+            (Outgoing::Webhook(call), Sends::Webhooks { sender, payloads }) => {
+                let body = payloads.body(delivery).await?;
+                self.bounded(sender.post(
+                    &call.url,
+                    &call.secret,
+                    call.event.as_str(),
+                    delivery.id.get(),
+                    Utc::now().timestamp(),
+                    body,
+                ))
+                .await
+            }
+            // A claim takes one channel, so this is a delivery of the other kind in a
+            // store that does not separate them: leave it for its own worker.
+            (Outgoing::Mail(_) | Outgoing::Webhook(_), _) => {
+                return Ok(Outcome::Retry {
+                    at: now,
+                    error: "claimed by a worker of the other channel".into(),
+                })
+            }
         };
-        if let Err(not_until) = self.per_recipient.check_key(&mail.to) {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            let at = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1));
-            return Ok(Outcome::Retry {
-                at,
-                error: "put off: the address had its mails for this hour".into(),
-            });
-        }
-        self.global.until_ready().await;
-        let sent = tokio::time::timeout(self.config.send_timeout, self.mailer.send(&mail))
-            .await
-            .unwrap_or_else(|_| Err(SendError::Transient("the send timed out".into())));
         let outcome = match sent {
             Ok(()) => Outcome::Delivered(Utc::now()),
             Err(SendError::Permanent(e)) => {
+                tracing::warn!(delivery = delivery.id.get(), error = %e, "not delivered, and never will be");
                 self.config
                     .retry
                     .after_failure(delivery.attempts, now, e, true)
             }
             Err(SendError::Transient(e)) => {
-                tracing::warn!(delivery = delivery.id.get(), attempts = delivery.attempts, error = %e, "mail not sent; will retry");
+                tracing::warn!(delivery = delivery.id.get(), attempts = delivery.attempts, error = %e, "not delivered; will retry");
                 self.config
                     .retry
                     .after_failure(delivery.attempts, now, e, false)
             }
         };
         Ok(outcome)
+    }
+
+    /// A send cut off at `send_timeout` (a transient failure).
+    async fn bounded(
+        &self,
+        send: impl Future<Output = Result<(), SendError>>,
+    ) -> Result<(), SendError> {
+        tokio::time::timeout(self.config.send_timeout, send)
+            .await
+            .unwrap_or_else(|_| Err(SendError::Transient("the send timed out".into())))
     }
 
     /// Works until `shutdown` completes: a batch at a time, pausing when nothing is due.

@@ -37,8 +37,11 @@ macro_rules! sql_backend {
         use crate::error::{classify, conflict_means, not_found, Corrupt, Fail, Res};
         use crate::query::{order_by, placeholders, Arg, Dialect, PageSpec, Set, Where};
         use cachet_core::notify::{
-            Audience, Claim, Delivery, DeliveryState, EventKind, Notice, NoticeRecord, Outcome,
-            Target,
+            Audience, Channel, Claim, Delivery, DeliveryState, EventKind, Notice, NoticeRecord,
+            Outcome, Target,
+        };
+        use cachet_core::webhook::{
+            events_text, parse_events_text, NewWebhook, Webhook, WebhookPatch,
         };
         use crate::LastId as _;
 
@@ -2920,10 +2923,11 @@ macro_rules! sql_backend {
                 return Ok(());
             };
             let (condition, args) = match &notice.audience {
-                Audience::Nobody => return Ok(()),
+                Audience::Nobody => ("1 = 0".to_owned(), Vec::new()),
                 Audience::Subscriber(id) => ("s.id = ?".to_owned(), vec![Arg::Int(id.get())]),
                 Audience::NewSubscriber => match created {
                     Some(id) => ("s.id = ?".to_owned(), vec![Arg::Int(id.get())]),
+                    // The address was subscribed already: nothing happened to tell of.
                     None => return Ok(()),
                 },
                 Audience::Subscribers(components) if components.is_empty() => {
@@ -2937,6 +2941,16 @@ macro_rules! sql_backend {
                     ),
                     ints(components.iter().map(|c| c.get())),
                 ),
+            };
+            let hooks: Vec<i64> = if notice.to_webhooks {
+                list_webhooks(c)
+                    .await?
+                    .into_iter()
+                    .filter(|w| w.wants(notice.event))
+                    .map(|w| w.id.get())
+                    .collect()
+            } else {
+                Vec::new()
             };
             let id = insert(
                 c,
@@ -2954,7 +2968,7 @@ macro_rules! sql_backend {
             .await?;
             let mut all = vec![Arg::Int(id), Arg::Int(at), Arg::Int(at)];
             all.extend(args);
-            let queued = execute(
+            let mut queued = execute(
                 c,
                 &format!(
                     "INSERT INTO deliveries (notice_id, subscriber_id, state, attempts, next_attempt_at, \
@@ -2964,6 +2978,15 @@ macro_rules! sql_backend {
                 all,
             )
             .await?;
+            for hook in hooks {
+                queued += execute(
+                    c,
+                    "INSERT INTO deliveries (notice_id, webhook_id, state, attempts, next_attempt_at, \
+                     created_at) VALUES (?, ?, 'pending', 0, ?, ?)",
+                    vec![Arg::Int(id), Arg::Int(hook), Arg::Int(at), Arg::Int(at)],
+                )
+                .await?;
+            }
             if queued == 0 {
                 execute(c, "DELETE FROM notices WHERE id = ?", vec![Arg::Int(id)]).await?;
             }
@@ -3012,11 +3035,17 @@ macro_rules! sql_backend {
         /// passed over, not waited for), then takes them.
         async fn claim_deliveries(c: &mut Conn, claim: Claim) -> Res<Vec<Delivery>> {
             let now = secs(claim.now);
+            let channel = match claim.channel {
+                Channel::Mail => "subscriber_id IS NOT NULL",
+                Channel::Webhook => "webhook_id IS NOT NULL",
+            };
             let ids: Vec<i64> = fetch_all(
                 c,
-                "SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ? \
-                 AND (lease_until IS NULL OR lease_until <= ?) ORDER BY next_attempt_at, id LIMIT ? \
-                 FOR UPDATE SKIP LOCKED",
+                &format!(
+                    "SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ? \
+                     AND (lease_until IS NULL OR lease_until <= ?) AND {channel} \
+                     ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED"
+                ),
                 vec![Arg::Int(now), Arg::Int(now), Arg::Int(i64::from(claim.limit))],
                 |r| r.try_get(0),
             )
@@ -3073,6 +3102,89 @@ macro_rules! sql_backend {
             )
             .await?;
             Ok(changed == 1)
+        }
+
+        // ------------------------------------------------------------------ webhooks
+
+        const WEBHOOK_COLUMNS: &str =
+            "id, url, events, enabled, secret_sealed, created_at, updated_at";
+
+        fn webhook_row(r: &DbRow) -> Result<Webhook, sqlx::Error> {
+            Ok(Webhook {
+                id: WebhookId(r.try_get(0)?),
+                url: text(r, 1)?,
+                events: parse_events_text(&text(r, 2)?),
+                enabled: r.try_get(3)?,
+                secret_sealed: text(r, 4)?,
+                created_at: ts(r, 5)?,
+                updated_at: ts(r, 6)?,
+            })
+        }
+
+        async fn list_webhooks(c: &mut Conn) -> Res<Vec<Webhook>> {
+            fetch_all(
+                c,
+                &format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks ORDER BY id"),
+                Vec::new(),
+                webhook_row,
+            )
+            .await
+        }
+
+        async fn read_webhook(c: &mut Conn, id: WebhookId, suffix: &'static str) -> Res<Webhook> {
+            let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = ? {suffix}");
+            match fetch_opt(c, &sql, vec![Arg::Int(id.get())], webhook_row).await? {
+                Some(w) => Ok(w),
+                None => not_found(Entity::Webhook),
+            }
+        }
+
+        async fn create_webhook(c: &mut Conn, new: NewWebhook) -> Res<Webhook> {
+            let at = now_secs();
+            let id = insert(
+                c,
+                "INSERT INTO webhooks (url, events, enabled, secret_sealed, created_at, updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+                vec![
+                    new.url.into(),
+                    events_text(&new.events).into(),
+                    Arg::Bool(new.enabled),
+                    new.secret_sealed.into(),
+                    Arg::Int(at),
+                    Arg::Int(at),
+                ],
+            )
+            .await?;
+            read_webhook(c, WebhookId(id), "").await
+        }
+
+        /// Locks the row, applies the patch to it, writes it whole.
+        async fn update_webhook(c: &mut Conn, id: WebhookId, patch: WebhookPatch) -> Res<Webhook> {
+            let w = read_webhook(c, id, "FOR UPDATE").await?;
+            execute(
+                c,
+                "UPDATE webhooks SET url = ?, events = ?, enabled = ?, secret_sealed = ?, \
+                 updated_at = ? WHERE id = ?",
+                vec![
+                    patch.url.unwrap_or(w.url).into(),
+                    events_text(&patch.events.unwrap_or(w.events)).into(),
+                    Arg::Bool(patch.enabled.unwrap_or(w.enabled)),
+                    patch.secret_sealed.unwrap_or(w.secret_sealed).into(),
+                    Arg::Int(now_secs()),
+                    Arg::Int(id.get()),
+                ],
+            )
+            .await?;
+            read_webhook(c, id, "").await
+        }
+
+        async fn delete_webhook(c: &mut Conn, id: WebhookId) -> Res<()> {
+            let deleted =
+                execute(c, "DELETE FROM webhooks WHERE id = ?", vec![Arg::Int(id.get())]).await?;
+            if deleted == 0 {
+                return not_found(Entity::Webhook);
+            }
+            Ok(())
         }
 
         async fn list_deliveries(
@@ -3659,6 +3771,31 @@ macro_rules! sql_backend {
             ) -> Result<Page<Delivery>, StoreError> {
                 let q = q.clone();
                 self.read(move |c| Box::pin(list_deliveries(c, q.clone()))).await
+            }
+
+            async fn create_webhook(&self, new: NewWebhook) -> Result<Webhook, StoreError> {
+                self.write(move |c| Box::pin(create_webhook(c, new.clone()))).await
+            }
+
+            async fn list_webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
+                self.read(move |c| Box::pin(list_webhooks(c))).await
+            }
+
+            async fn get_webhook(&self, id: WebhookId) -> Result<Webhook, StoreError> {
+                self.read(move |c| Box::pin(read_webhook(c, id, ""))).await
+            }
+
+            async fn update_webhook(
+                &self,
+                id: WebhookId,
+                patch: WebhookPatch,
+            ) -> Result<Webhook, StoreError> {
+                self.write(move |c| Box::pin(update_webhook(c, id, patch.clone())))
+                    .await
+            }
+
+            async fn delete_webhook(&self, id: WebhookId) -> Result<(), StoreError> {
+                self.write(move |c| Box::pin(delete_webhook(c, id))).await
             }
         }
     };

@@ -17,6 +17,7 @@ mod sessions;
 mod store;
 mod subscribers;
 mod users;
+mod webhooks;
 
 use std::fmt;
 use std::path::Path;

@@ -5,7 +5,8 @@
 use cachet_core::ids::{DeliveryId, NoticeId, SubscriberId, WebhookId};
 use cachet_core::markdown::SafeHtml;
 use cachet_core::notify::{
-    Audience, Claim, Delivery, DeliveryState, EventKind, Notice, NoticeRecord, Outcome, Target,
+    Audience, Channel, Claim, Delivery, DeliveryState, EventKind, Notice, NoticeRecord, Outcome,
+    Target,
 };
 use cachet_core::store::{DeliveryFilter, DeliverySort, ListQuery, Page};
 use chrono::{DateTime, Utc};
@@ -29,18 +30,28 @@ pub(crate) fn enqueue(
     let Some(notice) = notice else {
         return Ok(());
     };
-    let (condition, arg): (&str, Value) = match &notice.audience {
-        Audience::Nobody => return Ok(()),
-        Audience::Subscriber(id) => ("s.id = ?3", Value::Integer(id.get())),
+    let audience: Option<(&str, Value)> = match &notice.audience {
+        Audience::Nobody => None,
+        Audience::Subscriber(id) => Some(("s.id = ?3", Value::Integer(id.get()))),
         Audience::NewSubscriber => match created {
-            Some(id) => ("s.id = ?3", Value::Integer(id.get())),
+            Some(id) => Some(("s.id = ?3", Value::Integer(id.get()))),
+            // The address was subscribed already: nothing happened to tell anyone about.
             None => return Ok(()),
         },
-        Audience::Subscribers(components) => (
+        Audience::Subscribers(components) => Some((
             "s.verified_at IS NOT NULL AND (s.global <> 0 OR EXISTS (SELECT 1 FROM subscriptions x \
              WHERE x.subscriber_id = s.id AND x.component_id IN (SELECT value FROM json_each(?3))))",
             Value::Text(id_array(components.iter().map(|c| c.get()))),
-        ),
+        )),
+    };
+    let hooks: Vec<i64> = if notice.to_webhooks {
+        crate::webhooks::list(conn)?
+            .into_iter()
+            .filter(|w| w.wants(notice.event))
+            .map(|w| w.id.get())
+            .collect()
+    } else {
+        Vec::new()
     };
     conn.prepare_cached(
         "INSERT INTO notices (event, entity_id, subject, text_body, html_body, created_at) \
@@ -55,13 +66,24 @@ pub(crate) fn enqueue(
         secs(at),
     ])?;
     let id = conn.last_insert_rowid();
-    let sql = format!(
-        "INSERT INTO deliveries (notice_id, subscriber_id, state, attempts, next_attempt_at, created_at) \
-         SELECT ?1, s.id, 'pending', 0, ?2, ?2 FROM subscribers s WHERE {condition} ORDER BY s.id"
-    );
-    let queued = conn
-        .prepare_cached(&sql)?
-        .execute(params![id, secs(at), arg])?;
+    let mut queued = 0;
+    if let Some((condition, arg)) = audience {
+        let sql = format!(
+            "INSERT INTO deliveries (notice_id, subscriber_id, state, attempts, next_attempt_at, created_at) \
+             SELECT ?1, s.id, 'pending', 0, ?2, ?2 FROM subscribers s WHERE {condition} ORDER BY s.id"
+        );
+        queued += conn
+            .prepare_cached(&sql)?
+            .execute(params![id, secs(at), arg])?;
+    }
+    for hook in hooks {
+        queued += conn
+            .prepare_cached(
+                "INSERT INTO deliveries (notice_id, webhook_id, state, attempts, next_attempt_at, created_at) \
+                 VALUES (?1, ?2, 'pending', 0, ?3, ?3)",
+            )?
+            .execute(params![id, hook, secs(at)])?;
+    }
     if queued == 0 {
         conn.prepare_cached("DELETE FROM notices WHERE id = ?1")?
             .execute([id])?;
@@ -114,14 +136,18 @@ fn row(r: &Row<'_>) -> rusqlite::Result<Delivery> {
 }
 
 pub(crate) fn claim(conn: &Connection, claim: &Claim) -> Res<Vec<Delivery>> {
+    let channel = match claim.channel {
+        Channel::Mail => "subscriber_id IS NOT NULL",
+        Channel::Webhook => "webhook_id IS NOT NULL",
+    };
     let ids: Vec<i64> = conn
-        .prepare_cached(
+        .prepare_cached(&format!(
             "UPDATE deliveries SET attempts = attempts + 1, lease_token = ?1, lease_until = ?2 \
              WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ?3 \
-                          AND (lease_until IS NULL OR lease_until <= ?3) \
+                          AND (lease_until IS NULL OR lease_until <= ?3) AND {channel} \
                           ORDER BY next_attempt_at, id LIMIT ?4) \
-             RETURNING id",
-        )?
+             RETURNING id"
+        ))?
         .query_map(
             params![
                 claim.token,

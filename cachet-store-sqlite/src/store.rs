@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use crate::error::conflict_means;
 use crate::{
     components, history, incidents, metrics, misc, outbox, schedules, sessions, subscribers, users,
-    SqliteStore,
+    webhooks, SqliteStore,
 };
 
 #[async_trait]
@@ -608,5 +608,36 @@ impl Store for SqliteStore {
     ) -> Result<Page<cachet_core::notify::Delivery>, StoreError> {
         let q = q.clone();
         self.read(move |tx| outbox::list(tx, &q)).await
+    }
+
+    async fn create_webhook(
+        &self,
+        new: cachet_core::webhook::NewWebhook,
+    ) -> Result<cachet_core::webhook::Webhook, StoreError> {
+        self.write(move |tx| webhooks::create(tx, new, now())).await
+    }
+
+    async fn list_webhooks(&self) -> Result<Vec<cachet_core::webhook::Webhook>, StoreError> {
+        self.read(|tx| webhooks::list(tx)).await
+    }
+
+    async fn get_webhook(
+        &self,
+        id: WebhookId,
+    ) -> Result<cachet_core::webhook::Webhook, StoreError> {
+        self.read(move |tx| webhooks::get(tx, id)).await
+    }
+
+    async fn update_webhook(
+        &self,
+        id: WebhookId,
+        patch: cachet_core::webhook::WebhookPatch,
+    ) -> Result<cachet_core::webhook::Webhook, StoreError> {
+        self.write(move |tx| webhooks::update(tx, id, patch, now()))
+            .await
+    }
+
+    async fn delete_webhook(&self, id: WebhookId) -> Result<(), StoreError> {
+        self.write(move |tx| webhooks::delete(tx, id)).await
     }
 }

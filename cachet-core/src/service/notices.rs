@@ -64,14 +64,19 @@ impl StatusPage {
             Audience::Nobody
         };
         let component = new.component_id.map(|c| (c, new.impact));
-        self.incident_notice(
-            EventKind::IncidentCreated,
-            audience,
-            (&new.name, new.status),
-            component,
-            &new.message,
-        )
-        .await
+        let notice = self
+            .incident_notice(
+                EventKind::IncidentCreated,
+                audience,
+                (&new.name, new.status),
+                component,
+                &new.message,
+            )
+            .await?;
+        Ok(Notice {
+            to_webhooks: new.visible == Visibility::Public,
+            ..notice
+        })
     }
 
     /// The notice of an update posted to an incident: to subscribers when the incident is
@@ -87,14 +92,19 @@ impl StatusPage {
         } else {
             Audience::Nobody
         };
-        self.incident_notice(
-            EventKind::UpdatePosted,
-            audience,
-            (&incident.name, status),
-            incident.component_id.map(|c| (c, None)),
-            message,
-        )
-        .await
+        let notice = self
+            .incident_notice(
+                EventKind::UpdatePosted,
+                audience,
+                (&incident.name, status),
+                incident.component_id.map(|c| (c, None)),
+                message,
+            )
+            .await?;
+        Ok(Notice {
+            to_webhooks: incident.visible == Visibility::Public,
+            ..notice
+        })
     }
 
     /// An incident notice: `(name, status)` of the incident, its component with the impact.
@@ -139,13 +149,14 @@ impl StatusPage {
         } else {
             self.incident_audience(Some(id)).await?
         };
-        let name = self.component_name(id).await;
-        Ok(notify::component_notice(
-            &self.site(),
-            audience,
-            &name,
-            status,
-        ))
+        let (name, public) = match self.store.get_component(id).await {
+            Ok(c) => (c.name, c.enabled),
+            Err(_) => (String::new(), false),
+        };
+        Ok(Notice {
+            to_webhooks: public,
+            ..notify::component_notice(&self.site(), audience, &name, status)
+        })
     }
 
     /// The notice of a new maintenance window: with `notify`, to global subscribers and
@@ -168,13 +179,16 @@ impl StatusPage {
             .with_timezone(&zone)
             .format("%Y-%m-%d %H:%M %Z")
             .to_string();
-        notify::schedule_notice(
-            &self.site(),
-            audience,
-            name,
-            &at,
-            message.map(|m| (m.source.as_str(), &m.html)),
-        )
+        Notice {
+            to_webhooks: true,
+            ..notify::schedule_notice(
+                &self.site(),
+                audience,
+                name,
+                &at,
+                message.map(|m| (m.source.as_str(), &m.html)),
+            )
+        }
     }
 
     /// The outbox: every delivery with its state, attempts and last error (Admin only: a
@@ -192,11 +206,25 @@ impl StatusPage {
     }
 }
 
+/// One webhook post a worker makes: where, signed with what, for which event. The body is
+/// the wire format's (see `cachet_http::WebhookPayloads`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookCall {
+    /// The endpoint.
+    pub url: String,
+    /// The signing secret, in clear.
+    pub secret: String,
+    /// What happened.
+    pub event: EventKind,
+}
+
 /// What a worker does with one claimed delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outgoing {
     /// Send this mail.
     Mail(Box<notify::Mail>),
+    /// Post to this webhook.
+    Webhook(Box<WebhookCall>),
     /// Do not send: the recipient is gone or no longer wants it (the reason is recorded).
     Drop(String),
 }
@@ -224,6 +252,30 @@ impl StatusPage {
         Ok(self.store.finish_delivery(id, token, outcome).await?)
     }
 
+    /// What a delivery to webhook `id` posts now, or why it is dropped.
+    async fn webhook_call(&self, id: crate::ids::WebhookId, event: EventKind) -> Result<Outgoing> {
+        let w = match self.store.get_webhook(id).await {
+            Ok(w) => w,
+            Err(crate::StoreError::NotFound(_)) => {
+                return Ok(Outgoing::Drop("the webhook no longer exists".into()))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if !w.enabled {
+            return Ok(Outgoing::Drop("the webhook is disabled".into()));
+        }
+        if !w.events.contains(&event) {
+            return Ok(Outgoing::Drop(format!(
+                "the webhook no longer wants {event}"
+            )));
+        }
+        Ok(Outgoing::Webhook(Box::new(WebhookCall {
+            secret: self.webhook_secret(&w)?,
+            url: w.url,
+            event,
+        })))
+    }
+
     /// What a claimed delivery sends now: the mail to its subscriber with links under
     /// `base_url` (the page's `app_url` when set), or why it is dropped. Only verified
     /// subscribers get anything but the verification mail.
@@ -236,10 +288,11 @@ impl StatusPage {
         base_url: &str,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Outgoing> {
-        let notify::Target::Subscriber(id) = delivery.target else {
-            return Ok(Outgoing::Drop(
-                "webhooks are not delivered by this version".into(),
-            ));
+        let id = match delivery.target {
+            notify::Target::Subscriber(id) => id,
+            notify::Target::Webhook(id) => {
+                return self.webhook_call(id, delivery.notice.event).await
+            }
         };
         let subscriber = match self.store.get_subscriber(id).await {
             Ok(s) => self.open_subscriber(s)?,

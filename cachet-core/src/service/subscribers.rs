@@ -264,7 +264,18 @@ impl StatusPage {
             } else {
                 SubscribeTo::Components(ids)
             },
-            notice: (!verify).then(|| crate::notify::verification_notice(&self.site())),
+            // The verification mail, unless verified already; webhooks hear of it either way.
+            notice: Some(Notice {
+                to_webhooks: true,
+                ..if verify {
+                    Notice {
+                        audience: Audience::Nobody,
+                        ..crate::notify::verification_notice(&self.site())
+                    }
+                } else {
+                    crate::notify::verification_notice(&self.site())
+                }
+            }),
         };
         let (s, created) = self.store.create_subscriber(new).await?;
         if created {
@@ -332,7 +343,10 @@ impl StatusPage {
             } else {
                 SubscribeTo::Components(ids)
             },
-            notice: Some(crate::notify::verification_notice(&site)),
+            notice: Some(Notice {
+                to_webhooks: true,
+                ..crate::notify::verification_notice(&site)
+            }),
         };
         let (s, created) = self.store.create_subscriber(new).await?;
         if !created {

@@ -1246,6 +1246,7 @@ async fn an_admin_sees_deliveries_and_their_failures() {
             lease_until: chrono::Utc::now() + chrono::Duration::minutes(2),
             token: "lease".into(),
             limit: 10,
+            channel: cachet_core::notify::Channel::Mail,
         })
         .await
         .unwrap();

@@ -6,6 +6,7 @@
 
 mod postgres;
 mod sink;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;

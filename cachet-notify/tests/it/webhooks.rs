@@ -1,0 +1,405 @@
+//! Webhook deliveries against a real HTTP listener on loopback (allowlisted where a test
+//! delivers to it): every delivery is signed and verified by the receiver; internal
+//! addresses, literal or behind a name, are refused without the allowlist.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
+use cachet_core::crypto::DataKey;
+use cachet_core::input::{ComponentInput, IncidentInput};
+use cachet_core::notify::{Delivery, DeliveryState, RetryPolicy, Target};
+use cachet_core::store::{DeliveryFilter, ListQuery};
+use cachet_core::webhook::{verify_signature, AddressPolicy, WebhookInput};
+use cachet_core::{Actor, Error, StatusPage};
+use cachet_http::WebhookPayloads;
+use cachet_notify::{system_lookup, table_lookup, Lookup, WebhookSender, Worker, WorkerConfig};
+use cachet_store_sqlite::SqliteStore;
+use serde_json::Value;
+
+/// One post as the receiver got it.
+#[derive(Debug, Clone)]
+struct Received {
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// A receiver on 127.0.0.1 that records every post and answers with the next status of
+/// `answers` (200 when they run out).
+struct Receiver {
+    port: u16,
+    got: Arc<Mutex<Vec<Received>>>,
+}
+
+#[derive(Clone)]
+struct ReceiverState {
+    got: Arc<Mutex<Vec<Received>>>,
+    answers: Arc<Mutex<Vec<StatusCode>>>,
+}
+
+async fn receive(State(st): State<ReceiverState>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    st.got.lock().unwrap().push(Received { headers, body });
+    let mut answers = st.answers.lock().unwrap();
+    if answers.is_empty() {
+        StatusCode::OK
+    } else {
+        answers.remove(0)
+    }
+}
+
+impl Receiver {
+    async fn start(answers: Vec<StatusCode>) -> Receiver {
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let st = ReceiverState {
+            got: got.clone(),
+            answers: Arc::new(Mutex::new(answers)),
+        };
+        let app = Router::new().route("/hook", post(receive)).with_state(st);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Receiver { port, got }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hook", self.port)
+    }
+
+    fn got(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+}
+
+struct Page {
+    page: Arc<StatusPage>,
+    _dir: tempfile::TempDir,
+}
+
+async fn page(policy: AddressPolicy) -> Page {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_and_migrate(dir.path().join("cachet.db"))
+        .await
+        .unwrap();
+    let page = StatusPage::new(Arc::new(store), DataKey::generate().0)
+        .await
+        .unwrap()
+        .with_webhook_policy(policy);
+    Page {
+        page: Arc::new(page),
+        _dir: dir,
+    }
+}
+
+fn loopback() -> AddressPolicy {
+    AddressPolicy::parse("127.0.0.1").unwrap()
+}
+
+fn worker(page: &Arc<StatusPage>, policy: AddressPolicy, lookup: Lookup) -> Worker {
+    let sender = WebhookSender::with_lookup(policy, Duration::from_secs(3), lookup).unwrap();
+    Worker::webhooks(
+        page.clone(),
+        sender,
+        Arc::new(WebhookPayloads::new(
+            page.clone(),
+            "https://status.example.com",
+        )),
+        WorkerConfig {
+            retry: RetryPolicy {
+                max_attempts: 3,
+                first_delay: chrono::Duration::zero(),
+                max_delay: chrono::Duration::zero(),
+            },
+            ..WorkerConfig::default()
+        },
+    )
+}
+
+async fn drain(w: &Worker) {
+    while w.run_once().await.unwrap() > 0 {}
+}
+
+async fn deliveries(page: &StatusPage) -> Vec<Delivery> {
+    let mut items = page
+        .list_deliveries(
+            &Actor::System,
+            &ListQuery::new(1, 100, DeliveryFilter::default()),
+        )
+        .await
+        .unwrap()
+        .items;
+    items.sort_by_key(|d| d.id);
+    items
+}
+
+async fn hook(page: &StatusPage, url: &str, events: &[&str]) -> (i64, String) {
+    let made = page
+        .create_webhook(
+            &Actor::System,
+            WebhookInput {
+                url: Some(url.into()),
+                events: Some(events.iter().map(|e| e.to_string()).collect()),
+                enabled: None,
+            },
+        )
+        .await
+        .unwrap();
+    (made.webhook.id.get(), made.secret)
+}
+
+fn incident(name: &str, visible: i64) -> IncidentInput {
+    IncidentInput {
+        name: Some(name.into()),
+        message: Some("Payments **fail**.".into()),
+        status: Some(1),
+        visible: Some(visible),
+        notify: Some(false),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_delivery_is_signed_and_the_receiver_verifies_it() {
+    let rx = Receiver::start(vec![]).await;
+    let p = page(loopback()).await;
+    let (id, secret) = hook(
+        &p.page,
+        &rx.url(),
+        &["incident.created", "component.status_changed"],
+    )
+    .await;
+    let (_, other_secret) = hook(&p.page, &rx.url(), &["maintenance.scheduled"]).await;
+    let c = p
+        .page
+        .create_component(
+            &Actor::System,
+            ComponentInput {
+                name: Some("Payments".into()),
+                status: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    // Webhooks hear of public changes whether or not subscribers are notified; a private
+    // incident is not told.
+    p.page
+        .create_incident(&Actor::System, incident("Card payments failing", 1))
+        .await
+        .unwrap();
+    p.page
+        .create_incident(&Actor::System, incident("Internal only", 0))
+        .await
+        .unwrap();
+    p.page
+        .update_component(
+            &Actor::System,
+            c.id,
+            ComponentInput {
+                status: Some(4),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let w = worker(&p.page, loopback(), system_lookup());
+    drain(&w).await;
+
+    let got = rx.got();
+    assert_eq!(got.len(), 2, "{got:?}");
+    let now = chrono::Utc::now().timestamp();
+    let mut events = Vec::new();
+    let mut delivery_ids = Vec::new();
+    for r in &got {
+        let sig = r.headers["cachet-signature"].to_str().unwrap();
+        assert!(verify_signature(&secret, sig, &r.body, now, 300), "{sig}");
+        assert!(!verify_signature(&other_secret, sig, &r.body, now, 300));
+        assert_eq!(r.headers["content-type"], "application/json");
+        let body: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(
+            r.headers["cachet-event"].to_str().unwrap(),
+            body["event"].as_str().unwrap()
+        );
+        assert_eq!(
+            r.headers["cachet-delivery"].to_str().unwrap(),
+            body["delivery_id"].to_string()
+        );
+        delivery_ids.push(body["delivery_id"].as_i64().unwrap());
+        events.push(body["event"].as_str().unwrap().to_string());
+        match body["event"].as_str().unwrap() {
+            "incident.created" => {
+                assert_eq!(body["data"]["name"], "Card payments failing");
+                assert_eq!(body["data"]["status"], 1);
+                assert_eq!(body["data"]["visible"], 1);
+                assert!(body["data"]["permalink"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("https://status.example.com/incidents/"));
+            }
+            "component.status_changed" => {
+                assert_eq!(body["data"]["id"], c.id.get());
+                assert_eq!(body["data"]["name"], "Payments");
+                assert_eq!(body["data"]["status"], 4);
+            }
+            other => panic!("unexpected event {other}"),
+        }
+        // A body changed on the way no longer verifies.
+        let mut forged = r.body.to_vec();
+        forged.extend_from_slice(b" ");
+        assert!(!verify_signature(&secret, sig, &forged, now, 300));
+    }
+    events.sort();
+    assert_eq!(events, vec!["component.status_changed", "incident.created"]);
+    assert_ne!(delivery_ids[0], delivery_ids[1]);
+    let ds = deliveries(&p.page).await;
+    assert_eq!(ds.len(), 2);
+    for d in &ds {
+        assert_eq!(d.state, DeliveryState::Delivered, "{d:?}");
+        assert!(matches!(d.target, Target::Webhook(w) if w.get() == id));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn internal_addresses_are_refused_at_registration_and_at_delivery() {
+    let rx = Receiver::start(vec![]).await;
+    // Registration: a literal internal address is refused at once.
+    let strict = page(AddressPolicy::public_only()).await;
+    for url in [
+        rx.url(),
+        "http://10.0.0.1/hook".to_string(),
+        "http://169.254.169.254/latest/meta-data/".to_string(),
+        "http://[::1]/hook".to_string(),
+    ] {
+        let e = strict
+            .page
+            .create_webhook(
+                &Actor::System,
+                WebhookInput {
+                    url: Some(url.clone()),
+                    events: Some(vec!["incident.created".into()]),
+                    enabled: None,
+                },
+            )
+            .await
+            .unwrap_err();
+        let Error::Invalid(v) = e else {
+            panic!("{url}: {e:?}")
+        };
+        assert_eq!(v.errors()[0].field, "url", "{url}");
+    }
+
+    // Delivery: names are checked after resolution, literals before the request, by the
+    // worker's own policy (here without the allowlist).
+    let p = page(loopback()).await;
+    let port = rx.port;
+    let targets = [
+        (format!("http://127.0.0.1:{port}/hook"), "loopback"),
+        (format!("http://localhost:{port}/hook"), "loopback"),
+        (format!("http://internal.test:{port}/hook"), "private"),
+        (format!("http://metadata.test:{port}/hook"), "link-local"),
+        (format!("http://mixed.test:{port}/hook"), "private"),
+    ];
+    for (url, _) in &targets {
+        hook(&p.page, url, &["incident.created"]).await;
+    }
+    // 10.0.0.1 and 169.254.169.254 as literals can only be registered where they are
+    // allowed; the worker below still refuses them.
+    let wide = page(AddressPolicy::parse("10.0.0.0/8, 169.254.0.0/16, 127.0.0.1").unwrap()).await;
+    hook(&wide.page, "http://10.0.0.1/hook", &["incident.created"]).await;
+    hook(
+        &wide.page,
+        "http://169.254.169.254/hook",
+        &["incident.created"],
+    )
+    .await;
+
+    let names: HashMap<String, Vec<IpAddr>> = HashMap::from([
+        (
+            "internal.test".to_string(),
+            vec!["10.0.0.1".parse().unwrap()],
+        ),
+        (
+            "metadata.test".to_string(),
+            vec!["169.254.169.254".parse().unwrap()],
+        ),
+        (
+            "mixed.test".to_string(),
+            vec!["1.1.1.1".parse().unwrap(), "192.168.0.10".parse().unwrap()],
+        ),
+        ("localhost".to_string(), vec!["127.0.0.1".parse().unwrap()]),
+    ]);
+    for (pg, lookup) in [
+        (&p.page, system_lookup()),
+        (&p.page, table_lookup(names.clone())),
+        (&wide.page, table_lookup(names)),
+    ] {
+        pg.create_incident(&Actor::System, incident("Down", 1))
+            .await
+            .unwrap();
+        let w = worker(pg, AddressPolicy::public_only(), lookup);
+        drain(&w).await;
+    }
+    assert!(
+        rx.got().is_empty(),
+        "a refused webhook reached the receiver"
+    );
+
+    // The system resolver knows localhost but not the .test names; the table knows them.
+    let ds = deliveries(&p.page).await;
+    assert_eq!(ds.len(), 10);
+    for d in &ds {
+        assert_eq!(d.state, DeliveryState::Failed, "{d:?}");
+    }
+    let errors: Vec<String> = ds.iter().map(|d| d.last_error.clone().unwrap()).collect();
+    for (i, (url, kind)) in targets.iter().enumerate() {
+        let by_table = &errors[5 + i];
+        assert!(by_table.starts_with("refused"), "{url}: {by_table}");
+        assert!(by_table.contains(kind), "{url}: {by_table}");
+    }
+    for e in &errors[..2] {
+        assert!(e.starts_with("refused") && e.contains("loopback"), "{e}");
+    }
+    let wide_errors: Vec<String> = deliveries(&wide.page)
+        .await
+        .iter()
+        .map(|d| d.last_error.clone().unwrap())
+        .collect();
+    assert_eq!(wide_errors.len(), 2);
+    assert!(wide_errors[0].contains("10.0.0.1") && wide_errors[0].contains("private"));
+    assert!(wide_errors[1].contains("169.254.169.254") && wide_errors[1].contains("link-local"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_retried_and_redirects_never_followed() {
+    // 503 then 200: retried, then delivered. 302: failed for good, the target never asked.
+    let flaky = Receiver::start(vec![StatusCode::SERVICE_UNAVAILABLE]).await;
+    let moved = Receiver::start(vec![StatusCode::FOUND]).await;
+    let p = page(loopback()).await;
+    hook(&p.page, &flaky.url(), &["incident.created"]).await;
+    hook(&p.page, &moved.url(), &["incident.created"]).await;
+    p.page
+        .create_incident(&Actor::System, incident("Down", 1))
+        .await
+        .unwrap();
+    let w = worker(&p.page, loopback(), system_lookup());
+    drain(&w).await;
+    let ds = deliveries(&p.page).await;
+    assert_eq!(ds[0].state, DeliveryState::Delivered, "{:?}", ds[0]);
+    assert_eq!(ds[0].attempts, 2);
+    assert_eq!(ds[1].state, DeliveryState::Failed);
+    assert_eq!(ds[1].attempts, 1);
+    assert!(ds[1].last_error.as_deref().unwrap().contains("redirect"));
+    assert_eq!(flaky.got().len(), 2);
+    assert_eq!(moved.got().len(), 1);
+    // The retry is the same delivery: the same id, a body that verifies again.
+    let a: Value = serde_json::from_slice(&flaky.got()[0].body).unwrap();
+    let b: Value = serde_json::from_slice(&flaky.got()[1].body).unwrap();
+    assert_eq!(a["delivery_id"], b["delivery_id"]);
+}
