@@ -26,7 +26,7 @@ use crate::api::params::Params;
 
 const PER_PAGE: u32 = 50;
 
-fn when(s: &Signed, t: chrono::DateTime<chrono::Utc>) -> String {
+pub(crate) fn when(s: &Signed, t: chrono::DateTime<chrono::Utc>) -> String {
     let zone = s.ctx.state.service.settings().app_timezone;
     t.with_timezone(&zone)
         .format("%Y-%m-%d %H:%M %Z")

@@ -31,6 +31,7 @@ mod crud;
 pub(crate) mod csrf;
 mod incidents;
 pub(crate) mod view;
+mod webhooks;
 
 use std::net::IpAddr;
 
@@ -134,6 +135,16 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
             get(admin::settings).post(admin::save_settings),
         )
         .route("/dashboard/deliveries", get(admin::deliveries))
+        .route(
+            "/dashboard/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            "/dashboard/webhooks/{id}",
+            get(webhooks::show).post(webhooks::update),
+        )
+        .route("/dashboard/webhooks/{id}/rotate", post(webhooks::rotate))
+        .route("/dashboard/webhooks/{id}/delete", post(webhooks::delete))
         .route("/dashboard/audit", get(admin::audit));
     let r = content::routes::<content::Groups>(r);
     let r = content::routes::<content::Maintenance>(r);

@@ -19,6 +19,7 @@ const NAV: &[(&str, &str, Action)] = &[
     ("/templates", "Templates", Action::ReadPrivate),
     ("/subscribers", "Subscribers", Action::ReadSubscribers),
     ("/deliveries", "Deliveries", Action::ReadSubscribers),
+    ("/webhooks", "Webhooks", Action::ManageWebhooks),
     ("/users", "Users", Action::ReadUsers),
     ("/tokens", "API tokens", Action::WriteTokens),
     ("/settings", "Settings", Action::ReadSettings),

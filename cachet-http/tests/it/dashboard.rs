@@ -1433,3 +1433,183 @@ async fn review_findings_stay_fixed() {
     );
     assert!(!html.contains("Delete"), "{html}");
 }
+
+/// Webhooks on the dashboard: registered with the secret shown once, refused for an
+/// internal address, changed, given a new secret, removed; Admins only.
+#[tokio::test]
+async fn an_admin_manages_webhooks_and_sees_each_secret_once() {
+    let app = App::new().await;
+    let mut b = signed_in_admin(&app).await;
+    let nav = b.get("/dashboard").await.text();
+    assert!(nav.contains(">Webhooks</a>"), "{nav}");
+    b.get("/dashboard/webhooks").await;
+    // An internal address is refused by name, and nothing is registered.
+    let res = b
+        .post(
+            "/dashboard/webhooks",
+            &[
+                ("url", "http://169.254.169.254/latest/meta-data/"),
+                ("events[]", "incident.created"),
+                ("enabled", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().contains("link-local"), "{}", res.text());
+    let res = b
+        .post(
+            "/dashboard/webhooks",
+            &[("url", "https://hooks.example.com/in"), ("enabled", "1")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().contains("Choose at least one event."));
+    assert!(app
+        .service
+        .list_webhooks(&Actor::System)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let res = b
+        .post(
+            "/dashboard/webhooks",
+            &[
+                ("url", "https://hooks.example.com/in"),
+                ("events[]", "incident.created"),
+                ("events[]", "component.status_changed"),
+                ("enabled", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let html = res.text();
+    let start = html.find("whsec_").expect("the secret, once");
+    let secret: String = html[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    let hooks = app.service.list_webhooks(&Actor::System).await.unwrap();
+    assert_eq!(hooks.len(), 1);
+    let w = &hooks[0];
+    assert_eq!(app.service.webhook_secret(w).unwrap(), secret);
+    assert!(w.enabled);
+    assert_eq!(
+        w.events,
+        vec![
+            cachet_core::notify::EventKind::IncidentCreated,
+            cachet_core::notify::EventKind::ComponentStatusChanged
+        ]
+    );
+    // Never again: not on the list, not on its page.
+    assert!(!b.get("/dashboard/webhooks").await.text().contains(&secret));
+    let page = b.get(&format!("/dashboard/webhooks/{}", w.id)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.text().contains(&secret));
+
+    // Change: one event, disabled.
+    let res = b
+        .post(
+            &format!("/dashboard/webhooks/{}", w.id),
+            &[
+                ("url", "https://hooks.example.com/v2"),
+                ("events[]", "maintenance.scheduled"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&res), "/dashboard/webhooks", "{}", res.text());
+    let w2 = app.service.get_webhook(&Actor::System, w.id).await.unwrap();
+    assert_eq!(w2.url, "https://hooks.example.com/v2");
+    assert!(!w2.enabled);
+    assert_eq!(
+        w2.events,
+        vec![cachet_core::notify::EventKind::MaintenanceScheduled]
+    );
+
+    // A new secret replaces the old one and is shown once.
+    b.get(&format!("/dashboard/webhooks/{}", w.id)).await;
+    let res = b
+        .post(&format!("/dashboard/webhooks/{}/rotate", w.id), &[])
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let now_secret = app
+        .service
+        .webhook_secret(&app.service.get_webhook(&Actor::System, w.id).await.unwrap())
+        .unwrap();
+    assert_ne!(now_secret, secret);
+    assert!(res.text().contains(&now_secret));
+
+    let res = b
+        .post(&format!("/dashboard/webhooks/{}/delete", w.id), &[])
+        .await;
+    assert_eq!(location(&res), "/dashboard/webhooks");
+    assert!(app
+        .service
+        .list_webhooks(&Actor::System)
+        .await
+        .unwrap()
+        .is_empty());
+    let audit = b.get("/dashboard/audit").await.text();
+    for kind in [
+        "webhook.created",
+        "webhook.updated",
+        "webhook.secret_rotated",
+        "webhook.deleted",
+    ] {
+        assert!(audit.contains(kind), "{kind}");
+    }
+    assert!(!audit.contains(&secret) && !audit.contains(&now_secret));
+}
+
+#[tokio::test]
+async fn a_manager_cannot_see_or_forge_webhooks() {
+    let app = App::new().await;
+    let made = app
+        .service
+        .create_webhook(
+            &Actor::System,
+            cachet_core::webhook::WebhookInput {
+                url: Some("https://hooks.example.com/in".into()),
+                events: Some(vec!["incident.created".into()]),
+                enabled: None,
+            },
+        )
+        .await
+        .unwrap();
+    add_user(&app, "max", Role::Manager).await;
+    let mut b = Browser::new(&app);
+    b.sign_in("max", None).await;
+    assert!(!b.get("/dashboard").await.text().contains(">Webhooks</a>"));
+    let id = made.webhook.id;
+    for path in [
+        "/dashboard/webhooks".to_string(),
+        format!("/dashboard/webhooks/{id}"),
+    ] {
+        assert_eq!(b.get(&path).await.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    b.get("/dashboard").await;
+    for (path, fields) in [
+        (
+            "/dashboard/webhooks".to_string(),
+            vec![
+                ("url", "https://evil.example/"),
+                ("events[]", "incident.created"),
+            ],
+        ),
+        (
+            format!("/dashboard/webhooks/{id}"),
+            vec![("url", "https://evil.example/")],
+        ),
+        (format!("/dashboard/webhooks/{id}/rotate"), vec![]),
+        (format!("/dashboard/webhooks/{id}/delete"), vec![]),
+    ] {
+        assert_eq!(
+            b.post(&path, &fields).await.status,
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+    }
+    let hooks = app.service.list_webhooks(&Actor::System).await.unwrap();
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0], made.webhook);
+}

@@ -15,10 +15,11 @@ use cachet_core::crypto::DataKey;
 use cachet_core::enums::Role;
 use cachet_core::input::{TokenInput, UserInput};
 use cachet_core::service::SessionLimits;
+use cachet_core::webhook::AddressPolicy;
 use cachet_core::{Actor, StatusPage, Store, StoreError};
 use cachet_http::server::ServerLimits;
-use cachet_http::{Hsts, HttpConfig, Rate, RateLimits};
-use cachet_notify::{SmtpConfig, SmtpMailer, Worker, WorkerConfig};
+use cachet_http::{Hsts, HttpConfig, Rate, RateLimits, WebhookPayloads};
+use cachet_notify::{SmtpConfig, SmtpMailer, WebhookSender, Worker, WorkerConfig};
 use cachet_store_sql::sqlx;
 use cachet_store_sql::{MySqlStore, PostgresStore};
 use cachet_store_sqlite::SqliteStore;
@@ -252,6 +253,11 @@ struct ServeArgs {
         global = true
     )]
     mail_rate_per_recipient: u32,
+    /// Addresses webhooks may reach although they are internal (loopback, private,
+    /// link-local...): CIDR blocks or addresses, comma-separated, e.g. 10.20.0.0/16.
+    /// Only the operator sets this; Admins cannot.
+    #[arg(long, env = "CACHET_WEBHOOK_ALLOW", default_value = "", value_parser = parse_webhook_allow, global = true)]
+    webhook_allow: AddressPolicy,
 }
 
 #[derive(Debug, Subcommand)]
@@ -504,13 +510,29 @@ async fn serve(service: Arc<StatusPage>, args: ServeArgs) -> Result<(), String> 
         .map_err(|e| format!("server error: {e}"))
 }
 
-/// Starts the notification worker when an SMTP server is configured. Deliveries are in the
-/// database, so a restart (or another instance) carries on where this one stopped.
+/// Starts the delivery workers: webhooks always, mail when an SMTP server is configured.
+/// Deliveries are in the database, so a restart (or another instance) carries on where this
+/// one stopped.
 fn start_delivery(
     service: &Arc<StatusPage>,
     args: &ServeArgs,
     addr: std::net::SocketAddr,
 ) -> Result<(), String> {
+    let base_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let sender = WebhookSender::new(args.webhook_allow.clone(), cachet_notify::DEFAULT_TIMEOUT)?;
+    let webhooks = Arc::new(Worker::webhooks(
+        Arc::clone(service),
+        sender,
+        Arc::new(WebhookPayloads::new(Arc::clone(service), base_url.clone())),
+        WorkerConfig {
+            base_url: base_url.clone(),
+            ..WorkerConfig::default()
+        },
+    ));
+    tokio::spawn(webhooks.run(std::future::pending()));
     let Some(url) = &args.smtp_url else {
         tracing::warn!(
             "no SMTP server configured (--smtp-url): notifications are queued, not sent"
@@ -525,10 +547,7 @@ fn start_delivery(
         Arc::clone(service),
         Arc::new(mailer),
         WorkerConfig {
-            base_url: args
-                .public_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{addr}")),
+            base_url,
             global_per_second: positive(args.mail_rate),
             per_recipient_per_hour: positive(args.mail_rate_per_recipient),
             ..WorkerConfig::default()
@@ -537,6 +556,10 @@ fn start_delivery(
     tracing::info!(host = %smtp.host, port = smtp.port, "sending notifications");
     tokio::spawn(worker.run(std::future::pending()));
     Ok(())
+}
+
+fn parse_webhook_allow(text: &str) -> Result<AddressPolicy, String> {
+    AddressPolicy::parse(text)
 }
 
 fn parse_hsts(text: &str) -> Result<Hsts, String> {
@@ -653,7 +676,11 @@ async fn run(cli: Cli) -> Result<(), String> {
         };
         format!("cannot load settings: {}{hint}", describe(&e))
     })?;
-    let service = Arc::new(service.with_session_limits(session_limits));
+    let service = Arc::new(
+        service
+            .with_session_limits(session_limits)
+            .with_webhook_policy(cli.serve.webhook_allow.clone()),
+    );
     let admin = Actor::System;
     match cli.command {
         None | Some(Command::Serve) => serve(service, cli.serve).await,

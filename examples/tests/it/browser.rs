@@ -363,6 +363,7 @@ async fn sign_in_with_totp_report_an_incident_and_see_it_in_chromium() {
         "templates/new",
         "subscribers",
         "deliveries",
+        "webhooks",
         "users",
         "tokens",
         "settings",
@@ -422,5 +423,5 @@ async fn sign_in_with_totp_report_an_incident_and_see_it_in_chromium() {
         pages.len(),
         shots.display()
     );
-    assert_eq!(pages.len(), 35, "{pages:?}");
+    assert_eq!(pages.len(), 36, "{pages:?}");
 }
