@@ -84,6 +84,9 @@ impl State {
             // The address was subscribed already: nothing happened to tell anyone about.
             return;
         }
+        for also in notice.also_notices() {
+            self.enqueue(Some(also), entity, created, at);
+        }
         let mut targets: Vec<Target> = self
             .subscribers
             .values()
@@ -690,6 +693,7 @@ impl Store for MemoryStore {
         let mut stored = i.clone();
         stored.updates.clear();
         st.incidents.insert(id.get(), (stored, None));
+        st.enqueue(ch.notice, Some(id.get()), None, now);
         Ok(i)
     }
 
@@ -1356,12 +1360,17 @@ impl Store for MemoryStore {
         Ok((s, true))
     }
 
-    async fn delete_subscriber(&self, id: SubscriberId) -> Result<(), StoreError> {
-        self.lock()
-            .subscribers
+    async fn delete_subscriber(
+        &self,
+        id: SubscriberId,
+        notice: Option<Notice>,
+    ) -> Result<(), StoreError> {
+        let mut st = self.lock();
+        st.subscribers
             .remove(&id.get())
-            .map(|_| ())
-            .ok_or(StoreError::NotFound(Entity::Subscriber))
+            .ok_or(StoreError::NotFound(Entity::Subscriber))?;
+        st.enqueue(notice, Some(id.get()), None, now());
+        Ok(())
     }
 
     async fn delete_subscription(&self, id: SubscriptionId) -> Result<(), StoreError> {
@@ -1379,6 +1388,7 @@ impl Store for MemoryStore {
         &self,
         id: SubscriberId,
         at: DateTime<Utc>,
+        notice: Option<Notice>,
     ) -> Result<bool, StoreError> {
         let mut st = self.lock();
         let s = st
@@ -1391,6 +1401,7 @@ impl Store for MemoryStore {
         let at = DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at);
         s.verified_at = Some(at);
         s.updated_at = at;
+        st.enqueue(notice, Some(id.get()), None, at);
         Ok(true)
     }
 

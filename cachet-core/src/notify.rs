@@ -169,6 +169,31 @@ pub struct Notice {
     /// guest could see (never for a private incident, nor for a mail meant for one person),
     /// whether or not any subscriber is notified. The constructors here leave it off.
     pub to_webhooks: bool,
+    /// Further events the same change is, for webhooks only (an update that resolves its
+    /// incident is also `incident.resolved`): each becomes a notice of its own, with this
+    /// one's texts, for the webhooks that want it.
+    pub also: Vec<EventKind>,
+}
+
+impl Notice {
+    /// The webhook-only notices of [`Notice::also`], when this one goes to webhooks.
+    pub fn also_notices(&self) -> Vec<Notice> {
+        if !self.to_webhooks {
+            return Vec::new();
+        }
+        self.also
+            .iter()
+            .map(|&event| Notice {
+                event,
+                audience: Audience::Nobody,
+                subject: self.subject.clone(),
+                text: self.text.clone(),
+                html: self.html.clone(),
+                to_webhooks: true,
+                also: Vec::new(),
+            })
+            .collect()
+    }
 }
 
 /// A notice as the outbox keeps it.
@@ -483,6 +508,7 @@ pub fn incident_notice(
         text,
         html: sanitize(&html),
         to_webhooks: false,
+        also: Vec::new(),
     }
 }
 
@@ -505,6 +531,7 @@ pub fn component_notice(
         text: format!("{line}\n"),
         html: sanitize(&html),
         to_webhooks: false,
+        also: Vec::new(),
     }
 }
 
@@ -537,6 +564,7 @@ pub fn schedule_notice(
         text,
         html: sanitize(&html),
         to_webhooks: false,
+        also: Vec::new(),
     }
 }
 
@@ -564,6 +592,7 @@ pub fn verification_notice(site: &Site) -> Notice {
         text,
         html: sanitize(&html),
         to_webhooks: false,
+        also: Vec::new(),
     }
 }
 
@@ -593,6 +622,28 @@ pub fn links_notice(site: &Site, subscriber: SubscriberId) -> Notice {
         text,
         html: sanitize(&html),
         to_webhooks: false,
+        also: Vec::new(),
+    }
+}
+
+/// The notice of a subscriber's own step (`subscriber.verified`, `subscriber.unsubscribed`),
+/// for webhooks only: it names no address (the body's data is the subscriber's id).
+pub fn subscriber_event_notice(site: &Site, event: EventKind) -> Notice {
+    let line = match event {
+        EventKind::SubscriberVerified => "A subscriber confirmed their address",
+        EventKind::SubscriberUnsubscribed => "A subscriber unsubscribed",
+        _ => "A subscriber changed",
+    };
+    let mut html = String::new();
+    html_text(&mut html, "p", line);
+    Notice {
+        event,
+        audience: Audience::Nobody,
+        subject: one_line(&format!("[{}] {line}", site.name)),
+        text: format!("{line}.\n"),
+        html: sanitize(&html),
+        to_webhooks: true,
+        also: Vec::new(),
     }
 }
 

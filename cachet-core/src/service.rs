@@ -1844,6 +1844,8 @@ impl StatusPage {
             }
         }
         errors.into_result(())?;
+        let before = self.store.get_incident(id).await?;
+        ch.notice = self.incident_change_notice(&before, &ch).await?;
         let i = self
             .store
             .update_incident(id, ch)

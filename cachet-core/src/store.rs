@@ -380,6 +380,8 @@ pub struct IncidentChanges {
     pub impact: Option<ComponentStatus>,
     /// Meta keys to upsert (`Some`) or delete (`None`).
     pub meta: BTreeMap<String, Option<serde_json::Value>>,
+    /// Queued in the same transaction (its entity: the incident).
+    pub notice: Option<Notice>,
 }
 
 /// A validated new incident update.
@@ -1116,11 +1118,16 @@ pub trait Store: Send + Sync + 'static {
         email: SealedEmail,
     ) -> Result<(), StoreError>;
 
-    /// Deletes a subscriber and its subscriptions, atomically.
+    /// Deletes a subscriber and its subscriptions, atomically, queuing `notice` (its
+    /// entity: the subscriber) in the same write.
     ///
     /// # Contract
-    /// `NotFound(Subscriber)` when missing.
-    async fn delete_subscriber(&self, id: SubscriberId) -> Result<(), StoreError>;
+    /// `NotFound(Subscriber)` when missing (and nothing queued).
+    async fn delete_subscriber(
+        &self,
+        id: SubscriberId,
+        notice: Option<Notice>,
+    ) -> Result<(), StoreError>;
 
     /// Deletes one subscription.
     ///
@@ -1128,15 +1135,18 @@ pub trait Store: Send + Sync + 'static {
     /// `NotFound(Subscription)` when missing.
     async fn delete_subscription(&self, id: SubscriptionId) -> Result<(), StoreError>;
 
-    /// Marks a subscriber verified at `at`, if they are not yet. Returns whether this call
+    /// Marks a subscriber verified at `at`, if they are not yet, queuing `notice` (its
+    /// entity: the subscriber) in the same write when it does. Returns whether this call
     /// verified them (false: verified already, so a verification link works once).
     ///
     /// # Contract
-    /// `NotFound(Subscriber)` when missing. Of concurrent calls, exactly one returns true.
+    /// `NotFound(Subscriber)` when missing. Of concurrent calls, exactly one returns true,
+    /// and only its notice is queued.
     async fn verify_subscriber(
         &self,
         id: SubscriberId,
         at: DateTime<Utc>,
+        notice: Option<Notice>,
     ) -> Result<bool, StoreError>;
 
     /// Replaces what a subscriber follows, atomically: `global` and subscriptions to

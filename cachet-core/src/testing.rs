@@ -71,7 +71,8 @@ macro_rules! conformance_tests {
             outbox_is_written_with_the_change_or_not_at_all, outbox_claims_lease_and_outcomes,
             outbox_concurrent_claims_never_overlap, subscriber_verifies_once,
             subscriber_subscriptions_are_replaced, outbox_standalone_notice_to_one_subscriber,
-            webhooks_roundtrip, outbox_fans_out_to_webhooks_that_want_the_event
+            webhooks_roundtrip, outbox_fans_out_to_webhooks_that_want_the_event,
+            outbox_notices_of_incident_changes_and_subscriber_steps
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -1646,7 +1647,7 @@ pub async fn subscriber_create_idempotent_with_subscriptions(s: Shared) {
         Entity::Subscriber,
     );
     assert!(s.unsealed_subscriber_emails().await.unwrap().is_empty());
-    s.delete_subscriber(other.id).await.unwrap();
+    s.delete_subscriber(other.id, None).await.unwrap();
     assert_eq!(
         sub.subscriptions
             .iter()
@@ -1737,9 +1738,9 @@ pub async fn subscriber_delete_and_subscription_delete(s: Shared) {
         s.delete_subscription(sub.subscriptions[0].id).await,
         Entity::Subscription,
     );
-    s.delete_subscriber(sub.id).await.unwrap();
+    s.delete_subscriber(sub.id, None).await.unwrap();
     assert_not_found(s.get_subscriber(sub.id).await, Entity::Subscriber);
-    assert_not_found(s.delete_subscriber(sub.id).await, Entity::Subscriber);
+    assert_not_found(s.delete_subscriber(sub.id, None).await, Entity::Subscriber);
     assert_not_found(
         s.delete_subscription(sub.subscriptions[1].id).await,
         Entity::Subscription,
@@ -3403,6 +3404,7 @@ fn notice(subject: &str, audience: crate::notify::Audience) -> crate::notify::No
         text: format!("{subject}\n"),
         html: markdown::render(&format!("**{subject}**")).expect("renders"),
         to_webhooks: false,
+        also: Vec::new(),
     }
 }
 
@@ -3845,7 +3847,9 @@ pub async fn subscriber_verifies_once(s: Shared) {
     for _ in 0..8 {
         let s = s.clone();
         calls.push(tokio::spawn(async move {
-            s.verify_subscriber(sub.id, t(1_800_000_000)).await.unwrap()
+            s.verify_subscriber(sub.id, t(1_800_000_000), None)
+                .await
+                .unwrap()
         }));
     }
     let mut won = 0;
@@ -3857,13 +3861,16 @@ pub async fn subscriber_verifies_once(s: Shared) {
         s.get_subscriber(sub.id).await.unwrap().verified_at,
         Some(t(1_800_000_000))
     );
-    assert!(!s.verify_subscriber(sub.id, t(1_900_000_000)).await.unwrap());
+    assert!(!s
+        .verify_subscriber(sub.id, t(1_900_000_000), None)
+        .await
+        .unwrap());
     assert_eq!(
         s.get_subscriber(sub.id).await.unwrap().verified_at,
         Some(t(1_800_000_000))
     );
     assert_not_found(
-        s.verify_subscriber(SubscriberId(999_999), t(0)).await,
+        s.verify_subscriber(SubscriberId(999_999), t(0), None).await,
         Entity::Subscriber,
     );
 }
@@ -4125,4 +4132,97 @@ pub async fn outbox_fans_out_to_webhooks_that_want_the_event(s: Shared) {
         mails.iter().map(|d| d.target).collect::<Vec<_>>(),
         vec![Target::Subscriber(global); 2]
     );
+}
+
+/// Incident changes, verification and unsubscribing queue their notices in their own write
+/// (verification only on the call that verifies); `also` events reach the webhooks that
+/// want them as notices of their own.
+pub async fn outbox_notices_of_incident_changes_and_subscriber_steps(s: Shared) {
+    use crate::notify::{Audience, EventKind::*, Notice, Target};
+    let hook = s
+        .create_webhook(new_webhook(
+            "https://a.example/",
+            &[
+                IncidentUpdated,
+                IncidentResolved,
+                SubscriberVerified,
+                SubscriberUnsubscribed,
+            ],
+            true,
+        ))
+        .await
+        .unwrap();
+    let for_hooks = |event, also: Vec<crate::notify::EventKind>| Notice {
+        event,
+        to_webhooks: true,
+        also,
+        ..notice("n", Audience::Nobody)
+    };
+    let i = s
+        .create_incident(new_incident("down", None, None))
+        .await
+        .unwrap();
+    s.update_incident(
+        i.id,
+        IncidentChanges {
+            name: Some("still down".into()),
+            notice: Some(for_hooks(IncidentUpdated, vec![IncidentResolved])),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let ds = deliveries(&s).await;
+    let events: Vec<_> = ds.iter().map(|d| d.notice.event).collect();
+    assert_eq!(events.len(), 2);
+    assert!(events.contains(&IncidentUpdated) && events.contains(&IncidentResolved));
+    assert!(ds
+        .iter()
+        .all(|d| d.target == Target::Webhook(hook.id) && d.notice.entity_id == Some(i.id.get())));
+    assert_ne!(
+        ds[0].notice.id, ds[1].notice.id,
+        "each event its own notice"
+    );
+    // A failed change queues nothing.
+    assert!(s
+        .update_incident(
+            IncidentId(999_999),
+            IncidentChanges {
+                notice: Some(for_hooks(IncidentUpdated, vec![])),
+                ..Default::default()
+            },
+        )
+        .await
+        .is_err());
+    assert_eq!(deliveries(&s).await.len(), 2);
+
+    let sub = s
+        .create_subscriber(new_subscriber("v@example.com", SubscribeTo::AllComponents))
+        .await
+        .unwrap()
+        .0;
+    let at = t(1_800_000_000);
+    assert!(s
+        .verify_subscriber(sub.id, at, Some(for_hooks(SubscriberVerified, vec![])))
+        .await
+        .unwrap());
+    assert!(!s
+        .verify_subscriber(sub.id, at, Some(for_hooks(SubscriberVerified, vec![])))
+        .await
+        .unwrap());
+    let ds = deliveries(&s).await;
+    assert_eq!(ds.len(), 3, "the second verification queues nothing");
+    assert_eq!(ds[2].notice.event, SubscriberVerified);
+    assert_eq!(ds[2].notice.entity_id, Some(sub.id.get()));
+    s.delete_subscriber(sub.id, Some(for_hooks(SubscriberUnsubscribed, vec![])))
+        .await
+        .unwrap();
+    assert!(s
+        .delete_subscriber(sub.id, Some(for_hooks(SubscriberUnsubscribed, vec![])))
+        .await
+        .is_err());
+    let ds = deliveries(&s).await;
+    assert_eq!(ds.len(), 4, "a failed delete queues nothing");
+    assert_eq!(ds[3].notice.event, SubscriberUnsubscribed);
+    assert_eq!(ds[3].notice.entity_id, Some(sub.id.get()));
 }

@@ -1247,6 +1247,7 @@ macro_rules! sql_backend {
             if let (Some(impact), Some(component)) = (changes.impact, target) {
                 set_component_status(c, component, impact).await?;
             }
+            enqueue(c, changes.notice, Some(id.get()), None, now_secs()).await?;
             get_incident(c, id).await
         }
 
@@ -2241,7 +2242,12 @@ macro_rules! sql_backend {
             Ok(())
         }
 
-        async fn verify_subscriber(c: &mut Conn, id: SubscriberId, at: i64) -> Res<bool> {
+        async fn verify_subscriber(
+            c: &mut Conn,
+            id: SubscriberId,
+            at: i64,
+            notice: Option<Notice>,
+        ) -> Res<bool> {
             get_subscriber(c, id).await?;
             let changed = execute(
                 c,
@@ -2249,6 +2255,9 @@ macro_rules! sql_backend {
                 vec![Arg::Int(at), Arg::Int(at), Arg::Int(id.get())],
             )
             .await?;
+            if changed == 1 {
+                enqueue(c, notice, Some(id.get()), None, at).await?;
+            }
             Ok(changed == 1)
         }
 
@@ -2284,7 +2293,11 @@ macro_rules! sql_backend {
             get_subscriber(c, id).await
         }
 
-        async fn delete_subscriber(c: &mut Conn, id: SubscriberId) -> Res<()> {
+        async fn delete_subscriber(
+            c: &mut Conn,
+            id: SubscriberId,
+            notice: Option<Notice>,
+        ) -> Res<()> {
             execute(
                 c,
                 "DELETE FROM subscriptions WHERE subscriber_id = ?",
@@ -2295,7 +2308,7 @@ macro_rules! sql_backend {
             if deleted == 0 {
                 return not_found(Entity::Subscriber);
             }
-            Ok(())
+            enqueue(c, notice, Some(id.get()), None, now_secs()).await
         }
 
         async fn delete_subscription(c: &mut Conn, id: SubscriptionId) -> Res<()> {
@@ -2922,6 +2935,13 @@ macro_rules! sql_backend {
             let Some(notice) = notice else {
                 return Ok(());
             };
+            if notice.audience == Audience::NewSubscriber && created.is_none() {
+                // The address was subscribed already: nothing happened to tell of.
+                return Ok(());
+            }
+            for also in notice.also_notices() {
+                Box::pin(enqueue(c, Some(also), entity, created, at)).await?;
+            }
             let (condition, args) = match &notice.audience {
                 Audience::Nobody => ("1 = 0".to_owned(), Vec::new()),
                 Audience::Subscriber(id) => ("s.id = ?".to_owned(), vec![Arg::Int(id.get())]),
@@ -3542,8 +3562,13 @@ macro_rules! sql_backend {
                 self.write(move |c| Box::pin(create_subscriber(c, new.clone()))).await
             }
 
-            async fn delete_subscriber(&self, id: SubscriberId) -> Result<(), StoreError> {
-                self.write(move |c| Box::pin(delete_subscriber(c, id))).await
+            async fn delete_subscriber(
+                &self,
+                id: SubscriberId,
+                notice: Option<Notice>,
+            ) -> Result<(), StoreError> {
+                self.write(move |c| Box::pin(delete_subscriber(c, id, notice.clone())))
+                    .await
             }
 
             async fn delete_subscription(&self, id: SubscriptionId) -> Result<(), StoreError> {
@@ -3726,8 +3751,10 @@ macro_rules! sql_backend {
                 &self,
                 id: SubscriberId,
                 at: DateTime<Utc>,
+                notice: Option<Notice>,
             ) -> Result<bool, StoreError> {
-                self.write(move |c| Box::pin(verify_subscriber(c, id, secs(at)))).await
+                self.write(move |c| Box::pin(verify_subscriber(c, id, secs(at), notice.clone())))
+                    .await
             }
 
             async fn set_subscriptions(

@@ -273,6 +273,7 @@ pub(crate) fn update(conn: &Connection, id: IncidentId, changes: IncidentChanges
             set_component_status(conn, component, impact)?;
         }
     }
+    crate::outbox::enqueue(conn, changes.notice, Some(id.get()), None, now())?;
     get(conn, id)
 }
 

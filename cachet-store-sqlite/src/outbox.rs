@@ -30,6 +30,13 @@ pub(crate) fn enqueue(
     let Some(notice) = notice else {
         return Ok(());
     };
+    if notice.audience == Audience::NewSubscriber && created.is_none() {
+        // The address was subscribed already: nothing happened to tell anyone about.
+        return Ok(());
+    }
+    for also in notice.also_notices() {
+        enqueue(conn, Some(also), entity, created, at)?;
+    }
     let audience: Option<(&str, Value)> = match &notice.audience {
         Audience::Nobody => None,
         Audience::Subscriber(id) => Some(("s.id = ?3", Value::Integer(id.get()))),

@@ -367,16 +367,32 @@ impl Store for SqliteStore {
         self.write(move |tx| subscribers::seal(tx, id, email)).await
     }
 
-    async fn delete_subscriber(&self, id: SubscriberId) -> Result<(), StoreError> {
-        self.write(move |tx| subscribers::delete(tx, id)).await
+    async fn delete_subscriber(
+        &self,
+        id: SubscriberId,
+        notice: Option<cachet_core::notify::Notice>,
+    ) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            subscribers::delete(tx, id)?;
+            outbox::enqueue(tx, notice, Some(id.get()), None, now())
+        })
+        .await
     }
 
     async fn verify_subscriber(
         &self,
         id: SubscriberId,
         at: DateTime<Utc>,
+        notice: Option<cachet_core::notify::Notice>,
     ) -> Result<bool, StoreError> {
-        self.write(move |tx| subscribers::verify(tx, id, at)).await
+        self.write(move |tx| {
+            let verified = subscribers::verify(tx, id, at)?;
+            if verified {
+                outbox::enqueue(tx, notice, Some(id.get()), None, at)?;
+            }
+            Ok(verified)
+        })
+        .await
     }
 
     async fn set_subscriptions(

@@ -8,7 +8,9 @@ use crate::ids::ComponentId;
 use crate::model::Incident;
 use crate::notify::{self, Audience, Delivery, EventKind, Notice, Site};
 use crate::policy::{Action, Actor};
-use crate::store::{DeliveryFilter, DeliverySort, ListQuery, Message, NewIncident, Page};
+use crate::store::{
+    DeliveryFilter, DeliverySort, IncidentChanges, ListQuery, Message, NewIncident, Page,
+};
 
 impl StatusPage {
     /// The page's name and address, as notices name them.
@@ -101,10 +103,62 @@ impl StatusPage {
                 message,
             )
             .await?;
+        // The newest update decides: a Fixed one resolves the incident.
+        let resolves = status == IncidentStatus::Fixed && !crate::rollup::is_resolved(incident);
         Ok(Notice {
             to_webhooks: incident.visible == Visibility::Public,
+            also: resolves
+                .then_some(EventKind::IncidentResolved)
+                .into_iter()
+                .collect(),
             ..notice
         })
+    }
+
+    /// The notice of a changed incident, for webhooks only (the API's incident changes
+    /// mail nobody): `incident.updated`, and `incident.resolved` too when the change
+    /// resolves it. None when the incident is not public after the change.
+    pub(super) async fn incident_change_notice(
+        &self,
+        before: &Incident,
+        ch: &IncidentChanges,
+    ) -> Result<Option<Notice>> {
+        if ch.visible.unwrap_or(before.visible) != Visibility::Public {
+            return Ok(None);
+        }
+        let status = ch.status.unwrap_or(before.status);
+        // Without updates the incident's own status decides; with updates the newest one
+        // does, which a change of the incident leaves as it is.
+        let resolved_after = if before.updates.is_empty() {
+            status == IncidentStatus::Fixed
+        } else {
+            crate::rollup::is_resolved(before)
+        };
+        let message = ch.message.clone().unwrap_or_else(|| Message {
+            source: before.message.clone(),
+            html: before.message_html.clone(),
+        });
+        let component = ch
+            .component_id
+            .unwrap_or(before.component_id)
+            .map(|c| (c, ch.impact.or(before.impact)));
+        let notice = self
+            .incident_notice(
+                EventKind::IncidentUpdated,
+                Audience::Nobody,
+                (ch.name.as_deref().unwrap_or(&before.name), status),
+                component,
+                &message,
+            )
+            .await?;
+        Ok(Some(Notice {
+            to_webhooks: true,
+            also: (resolved_after && !crate::rollup::is_resolved(before))
+                .then_some(EventKind::IncidentResolved)
+                .into_iter()
+                .collect(),
+            ..notice
+        }))
     }
 
     /// An incident notice: `(name, status)` of the incident, its component with the impact.

@@ -196,7 +196,7 @@ impl StatusPage {
         what: &str,
     ) -> Result<()> {
         self.authorize(actor, Action::WriteSubscribers).await?;
-        self.store.delete_subscriber(id).await?;
+        self.store.delete_subscriber(id, None).await?;
         self.audit(actor, kind, format!("subscriber {id} {what}"))
             .await?;
         Ok(())
@@ -425,7 +425,15 @@ impl StatusPage {
     /// `Invalid` (field `token`): not valid, expired, or used already.
     pub async fn verify_subscription(&self, token: &str) -> Result<Subscriber> {
         let s = self.linked(token, &[LinkPurpose::Verify]).await?;
-        if !self.store.verify_subscriber(s.id, now()).await? {
+        let notice = crate::notify::subscriber_event_notice(
+            &self.site(),
+            crate::notify::EventKind::SubscriberVerified,
+        );
+        if !self
+            .store
+            .verify_subscriber(s.id, now(), Some(notice))
+            .await?
+        {
             return Err(Error::Invalid(ValidationErrors::single(
                 "token",
                 USED_ALREADY,
@@ -500,7 +508,11 @@ impl StatusPage {
     /// `Invalid` (field `token`), also for a subscription that ended already.
     pub async fn unsubscribe(&self, token: &str) -> Result<()> {
         let s = self.unsubscribe_target(token).await?;
-        match self.store.delete_subscriber(s.id).await {
+        let notice = crate::notify::subscriber_event_notice(
+            &self.site(),
+            crate::notify::EventKind::SubscriberUnsubscribed,
+        );
+        match self.store.delete_subscriber(s.id, Some(notice)).await {
             Ok(()) | Err(StoreError::NotFound(_)) => Ok(()),
             Err(e) => Err(e.into()),
         }

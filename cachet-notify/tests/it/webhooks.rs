@@ -403,3 +403,117 @@ async fn failures_are_retried_and_redirects_never_followed() {
     let b: Value = serde_json::from_slice(&flaky.got()[1].body).unwrap();
     assert_eq!(a["delivery_id"], b["delivery_id"]);
 }
+
+/// The events of later steps reach the webhooks that want them: an incident changed, an
+/// update that resolves it (both `incident_update.created` and `incident.resolved`), a
+/// subscriber who confirms and who leaves (their id only).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn later_steps_are_events_of_their_own() {
+    use cachet_core::input::IncidentUpdateInput;
+    use cachet_core::service::Outgoing;
+    let rx = Receiver::start(vec![]).await;
+    let p = page(loopback()).await;
+    let (_, secret) = hook(
+        &p.page,
+        &rx.url(),
+        &[
+            "incident.updated",
+            "incident.resolved",
+            "incident_update.created",
+            "subscriber.verified",
+            "subscriber.unsubscribed",
+        ],
+    )
+    .await;
+    let i = p
+        .page
+        .create_incident(&Actor::System, incident("Card payments failing", 1))
+        .await
+        .unwrap();
+    p.page
+        .update_incident(
+            &Actor::System,
+            i.id,
+            IncidentInput {
+                name: Some("Card payments failing in the EU".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    p.page
+        .create_update(
+            &Actor::System,
+            i.id,
+            IncidentUpdateInput {
+                status: Some(4),
+                message: Some("Fixed by a rollback.".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    // A subscriber confirms by the mailed link, then leaves by the same mail's link.
+    p.page.subscribe("ada@example.com", None).await.unwrap();
+    let mail = deliveries(&p.page)
+        .await
+        .into_iter()
+        .find(|d| matches!(d.target, Target::Subscriber(_)))
+        .unwrap();
+    let Outgoing::Mail(m) = p
+        .page
+        .outgoing(&mail, "https://status.example.com", chrono::Utc::now())
+        .await
+        .unwrap()
+    else {
+        panic!("the verification mail")
+    };
+    let token = |path: &str| {
+        let marker = format!("/subscribe/{path}/");
+        let at = m.text.find(&marker).unwrap() + marker.len();
+        m.text[at..].split_whitespace().next().unwrap().to_string()
+    };
+    let sub = p.page.verify_subscription(&token("verify")).await.unwrap();
+    p.page.unsubscribe(&token("unsubscribe")).await.unwrap();
+
+    drain(&worker(&p.page, loopback(), system_lookup())).await;
+    let now = chrono::Utc::now().timestamp();
+    let got: Vec<Value> = rx
+        .got()
+        .iter()
+        .map(|r| {
+            let sig = r.headers["cachet-signature"].to_str().unwrap();
+            assert!(verify_signature(&secret, sig, &r.body, now, 300));
+            serde_json::from_slice(&r.body).unwrap()
+        })
+        .collect();
+    let mut events: Vec<&str> = got.iter().map(|b| b["event"].as_str().unwrap()).collect();
+    events.sort_unstable();
+    assert_eq!(
+        events,
+        vec![
+            "incident.resolved",
+            "incident.updated",
+            "incident_update.created",
+            "subscriber.unsubscribed",
+            "subscriber.verified",
+        ]
+    );
+    for b in &got {
+        match b["event"].as_str().unwrap() {
+            "incident.updated" | "incident.resolved" | "incident_update.created" => {
+                assert_eq!(b["data"]["name"], "Card payments failing in the EU");
+                assert_eq!(b["data"]["id"], i.id.get());
+            }
+            _ => {
+                assert_eq!(b["data"], serde_json::json!({ "id": sub.id.get() }));
+                assert!(!b.to_string().contains("ada@"), "no address: {b}");
+            }
+        }
+    }
+    let resolved = got
+        .iter()
+        .find(|b| b["event"] == "incident.resolved")
+        .unwrap();
+    assert_eq!(resolved["data"]["is_resolved"], true);
+}

@@ -397,7 +397,7 @@ async fn delete_component_removes_its_subscriptions() {
         store.delete_subscription(all.subscriptions[0].id).await,
         Entity::Subscription,
     );
-    store.delete_subscriber(s.id).await.unwrap();
+    store.delete_subscriber(s.id, None).await.unwrap();
     assert_not_found(store.get_subscriber(s.id).await, Entity::Subscriber);
 }
 
