@@ -15,6 +15,11 @@
 //! every store runs it inside one transaction (`Store::reconcile_maintenance`), so these
 //! rules exist once.
 
+//! Windows are also announced: [`announcement`] says when a window has started or completed
+//! since it was last announced, and the service queues `maintenance.started` and
+//! `maintenance.completed` with a conditional write of the window's [`Announced`] mark
+//! (`Store::announce_schedule`), so each is told once, whichever instance sees it first.
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
@@ -23,6 +28,68 @@ use crate::enums::ComponentStatus;
 use crate::ids::{ComponentId, ScheduleId};
 use crate::model::Schedule;
 use crate::rollup;
+
+/// How far a window has been announced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Announced {
+    /// Nothing yet (it has not been seen in progress).
+    #[default]
+    Nothing,
+    /// `maintenance.started`.
+    Started,
+    /// `maintenance.completed` (or it ended before it was ever seen in progress).
+    Completed,
+}
+
+impl Announced {
+    /// The stored number.
+    pub fn as_i64(self) -> i64 {
+        match self {
+            Announced::Nothing => 0,
+            Announced::Started => 1,
+            Announced::Completed => 2,
+        }
+    }
+
+    /// The mark a stored number stands for (unknown numbers: completed, so nothing is
+    /// announced again).
+    pub fn from_i64(n: i64) -> Announced {
+        match n {
+            0 => Announced::Nothing,
+            1 => Announced::Started,
+            _ => Announced::Completed,
+        }
+    }
+}
+
+/// What is to be announced of window `s` at `now`: its new mark and the event to send, if
+/// the mark is to move. A window seen in progress is started; one that has ended after it
+/// started is completed; one that ended before it was ever seen in progress (made in the
+/// past, or shorter than the reconciliation interval) is marked completed silently; one
+/// moved back into the future starts over; one reopened is started again.
+pub fn announcement(
+    s: &Schedule,
+    now: DateTime<Utc>,
+) -> Option<(Announced, Option<crate::notify::EventKind>)> {
+    use crate::enums::ScheduleStatus;
+    use crate::notify::EventKind;
+    let running = rollup::schedule_in_progress(s, now);
+    let ended = !running
+        && (s.status == ScheduleStatus::Complete || s.completed_at.is_some_and(|end| end <= now));
+    match (s.announced, running, ended) {
+        (Announced::Nothing | Announced::Completed, true, _) => {
+            Some((Announced::Started, Some(EventKind::MaintenanceStarted)))
+        }
+        (Announced::Started, false, true) => {
+            Some((Announced::Completed, Some(EventKind::MaintenanceCompleted)))
+        }
+        (Announced::Nothing, false, true) => Some((Announced::Completed, None)),
+        (Announced::Started | Announced::Completed, false, false) => {
+            Some((Announced::Nothing, None))
+        }
+        _ => None,
+    }
+}
 
 /// A component held by a maintenance window in progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,6 +246,7 @@ mod tests {
             status: ScheduleStatus::Upcoming,
             scheduled_at: t(from),
             completed_at: Some(t(to)),
+            announced: Announced::Nothing,
             components: rows
                 .iter()
                 .map(|&(c, s)| ScheduleComponent {
@@ -371,5 +439,54 @@ mod tests {
             }
             prop_assert!(w.holds.is_empty());
         }
+    }
+
+    #[test]
+    fn windows_are_announced_once_as_they_start_and_end() {
+        use crate::notify::EventKind::{MaintenanceCompleted, MaintenanceStarted};
+        let mut w = window(1, 100, 200, &[]);
+        assert_eq!(announcement(&w, t(50)), None, "upcoming: nothing yet");
+        assert_eq!(
+            announcement(&w, t(100)),
+            Some((Announced::Started, Some(MaintenanceStarted)))
+        );
+        w.announced = Announced::Started;
+        assert_eq!(announcement(&w, t(150)), None, "running, told");
+        assert_eq!(
+            announcement(&w, t(200)),
+            Some((Announced::Completed, Some(MaintenanceCompleted)))
+        );
+        w.announced = Announced::Completed;
+        assert_eq!(announcement(&w, t(300)), None);
+        // Reopened: started again. Moved into the future: starts over, silently.
+        w.status = ScheduleStatus::InProgress;
+        assert_eq!(
+            announcement(&w, t(300)),
+            Some((Announced::Started, Some(MaintenanceStarted)))
+        );
+        let mut later = window(2, 500, 600, &[]);
+        later.announced = Announced::Started;
+        assert_eq!(
+            announcement(&later, t(300)),
+            Some((Announced::Nothing, None))
+        );
+        // Ended before it was ever seen running (made in the past): marked, not told.
+        let past = window(3, 10, 20, &[]);
+        assert_eq!(
+            announcement(&past, t(300)),
+            Some((Announced::Completed, None))
+        );
+        // Set Complete by hand while running: completed.
+        let mut done = window(4, 100, 900, &[]);
+        done.announced = Announced::Started;
+        done.status = ScheduleStatus::Complete;
+        assert_eq!(
+            announcement(&done, t(150)),
+            Some((Announced::Completed, Some(MaintenanceCompleted)))
+        );
+        for n in [0, 1, 2] {
+            assert_eq!(Announced::from_i64(n).as_i64(), n);
+        }
+        assert_eq!(Announced::from_i64(7), Announced::Completed);
     }
 }

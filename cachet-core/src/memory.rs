@@ -475,6 +475,35 @@ impl Store for MemoryStore {
         Ok(written)
     }
 
+    async fn unannounced_schedules(&self) -> Result<Vec<ScheduleId>, StoreError> {
+        Ok(self
+            .lock()
+            .schedules
+            .values()
+            .filter(|(s, d)| d.is_none() && s.announced != maintenance::Announced::Completed)
+            .map(|(s, _)| s.id)
+            .collect())
+    }
+
+    async fn announce_schedule(
+        &self,
+        id: ScheduleId,
+        from: maintenance::Announced,
+        to: maintenance::Announced,
+        notice: Option<Notice>,
+    ) -> Result<bool, StoreError> {
+        let mut st = self.lock();
+        let Some((s, None)) = st.schedules.get_mut(&id.get()) else {
+            return Ok(false);
+        };
+        if s.announced != from {
+            return Ok(false);
+        }
+        s.announced = to;
+        st.enqueue(notice, Some(id.get()), None, now());
+        Ok(true)
+    }
+
     async fn list_groups(
         &self,
         q: &ListQuery<GroupSort, GroupFilter>,
@@ -962,6 +991,7 @@ impl Store for MemoryStore {
             status: new.status,
             scheduled_at: new.scheduled_at,
             completed_at: new.completed_at,
+            announced: maintenance::Announced::Nothing,
             components: rows,
             created_at: now,
             updated_at: now,

@@ -195,6 +195,8 @@ pub struct Schedule {
     pub scheduled_at: DateTime<Utc>,
     /// Planned or actual end.
     pub completed_at: Option<DateTime<Utc>>,
+    /// How far its start and end have been announced (see [`crate::maintenance::announcement`]).
+    pub announced: crate::maintenance::Announced,
     /// Affected components.
     pub components: Vec<ScheduleComponent>,
     /// Created.

@@ -28,6 +28,13 @@
 //!
 //! Incident and component notifications are suppressed while a maintenance window is in
 //! progress when the `suppress_notifications_in_maintenance` setting is on.
+//!
+//! # Webhooks
+//!
+//! A notice with `to_webhooks` (set by the service for what a guest could see) also goes to
+//! every enabled webhook that wants its event, whoever else it reaches; its `also` events
+//! are notices of their own for webhooks only. Which events exist and when each is queued:
+//! `docs/webhooks.md`; the signature and address rules: [`crate::webhook`].
 
 use std::fmt::Write as _;
 
@@ -622,6 +629,27 @@ pub fn links_notice(site: &Site, subscriber: SubscriberId) -> Notice {
         text,
         html: sanitize(&html),
         to_webhooks: false,
+        also: Vec::new(),
+    }
+}
+
+/// The notice of a maintenance window that started or completed, for webhooks only (Cachet
+/// mails subscribers when a window is scheduled, not when it runs).
+pub fn maintenance_notice(site: &Site, event: EventKind, name: &str) -> Notice {
+    let line = match event {
+        EventKind::MaintenanceStarted => format!("Maintenance started: {name}"),
+        EventKind::MaintenanceCompleted => format!("Maintenance completed: {name}"),
+        _ => format!("Maintenance: {name}"),
+    };
+    let mut html = String::new();
+    html_text(&mut html, "p", &line);
+    Notice {
+        event,
+        audience: Audience::Nobody,
+        subject: one_line(&format!("[{}] {line}", site.name)),
+        text: format!("{line}\n"),
+        html: sanitize(&html),
+        to_webhooks: true,
         also: Vec::new(),
     }
 }

@@ -255,6 +255,7 @@ mod tests {
             status: ScheduleStatus::Upcoming,
             scheduled_at: t(50),
             completed_at: Some(t(150)),
+            announced: crate::maintenance::Announced::Nothing,
             components: vec![ScheduleComponent {
                 id: 1,
                 schedule_id: ScheduleId(1),

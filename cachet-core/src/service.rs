@@ -1317,18 +1317,45 @@ impl StatusPage {
     /// # Errors
     /// Store failures.
     pub async fn apply_maintenance(&self) -> Result<Vec<StatusChange>> {
-        let changes = self.store.reconcile_maintenance(now()).await?;
+        let at = now();
+        let changes = self.store.reconcile_maintenance(at).await?;
         if !changes.is_empty() {
             self.changed();
+        }
+        for id in self.store.unannounced_schedules().await? {
+            self.announce_schedule(id, at).await?;
         }
         Ok(changes)
     }
 
+    /// Announces window `id`'s start or end when [`crate::maintenance::announcement`] says
+    /// it is due: `maintenance.started` / `maintenance.completed` for webhooks, queued
+    /// with the conditional write of its mark (told once, whichever instance is first).
+    async fn announce_schedule(&self, id: ScheduleId, at: DateTime<Utc>) -> Result<()> {
+        let s = match self.store.get_schedule(id).await {
+            Ok(s) => s,
+            Err(StoreError::NotFound(_)) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        if let Some((to, event)) = crate::maintenance::announcement(&s, at) {
+            let notice = event.map(|e| crate::notify::maintenance_notice(&self.site(), e, &s.name));
+            self.store
+                .announce_schedule(s.id, s.announced, to, notice)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// After a schedule write: the schedule is stored, which is what the caller asked for,
     /// so a failure to apply its effect on statuses does not fail the write; the next
-    /// periodic run applies it (the holds and the schedule are the durable state).
-    async fn apply_maintenance_after_write(&self) {
+    /// periodic run applies it (the holds and the schedule are the durable state). The
+    /// window written (`id`) is announced too, also when it is marked completed (it may have
+    /// been reopened).
+    async fn apply_maintenance_after_write(&self, id: Option<ScheduleId>) {
         let _ = self.apply_maintenance().await;
+        if let Some(id) = id {
+            let _ = self.announce_schedule(id, now()).await;
+        }
     }
 
     /// Deletes a component and its subscriptions (Manager+).
@@ -2323,7 +2350,7 @@ impl StatusPage {
             .await
             .map_err(|e| not_found_as_field(e, Entity::Component, "components"))?;
         self.changed();
-        self.apply_maintenance_after_write().await;
+        self.apply_maintenance_after_write(Some(s.id)).await;
         Ok(s)
     }
 
@@ -2351,7 +2378,7 @@ impl StatusPage {
             .await
             .map_err(|e| not_found_as_field(e, Entity::Component, "components"))?;
         self.changed();
-        self.apply_maintenance_after_write().await;
+        self.apply_maintenance_after_write(Some(id)).await;
         Ok(s)
     }
 
@@ -2363,7 +2390,7 @@ impl StatusPage {
         self.authorize(actor, Action::WriteSchedule).await?;
         self.store.delete_schedule(id).await?;
         self.changed();
-        self.apply_maintenance_after_write().await;
+        self.apply_maintenance_after_write(None).await;
         Ok(())
     }
 

@@ -744,6 +744,25 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Vec<StatusChange>, StoreError>;
 
+    /// The live windows whose announcement mark is not `Completed` (upcoming and running
+    /// ones: the few a periodic announcement looks at), by id.
+    async fn unannounced_schedules(&self) -> Result<Vec<ScheduleId>, StoreError>;
+
+    /// Moves a live window's announcement mark from `from` to `to`, queuing `notice` (its
+    /// entity: the window) in the same write. Returns whether it moved.
+    ///
+    /// # Contract
+    /// A conditional write: nothing happens (false) when the mark is not `from` or the
+    /// window is gone, so of concurrent calls with one `from` exactly one moves it and
+    /// queues its notice.
+    async fn announce_schedule(
+        &self,
+        id: ScheduleId,
+        from: crate::maintenance::Announced,
+        to: crate::maintenance::Announced,
+        notice: Option<Notice>,
+    ) -> Result<bool, StoreError>;
+
     // ---- groups
 
     /// Lists groups.

@@ -72,7 +72,8 @@ macro_rules! conformance_tests {
             outbox_concurrent_claims_never_overlap, subscriber_verifies_once,
             subscriber_subscriptions_are_replaced, outbox_standalone_notice_to_one_subscriber,
             webhooks_roundtrip, outbox_fans_out_to_webhooks_that_want_the_event,
-            outbox_notices_of_incident_changes_and_subscriber_steps
+            outbox_notices_of_incident_changes_and_subscriber_steps,
+            schedule_announcements_move_once
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -4225,4 +4226,105 @@ pub async fn outbox_notices_of_incident_changes_and_subscriber_steps(s: Shared) 
     assert_eq!(ds.len(), 4, "a failed delete queues nothing");
     assert_eq!(ds[3].notice.event, SubscriberUnsubscribed);
     assert_eq!(ds[3].notice.entity_id, Some(sub.id.get()));
+}
+
+/// A window's announcement mark moves by a conditional write that queues its notice; of
+/// racing moves from one mark exactly one wins; the unannounced list leaves out completed
+/// and deleted windows.
+pub async fn schedule_announcements_move_once(s: Shared) {
+    use crate::maintenance::Announced;
+    use crate::notify::{Audience, EventKind::*, Notice, Target};
+    let hook = s
+        .create_webhook(new_webhook(
+            "https://a.example/",
+            &[MaintenanceStarted],
+            true,
+        ))
+        .await
+        .unwrap();
+    let window = |name: &str| NewSchedule {
+        name: name.into(),
+        message: None,
+        status: ScheduleStatus::Upcoming,
+        scheduled_at: t(1_900_000_000),
+        completed_at: None,
+        components: vec![],
+        notice: None,
+    };
+    let a = s.create_schedule(window("a")).await.unwrap();
+    let b = s.create_schedule(window("b")).await.unwrap();
+    let gone = s.create_schedule(window("gone")).await.unwrap();
+    assert_eq!(a.announced, Announced::Nothing);
+    s.delete_schedule(gone.id).await.unwrap();
+    assert_eq!(s.unannounced_schedules().await.unwrap(), vec![a.id, b.id]);
+
+    let started = || Notice {
+        event: MaintenanceStarted,
+        to_webhooks: true,
+        ..notice("started", Audience::Nobody)
+    };
+    let racers: Vec<_> = (0..8)
+        .map(|_| {
+            let s = s.clone();
+            let n = started();
+            tokio::spawn(async move {
+                s.announce_schedule(a.id, Announced::Nothing, Announced::Started, Some(n))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut wins = 0;
+    for r in racers {
+        wins += usize::from(r.await.unwrap());
+    }
+    assert_eq!(wins, 1, "exactly one move wins");
+    assert_eq!(
+        s.get_schedule(a.id).await.unwrap().announced,
+        Announced::Started
+    );
+    let ds = deliveries(&s).await;
+    assert_eq!(ds.len(), 1, "one notice for one move");
+    assert_eq!(ds[0].target, Target::Webhook(hook.id));
+    assert_eq!(ds[0].notice.entity_id, Some(a.id.get()));
+
+    // A stale mark, or a deleted window: nothing moves, nothing is queued.
+    assert!(!s
+        .announce_schedule(
+            a.id,
+            Announced::Nothing,
+            Announced::Started,
+            Some(started())
+        )
+        .await
+        .unwrap());
+    assert!(!s
+        .announce_schedule(
+            gone.id,
+            Announced::Nothing,
+            Announced::Started,
+            Some(started())
+        )
+        .await
+        .unwrap());
+    assert!(s
+        .announce_schedule(a.id, Announced::Started, Announced::Completed, None)
+        .await
+        .unwrap());
+    assert_eq!(deliveries(&s).await.len(), 1);
+    assert_eq!(s.unannounced_schedules().await.unwrap(), vec![b.id]);
+    // A schedule write keeps the mark.
+    s.update_schedule(
+        a.id,
+        ScheduleChanges {
+            name: Some("a2".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.get_schedule(a.id).await.unwrap().announced,
+        Announced::Completed
+    );
 }

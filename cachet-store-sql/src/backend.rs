@@ -23,7 +23,7 @@ macro_rules! sql_backend {
         };
         use cachet_core::error::Entity;
         use cachet_core::ids::*;
-        use cachet_core::maintenance::{self, Hold};
+        use cachet_core::maintenance::{self, Announced, Hold};
         use cachet_core::markdown::SafeHtml;
         use cachet_core::model::*;
         use cachet_core::policy::Abilities;
@@ -1492,7 +1492,7 @@ macro_rules! sql_backend {
         // ------------------------------------------------------------------ schedules
 
         const SCHEDULE_COLUMNS: &str = "s.id, s.name, s.message, s.message_html, s.status, \
-             s.scheduled_at, s.completed_at, s.created_at, s.updated_at";
+             s.scheduled_at, s.completed_at, s.created_at, s.updated_at, s.announced";
 
         fn schedule_row(r: &DbRow) -> Result<Schedule, sqlx::Error> {
             Ok(Schedule {
@@ -1503,10 +1503,32 @@ macro_rules! sql_backend {
                 status: en(r, 4)?,
                 scheduled_at: ts(r, 5)?,
                 completed_at: opt_ts(r, 6)?,
+                announced: Announced::from_i64(r.try_get(9)?),
                 components: Vec::new(),
                 created_at: ts(r, 7)?,
                 updated_at: ts(r, 8)?,
             })
+        }
+
+        async fn announce_schedule(
+            c: &mut Conn,
+            id: ScheduleId,
+            from: Announced,
+            to: Announced,
+            notice: Option<Notice>,
+        ) -> Res<bool> {
+            let moved = execute(
+                c,
+                "UPDATE schedules SET announced = ? WHERE id = ? AND announced = ? \
+                 AND deleted_at IS NULL",
+                vec![Arg::Int(to.as_i64()), Arg::Int(id.get()), Arg::Int(from.as_i64())],
+            )
+            .await?
+                == 1;
+            if moved {
+                enqueue(c, notice, Some(id.get()), None, now_secs()).await?;
+            }
+            Ok(moved)
         }
 
         fn schedule_sort(s: ScheduleSort) -> &'static str {
@@ -3284,6 +3306,30 @@ macro_rules! sql_backend {
                 now: DateTime<Utc>,
             ) -> Result<Vec<StatusChange>, StoreError> {
                 self.write(move |c| Box::pin(reconcile_maintenance(c, now))).await
+            }
+
+            async fn unannounced_schedules(&self) -> Result<Vec<ScheduleId>, StoreError> {
+                self.read(move |c| {
+                    Box::pin(fetch_all(
+                        c,
+                        "SELECT id FROM schedules WHERE announced <> 2 AND deleted_at IS NULL \
+                         ORDER BY id",
+                        Vec::new(),
+                        |r| r.try_get(0).map(ScheduleId),
+                    ))
+                })
+                .await
+            }
+
+            async fn announce_schedule(
+                &self,
+                id: ScheduleId,
+                from: Announced,
+                to: Announced,
+                notice: Option<Notice>,
+            ) -> Result<bool, StoreError> {
+                self.write(move |c| Box::pin(announce_schedule(c, id, from, to, notice.clone())))
+                    .await
             }
 
             async fn list_groups(

@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_status_changes.sql"),
     include_str!("../migrations/0005_outbox.sql"),
     include_str!("../migrations/0006_webhooks.sql"),
+    include_str!("../migrations/0007_schedule_announced.sql"),
 ];
 
 /// The version the migrations bring a database to.

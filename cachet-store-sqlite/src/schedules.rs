@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use cachet_core::enums::{ComponentStatus, ScheduleStatus};
 use cachet_core::error::Entity;
 use cachet_core::ids::{ComponentId, ScheduleId};
+use cachet_core::maintenance::Announced;
 use cachet_core::markdown::SafeHtml;
 use cachet_core::model::{Schedule, ScheduleComponent};
 use cachet_core::store::{now, ListQuery, NewSchedule, Page, ScheduleChanges, ScheduleSort};
@@ -18,7 +19,7 @@ use crate::error::{not_found, Res};
 use crate::query::{fetch_page, order_by, PageSpec, Set, Where};
 
 const COLUMNS: &str =
-    "s.id, s.name, s.message, s.message_html, s.status, s.scheduled_at, s.completed_at, s.created_at, s.updated_at";
+    "s.id, s.name, s.message, s.message_html, s.status, s.scheduled_at, s.completed_at, s.created_at, s.updated_at, s.announced";
 
 fn row(r: &Row<'_>) -> rusqlite::Result<Schedule> {
     Ok(Schedule {
@@ -31,6 +32,7 @@ fn row(r: &Row<'_>) -> rusqlite::Result<Schedule> {
         status: r.get::<_, En<_>>("status")?.0,
         scheduled_at: r.get::<_, Ts>("scheduled_at")?.0,
         completed_at: opt_ts(r.get("completed_at")?),
+        announced: Announced::from_i64(r.get("announced")?),
         components: Vec::new(),
         created_at: r.get::<_, Ts>("created_at")?.0,
         updated_at: r.get::<_, Ts>("updated_at")?.0,

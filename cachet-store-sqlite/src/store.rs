@@ -69,6 +69,42 @@ impl Store for SqliteStore {
         self.write(move |tx| history::reconcile(tx, now)).await
     }
 
+    async fn unannounced_schedules(&self) -> Result<Vec<ScheduleId>, StoreError> {
+        self.read(|tx| {
+            let ids = tx
+                .prepare_cached(
+                    "SELECT id FROM schedules WHERE announced <> 2 AND deleted_at IS NULL ORDER BY id",
+                )?
+                .query_map([], |r| r.get(0).map(ScheduleId))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(ids)
+        })
+        .await
+    }
+
+    async fn announce_schedule(
+        &self,
+        id: ScheduleId,
+        from: cachet_core::maintenance::Announced,
+        to: cachet_core::maintenance::Announced,
+        notice: Option<cachet_core::notify::Notice>,
+    ) -> Result<bool, StoreError> {
+        self.write(move |tx| {
+            let moved = tx
+                .prepare_cached(
+                    "UPDATE schedules SET announced = ?3 \
+                     WHERE id = ?1 AND announced = ?2 AND deleted_at IS NULL",
+                )?
+                .execute([id.get(), from.as_i64(), to.as_i64()])?
+                == 1;
+            if moved {
+                outbox::enqueue(tx, notice, Some(id.get()), None, now())?;
+            }
+            Ok(moved)
+        })
+        .await
+    }
+
     // ---- groups
 
     async fn list_groups(

@@ -517,3 +517,80 @@ async fn later_steps_are_events_of_their_own() {
         .unwrap();
     assert_eq!(resolved["data"]["is_resolved"], true);
 }
+
+/// A window is announced when it starts and when it completes, once each, however often
+/// maintenance is applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maintenance_is_announced_as_it_starts_and_completes() {
+    use cachet_core::input::ScheduleInput;
+    let rx = Receiver::start(vec![]).await;
+    let p = page(loopback()).await;
+    let (_, secret) = hook(
+        &p.page,
+        &rx.url(),
+        &["maintenance.started", "maintenance.completed"],
+    )
+    .await;
+    let local = |minutes: i64| {
+        (chrono::Utc::now() + chrono::Duration::minutes(minutes))
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    };
+    let s = p
+        .page
+        .create_schedule(
+            &Actor::System,
+            ScheduleInput {
+                name: Some("Database upgrade".into()),
+                status: Some(0),
+                scheduled_at: Some(local(-3)),
+                completed_at: Some(local(60)),
+                time_zone: Some(cachet_core::Tz::UTC),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        p.page.apply_maintenance().await.unwrap();
+    }
+    let w = worker(&p.page, loopback(), system_lookup());
+    drain(&w).await;
+    // It ends early: the window is edited to end a minute ago.
+    p.page
+        .update_schedule(
+            &Actor::System,
+            s.id,
+            ScheduleInput {
+                completed_at: Some(local(-1)),
+                time_zone: Some(cachet_core::Tz::UTC),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        p.page.apply_maintenance().await.unwrap();
+    }
+    drain(&w).await;
+    let now = chrono::Utc::now().timestamp();
+    let got: Vec<Value> = rx
+        .got()
+        .iter()
+        .map(|r| {
+            let sig = r.headers["cachet-signature"].to_str().unwrap();
+            assert!(verify_signature(&secret, sig, &r.body, now, 300));
+            serde_json::from_slice(&r.body).unwrap()
+        })
+        .collect();
+    let events: Vec<&str> = got.iter().map(|b| b["event"].as_str().unwrap()).collect();
+    assert_eq!(events, vec!["maintenance.started", "maintenance.completed"]);
+    for b in &got {
+        assert_eq!(b["data"]["id"], s.id.get());
+        assert_eq!(b["data"]["name"], "Database upgrade");
+    }
+    assert_eq!(
+        got[0]["subject"],
+        "[Status] Maintenance started: Database upgrade"
+    );
+}
