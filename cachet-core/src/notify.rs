@@ -757,10 +757,15 @@ pub enum LinkError {
 /// creation time [`check_link`] needs).
 pub fn link_subscriber(token: &str) -> Option<SubscriberId> {
     let id = token.split('.').next()?;
-    if id.is_empty() || id.len() > 19 || !id.bytes().all(|b| b.is_ascii_digit()) {
+    if !canonical_number(id) || id.len() > 19 {
         return None;
     }
     id.parse().ok().map(SubscriberId)
+}
+
+/// Digits only, and no leading zero (but "0" itself).
+fn canonical_number(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'))
 }
 
 /// Checks a token made by [`link_token`] for `purpose` and this subscriber at `now`.
@@ -785,8 +790,9 @@ pub fn check_link(
     if link_subscriber(id) != Some(subscriber) {
         return Err(LinkError::Invalid);
     }
+    // One spelling per token: digits only, no leading zero (a token is compared as made).
     let expiry: i64 = match expiry.parse() {
-        Ok(e) if expiry.bytes().all(|b| b.is_ascii_digit()) => e,
+        Ok(e) if canonical_number(expiry) => e,
         _ => return Err(LinkError::Invalid),
     };
     let message = link_message(subscriber, subscriber_created_at, expiry);
@@ -901,6 +907,29 @@ mod tests {
             "7.-1.abc",
             "7.2000.abc.d",
         ] {
+            assert_eq!(
+                check_link(&key, junk, LinkPurpose::Manage, sid, born, now),
+                Err(LinkError::Invalid),
+                "{junk:?}"
+            );
+        }
+        // Leading zeros on a genuine token's numbers (review finding): another spelling.
+        let parts: Vec<&str> = token.split('.').collect();
+        for respelled in [
+            format!("0{}.{}.{}", parts[0], parts[1], parts[2]),
+            format!("{}.00{}.{}", parts[0], parts[1], parts[2]),
+        ] {
+            assert_eq!(
+                link_subscriber(&respelled).is_some(),
+                !respelled.starts_with('0')
+            );
+            assert_eq!(
+                check_link(&key, &respelled, LinkPurpose::Manage, sid, born, now),
+                Err(LinkError::Invalid),
+                "{respelled}"
+            );
+        }
+        for junk in ["-", "+7.2000.x"] {
             assert_eq!(
                 check_link(&key, junk, LinkPurpose::Manage, sid, born, now),
                 Err(LinkError::Invalid),

@@ -20,6 +20,7 @@ mod webhooks;
 pub use accounts::{Enrollment, PendingSignIn, SignIn, SignedIn, SECOND_FACTOR_WINDOW};
 pub use notices::{Outgoing, WebhookCall};
 pub use sessions::{ActiveSession, Resumed, SessionLimits, SessionSecret, SessionStart};
+pub use subscribers::SubscriptionRequest;
 pub use webhooks::WebhookSecret;
 
 use crate::audit::{Admit, FailureBudget};
@@ -151,6 +152,7 @@ pub struct StatusPage {
     used_pending: std::sync::Mutex<std::collections::HashMap<u64, DateTime<Utc>>>,
     sessions: SessionLimits,
     webhook_policy: crate::webhook::AddressPolicy,
+    resends: crate::throttle::ResendGate,
 }
 
 impl std::fmt::Debug for StatusPage {
@@ -364,6 +366,7 @@ impl StatusPage {
             used_pending: std::sync::Mutex::new(std::collections::HashMap::new()),
             sessions: SessionLimits::default(),
             webhook_policy: crate::webhook::AddressPolicy::public_only(),
+            resends: crate::throttle::ResendGate::default(),
         };
         page.seal_unsealed_subscribers().await?;
         Ok(page)
@@ -375,6 +378,14 @@ impl StatusPage {
     #[must_use]
     pub fn with_sign_in_throttle(mut self, throttle: SignInThrottle) -> StatusPage {
         self.throttle = throttle;
+        self
+    }
+
+    /// Replaces the gate on re-sent subscription mails (default: one per mailbox per
+    /// [`crate::throttle::RESEND_EVERY`]).
+    #[must_use]
+    pub fn with_resend_gate(mut self, gate: crate::throttle::ResendGate) -> StatusPage {
+        self.resends = gate;
         self
     }
 
@@ -2329,13 +2340,15 @@ impl StatusPage {
         let message = ch.message.flatten();
         let components = ch.components.unwrap_or_default();
         let ids: Vec<ComponentId> = components.iter().map(|(c, _)| *c).collect();
-        let notice = self.schedule_notice(
-            input.notify.unwrap_or(false),
-            &name,
-            scheduled_at,
-            &ids,
-            message.as_ref(),
-        );
+        let notice = self
+            .schedule_notice(
+                input.notify.unwrap_or(false),
+                &name,
+                scheduled_at,
+                &ids,
+                message.as_ref(),
+            )
+            .await?;
         let s = self
             .store
             .create_schedule(NewSchedule {

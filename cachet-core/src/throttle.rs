@@ -367,3 +367,68 @@ mod tests {
         );
     }
 }
+
+/// How often one mailbox may be sent a mail it did not ask for by itself: the verification
+/// mail again, or its links, when someone types a known address into the public subscribe
+/// form. More asks in that time get the same answer and send nothing.
+pub const RESEND_EVERY: Duration = Duration::from_secs(15 * 60);
+
+/// At most one re-sent mail per mailbox per [`RESEND_EVERY`], in this process (keys are the
+/// address's lookup digest; at most [`MAX_KEYS`], stale ones dropped first).
+#[derive(Debug)]
+pub struct ResendGate {
+    every: Duration,
+    last: Mutex<HashMap<String, Instant>>,
+}
+
+impl Default for ResendGate {
+    fn default() -> Self {
+        ResendGate::new(RESEND_EVERY)
+    }
+}
+
+impl ResendGate {
+    /// A gate that lets one mail per key through every `every`.
+    pub fn new(every: Duration) -> ResendGate {
+        ResendGate {
+            every,
+            last: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether a mail to `key` may go now (and counts it when it may).
+    pub fn allow(&self, key: &str) -> bool {
+        let now = Instant::now();
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(at) = last.get(key) {
+            if now.duration_since(*at) < self.every {
+                return false;
+            }
+        }
+        if last.len() >= MAX_KEYS {
+            let every = self.every;
+            last.retain(|_, at| now.duration_since(*at) < every);
+            if last.len() >= MAX_KEYS {
+                // Every key is fresh: refuse rather than grow without bound.
+                return false;
+            }
+        }
+        last.insert(key.to_owned(), now);
+        true
+    }
+}
+
+#[cfg(test)]
+mod resend_tests {
+    use super::*;
+
+    #[test]
+    fn one_mail_per_key_per_window() {
+        let gate = ResendGate::new(Duration::from_millis(200));
+        assert!(gate.allow("a"));
+        assert!(!gate.allow("a"));
+        assert!(gate.allow("b"), "keys are apart");
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(gate.allow("a"), "the window has passed");
+    }
+}

@@ -259,6 +259,13 @@ pub fn slugify(name: &str) -> String {
 pub struct Email(String);
 
 impl Email {
+    /// The form two spellings of one mailbox share: the whole address in lower case.
+    /// Local parts are case-insensitive at nearly every provider, so `Ada@x.org` and
+    /// `ada@x.org` are one subscriber and one recipient for the send limits.
+    pub fn mailbox_key(&self) -> String {
+        mailbox_key(self.as_str())
+    }
+
     /// Parses an address: one `@`, a non-empty local part without spaces, and a domain of
     /// dot-separated labels of letters, digits and hyphens with at least one dot.
     pub fn parse(raw: &str) -> Result<Email, &'static str> {
@@ -316,6 +323,11 @@ impl fmt::Display for Email {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// [`Email::mailbox_key`] of an address as text (e.g. a mail's recipient).
+pub fn mailbox_key(address: &str) -> String {
+    address.to_lowercase()
 }
 
 #[cfg(test)]

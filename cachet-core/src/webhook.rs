@@ -270,7 +270,7 @@ pub fn verify_signature(
     let Some(t) = timestamp else {
         return false;
     };
-    if (now - t).abs() > tolerance_secs {
+    if now.abs_diff(t) > tolerance_secs.unsigned_abs() {
         return false;
     }
     signatures.into_iter().any(|hex_sig| {
@@ -368,6 +368,8 @@ fn refused_v4(ip: Ipv4Addr) -> Option<&'static str> {
         Some("a documentation or benchmarking address")
     } else if a == 192 && b == 0 && c == 0 {
         Some("a protocol assignment address")
+    } else if a == 192 && b == 88 && c == 99 {
+        Some("a 6to4 relay address")
     } else {
         None
     }
@@ -395,6 +397,11 @@ fn refused_v6(ip: Ipv6Addr) -> Option<&'static str> {
         Some("a 6to4 or Teredo address")
     } else if seg[..6] == [0, 0, 0, 0, 0, 0] {
         Some("an IPv4-compatible address")
+    } else if seg[..6] == [0, 0, 0, 0, 0xffff, 0] {
+        // ::ffff:0:0/96, IPv4-translated (RFC 2765): an IPv4 address too.
+        Some("an IPv4-translated address")
+    } else if seg[..4] == [0x0100, 0, 0, 0] {
+        Some("a discard-only address")
     } else {
         None
     }
@@ -444,6 +451,9 @@ mod tests {
             "64:ff9b::7f00:1",
             "2002:7f00:1::",
             "2001:0:4136:e378::1",
+            "::ffff:0:7f00:1",
+            "100::1",
+            "192.88.99.1",
         ] {
             assert!(p.check(ip(bad)).is_err(), "{bad} passed");
         }
@@ -556,6 +566,12 @@ mod tests {
         assert!(!verify_signature(&secret, &h, body, 1_699_999_000, 300));
         let moved = h.replace("t=1700000000", "t=1700000001");
         assert!(!verify_signature(&secret, &moved, body, 1_700_000_100, 300));
+        // A hostile timestamp neither panics nor passes (review finding).
+        for extreme in [i64::MIN, i64::MAX] {
+            let h = format!("t={extreme},v1=00");
+            assert!(!verify_signature(&secret, &h, body, 1_700_000_100, 300));
+            assert!(!verify_signature(&secret, &h, body, i64::MIN, i64::MAX));
+        }
         for junk in ["", "t=1700000000", "v1=00", "t=x,v1=zz"] {
             assert!(
                 !verify_signature(&secret, junk, body, 1_700_000_100, 300),

@@ -12,11 +12,13 @@
 //! }
 //! ```
 //!
-//! `data` is what `GET /api/v1/...` returns for the entity now (an incident for incident
-//! events and posted updates, a component for status changes, a schedule for maintenance),
-//! so a late retry carries the latest state; `occurred_at` is when the change happened.
-//! For subscriber events it is `{"id": n}` only (an address is personal data). It is `null`
-//! when the entity is gone, or no longer public.
+//! `data` is what `GET /api/v1/...` returns to a guest for the entity now (an incident for
+//! incident events and posted updates, a component for status changes, a schedule for
+//! maintenance), so a late retry carries the latest state and never more than the public
+//! page shows (no hidden component, no link to one); `occurred_at` is when the change
+//! happened. For subscriber events it is `{"id": n}` only (an address is personal data). It
+//! is `null` when the entity is gone or not public, and always for entities when the
+//! `always_authenticate` setting keeps guests out.
 
 use std::sync::Arc;
 
@@ -52,7 +54,7 @@ impl WebhookPayloads {
             | EventKind::IncidentUpdated
             | EventKind::IncidentResolved
             | EventKind::UpdatePosted => {
-                s.get_incident(&Actor::System, IncidentId(id))
+                s.get_incident(&Actor::Guest, IncidentId(id))
                     .await
                     .map(|i| {
                         (i.visible == Visibility::Public)
@@ -60,16 +62,13 @@ impl WebhookPayloads {
                     })
             }
             EventKind::ComponentStatusChanged => s
-                .get_component(&Actor::System, ComponentId(id))
+                .get_component(&Actor::Guest, ComponentId(id))
                 .await
-                .map(|c| {
-                    c.enabled
-                        .then(|| serde_json::to_value(ComponentDto::new(&c, shape)))
-                }),
+                .map(|c| Some(serde_json::to_value(ComponentDto::new(&c, shape)))),
             EventKind::MaintenanceScheduled
             | EventKind::MaintenanceStarted
             | EventKind::MaintenanceCompleted => s
-                .get_schedule(&Actor::System, ScheduleId(id))
+                .get_schedule(&Actor::Guest, ScheduleId(id))
                 .await
                 .map(|x| Some(serde_json::to_value(ScheduleDto::new(&x, shape)))),
             EventKind::SubscriberCreated
@@ -80,7 +79,10 @@ impl WebhookPayloads {
         match found {
             Ok(Some(Ok(v))) => Ok(v),
             Ok(Some(Err(e))) => Err(Error::Backend(Box::new(e))),
-            Ok(None) | Err(Error::NotFound(_)) => Ok(Value::Null),
+            // Gone, not public, or guests kept out (`always_authenticate`).
+            Ok(None) | Err(Error::NotFound(_) | Error::Unauthenticated | Error::Forbidden) => {
+                Ok(Value::Null)
+            }
             Err(e) => Err(e),
         }
     }

@@ -193,7 +193,8 @@ impl WebhookSender {
             .await;
         let res = match sent {
             Ok(r) => r,
-            Err(e) => return Err(classify(&e)),
+            // The error would name the URL, whose query may hold the receiver's credentials.
+            Err(e) => return Err(classify(&e.without_url())),
         };
         let status = res.status();
         if status.is_success() {

@@ -171,7 +171,8 @@ impl Worker {
         let sent = match (outgoing, &self.sends) {
             (Outgoing::Drop(reason), _) => return Ok(Outcome::Dropped(reason)),
             (Outgoing::Mail(mail), Sends::Mail(mailer)) => {
-                if let Err(not_until) = self.per_recipient.check_key(&mail.to) {
+                let mailbox = cachet_core::validate::mailbox_key(&mail.to);
+                if let Err(not_until) = self.per_recipient.check_key(&mailbox) {
                     let wait = not_until.wait_time_from(DefaultClock::default().now());
                     let at = now
                         + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1));

@@ -44,13 +44,18 @@ impl StatusPage {
         })
     }
 
-    /// The component's name, for a notice ("" when it is gone).
-    async fn component_name(&self, id: ComponentId) -> String {
-        self.store
-            .get_component(id)
-            .await
-            .map(|c| c.name)
-            .unwrap_or_default()
+    /// The component's name, for a notice, when a guest may see the component (enabled,
+    /// and not in a hidden group); None otherwise, or when it is gone. A notice never names
+    /// what the public page does not show: anyone can subscribe.
+    async fn public_component_name(&self, id: ComponentId) -> Result<Option<String>> {
+        if !self.public_component_ids().await?.contains(&id) {
+            return Ok(None);
+        }
+        match self.store.get_component(id).await {
+            Ok(c) => Ok(Some(c.name)),
+            Err(crate::StoreError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The notice of a new incident: to subscribers when `notify` is on and the incident is
@@ -171,8 +176,8 @@ impl StatusPage {
         message: &Message,
     ) -> Result<Notice> {
         let component_name = match component {
-            Some((c, _)) => self.component_name(c).await,
-            None => String::new(),
+            Some((c, _)) => self.public_component_name(c).await?,
+            None => None,
         };
         Ok(notify::incident_notice(
             &self.site(),
@@ -182,8 +187,8 @@ impl StatusPage {
                 name,
                 status,
                 component: component
-                    .filter(|_| !component_name.is_empty())
-                    .map(|(_, impact)| (component_name.as_str(), impact)),
+                    .zip(component_name.as_deref())
+                    .map(|((_, impact), name)| (name, impact)),
                 message_source: &message.source,
                 message_html: &message.html,
             },
@@ -191,40 +196,50 @@ impl StatusPage {
     }
 
     /// The notice of a component status change (queued by the store only when the status
-    /// really changes): to its subscribers unless `silent`, or maintenance keeps them quiet.
+    /// really changes): to its subscribers unless `silent`, or maintenance keeps them quiet;
+    /// to webhooks whatever `silent` says. Nobody hears of a component guests cannot see.
     pub(super) async fn component_notice(
         &self,
         id: ComponentId,
         status: ComponentStatus,
         silent: bool,
     ) -> Result<Notice> {
+        let Some(name) = self.public_component_name(id).await? else {
+            return Ok(Notice {
+                to_webhooks: false,
+                ..notify::component_notice(&self.site(), Audience::Nobody, "", status)
+            });
+        };
         let audience = if silent {
             Audience::Nobody
         } else {
             self.incident_audience(Some(id)).await?
         };
-        let (name, public) = match self.store.get_component(id).await {
-            Ok(c) => (c.name, c.enabled),
-            Err(_) => (String::new(), false),
-        };
         Ok(Notice {
-            to_webhooks: public,
+            to_webhooks: true,
             ..notify::component_notice(&self.site(), audience, &name, status)
         })
     }
 
     /// The notice of a new maintenance window: with `notify`, to global subscribers and
-    /// those of its components (Cachet mailed global subscribers only).
-    pub(super) fn schedule_notice(
+    /// those of its public components (Cachet mailed global subscribers only).
+    pub(super) async fn schedule_notice(
         &self,
         notify: bool,
         name: &str,
         scheduled_at: chrono::DateTime<chrono::Utc>,
         components: &[ComponentId],
         message: Option<&Message>,
-    ) -> Notice {
+    ) -> Result<Notice> {
         let audience = if notify {
-            Audience::Subscribers(components.to_vec())
+            let public = self.public_component_ids().await?;
+            Audience::Subscribers(
+                components
+                    .iter()
+                    .copied()
+                    .filter(|c| public.contains(c))
+                    .collect(),
+            )
         } else {
             Audience::Nobody
         };
@@ -233,7 +248,7 @@ impl StatusPage {
             .with_timezone(&zone)
             .format("%Y-%m-%d %H:%M %Z")
             .to_string();
-        Notice {
+        Ok(Notice {
             to_webhooks: true,
             ..notify::schedule_notice(
                 &self.site(),
@@ -242,7 +257,7 @@ impl StatusPage {
                 &at,
                 message.map(|m| (m.source.as_str(), &m.html)),
             )
-        }
+        })
     }
 
     /// The outbox: every delivery with its state, attempts and last error (Admin only: a
@@ -262,7 +277,7 @@ impl StatusPage {
 
 /// One webhook post a worker makes: where, signed with what, for which event. The body is
 /// the wire format's (see `cachet_http::WebhookPayloads`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct WebhookCall {
     /// The endpoint.
     pub url: String,
@@ -270,6 +285,16 @@ pub struct WebhookCall {
     pub secret: String,
     /// What happened.
     pub event: EventKind,
+}
+
+impl std::fmt::Debug for WebhookCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookCall")
+            .field("url", &self.url)
+            .field("secret", &"<redacted>")
+            .field("event", &self.event)
+            .finish()
+    }
 }
 
 /// What a worker does with one claimed delivery.

@@ -25,6 +25,23 @@ const EMAIL_PURPOSE: &str = "subscriber.email";
 /// The refusal of a verification link that did its work already.
 const USED_ALREADY: &str = "This link was used already.";
 
+/// A checked subscription request ([`StatusPage::subscription_request`]), to be written by
+/// [`StatusPage::submit_subscription`].
+#[derive(Clone)]
+pub struct SubscriptionRequest {
+    email: Email,
+    ids: Vec<ComponentId>,
+}
+
+impl std::fmt::Debug for SubscriptionRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // An address is personal data: not in logs.
+        f.debug_struct("SubscriptionRequest")
+            .field("components", &self.ids)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Everything stored about one subscriber, for a data request (see
 /// [`StatusPage::export_subscriber`]). Holds no secret: the verification code is stored only
 /// as a digest, which is left out.
@@ -68,7 +85,7 @@ impl SubscriberExport {
 impl StatusPage {
     fn seal_email(&self, email: &Email) -> SealedEmail {
         SealedEmail {
-            lookup: self.key.lookup(EMAIL_PURPOSE, email.as_str()),
+            lookup: self.key.lookup(EMAIL_PURPOSE, &email.mailbox_key()),
             sealed: self.key.seal(EMAIL_PURPOSE, email.as_str().as_bytes()),
         }
     }
@@ -141,7 +158,7 @@ impl StatusPage {
         self.authorize(actor, Action::ReadSubscribers).await?;
         let email = Email::parse(email)
             .map_err(|m| ValidationErrors::single("email", format!("The email {m}.")))?;
-        let lookup = self.key.lookup(EMAIL_PURPOSE, email.as_str());
+        let lookup = self.key.lookup(EMAIL_PURPOSE, &email.mailbox_key());
         let s = self.store.find_subscriber(&lookup).await?;
         self.open_subscriber(s)
     }
@@ -319,6 +336,21 @@ impl StatusPage {
     /// # Errors
     /// `Invalid` for a malformed address or components a guest cannot see.
     pub async fn subscribe(&self, email: &str, components: Option<Vec<i64>>) -> Result<()> {
+        let request = self.subscription_request(email, components).await?;
+        self.submit_subscription(request).await
+    }
+
+    /// The checks of [`StatusPage::subscribe`], which take the same time for every address
+    /// (an adapter that answers before the write, as the public page does, answers in the
+    /// same time whether or not the address was known).
+    ///
+    /// # Errors
+    /// `Invalid` for a malformed address or components a guest cannot see.
+    pub async fn subscription_request(
+        &self,
+        email: &str,
+        components: Option<Vec<i64>>,
+    ) -> Result<SubscriptionRequest> {
         let mut errors = ValidationErrors::new();
         let email = match Email::parse(email) {
             Ok(e) => Some(e),
@@ -332,6 +364,15 @@ impl StatusPage {
         let Some(email) = email else {
             return Err(Error::Rejected("incomplete input".into()));
         };
+        Ok(SubscriptionRequest { email, ids })
+    }
+
+    /// The write of [`StatusPage::subscribe`], for a checked request.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn submit_subscription(&self, request: SubscriptionRequest) -> Result<()> {
+        let SubscriptionRequest { email, ids } = request;
         let site = self.site();
         let new = NewSubscriber {
             email: self.seal_email(&email),
@@ -349,7 +390,7 @@ impl StatusPage {
             }),
         };
         let (s, created) = self.store.create_subscriber(new).await?;
-        if !created {
+        if !created && self.resends.allow(&s.email.lookup) {
             let again = if s.verified_at.is_none() {
                 Notice {
                     audience: Audience::Subscriber(s.id),
@@ -429,17 +470,28 @@ impl StatusPage {
             &self.site(),
             crate::notify::EventKind::SubscriberVerified,
         );
-        if !self
+        // Unsubscribed meanwhile (a race with the same mail's other link): the link is dead.
+        let gone = || Error::Invalid(ValidationErrors::single("token", "The link is not valid."));
+        match self
             .store
             .verify_subscriber(s.id, now(), Some(notice))
-            .await?
+            .await
         {
-            return Err(Error::Invalid(ValidationErrors::single(
-                "token",
-                USED_ALREADY,
-            )));
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(Error::Invalid(ValidationErrors::single(
+                    "token",
+                    USED_ALREADY,
+                )))
+            }
+            Err(StoreError::NotFound(_)) => return Err(gone()),
+            Err(e) => return Err(e.into()),
         }
-        self.open_subscriber(self.store.get_subscriber(s.id).await?)
+        match self.store.get_subscriber(s.id).await {
+            Ok(s) => self.open_subscriber(s),
+            Err(StoreError::NotFound(_)) => Err(gone()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The subscription a verification link is for, while it waits for that link (the page
@@ -485,11 +537,15 @@ impl StatusPage {
         } else {
             SubscribeTo::Components(ids.clone())
         };
-        let changed = self
-            .store
-            .set_subscriptions(s.id, ids.is_empty(), to)
-            .await?;
-        self.open_subscriber(changed)
+        match self.store.set_subscriptions(s.id, ids.is_empty(), to).await {
+            Ok(changed) => self.open_subscriber(changed),
+            // Unsubscribed meanwhile: the link is dead.
+            Err(StoreError::NotFound(_)) => Err(Error::Invalid(ValidationErrors::single(
+                "token",
+                "The link is not valid.",
+            ))),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The subscription an unsubscribe or manage link would end (the page that asks to

@@ -14,12 +14,21 @@ use crate::webhook::{
 const SECRET_PURPOSE: &str = "webhook.secret";
 
 /// A webhook and its secret, which is shown this once (on creation or rotation).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct WebhookSecret {
     /// The webhook.
     pub webhook: Webhook,
     /// The signing secret in clear.
     pub secret: String,
+}
+
+impl std::fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSecret")
+            .field("webhook", &self.webhook)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
 }
 
 impl StatusPage {

@@ -12,6 +12,7 @@ use cachet_core::model::Subscriber;
 use cachet_core::notify::{link_token, EventKind, LinkPurpose, Mail};
 use cachet_core::service::Outgoing;
 use cachet_core::store::{DeliveryFilter, ListQuery};
+use cachet_core::throttle::ResendGate;
 use cachet_core::{Actor, StatusPage};
 use chrono::{Duration, Utc};
 
@@ -27,9 +28,11 @@ struct Fixture {
 
 async fn fixture() -> Fixture {
     let (key, _) = DataKey::generate();
+    // No pause between re-sent mails here (the gate has a test of its own below).
     let page = StatusPage::new(Arc::new(MemoryStore::new()), key.clone())
         .await
-        .unwrap();
+        .unwrap()
+        .with_resend_gate(ResendGate::new(std::time::Duration::ZERO));
     let mut ids = Vec::new();
     for (name, enabled) in [("Payments", true), ("Search", true), ("Internal", false)] {
         let c = page
@@ -345,4 +348,38 @@ async fn manage_and_unsubscribe_links_change_only_their_own_subscription() {
         invalid_link()
     );
     assert!(subscriber(&f.page, "ada@example.com").await.is_some());
+}
+
+/// Review findings: one mailbox however its address is spelled (one subscriber, one
+/// recipient for the send limits), and asking again and again re-sends at most one mail per
+/// mailbox per window, with the same answer every time.
+#[tokio::test]
+async fn spellings_of_one_mailbox_are_one_subscriber_and_re_sends_pause() {
+    let page = StatusPage::new(Arc::new(MemoryStore::new()), DataKey::generate().0)
+        .await
+        .unwrap();
+    for spelling in [
+        "Victim@example.com",
+        "victim@example.com",
+        "VICTIM@EXAMPLE.COM",
+        " victim@Example.Com ",
+    ] {
+        page.subscribe(spelling, None).await.unwrap();
+    }
+    let list = page
+        .list_subscribers(&Actor::System, &ListQuery::new(1, 100, ()))
+        .await
+        .unwrap();
+    assert_eq!(list.total, 1, "one mailbox, one subscriber");
+    assert_eq!(list.items[0].email.as_str(), "Victim@example.com");
+    // The first ask's mail, and one re-send; the two asks after that send nothing.
+    assert_eq!(mails(&page).await.len(), 2);
+    for _ in 0..10 {
+        page.subscribe("victim@example.com", None).await.unwrap();
+    }
+    assert_eq!(mails(&page).await.len(), 2);
+    assert_eq!(
+        cachet_core::validate::mailbox_key("Victim@Example.COM"),
+        "victim@example.com"
+    );
 }

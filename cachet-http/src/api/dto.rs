@@ -684,6 +684,63 @@ impl AuditDto {
     }
 }
 
+/// One delivery of the outbox (`GET /deliveries`): what, to whom, and how it stands.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DeliveryDto {
+    /// Id (the `Cachet-Delivery` header of a webhook post).
+    id: i64,
+    /// The notice it delivers.
+    notice_id: i64,
+    /// The event (`incident.created`, ...).
+    event: &'static str,
+    /// The mail subject.
+    subject: String,
+    /// `subscriber` or `webhook`.
+    #[schema(pattern = "^(subscriber|webhook)$")]
+    target_type: &'static str,
+    /// The subscriber's or webhook's id.
+    target_id: i64,
+    /// `pending`, `delivered`, `failed` or `dropped`.
+    #[schema(pattern = "^(pending|delivered|failed|dropped)$")]
+    state: &'static str,
+    /// Attempts begun.
+    attempts: u32,
+    /// When it is due (for a pending one).
+    #[schema(value_type = LocalTime)]
+    next_attempt_at: String,
+    /// Why the last attempt failed.
+    last_error: Option<String>,
+    /// When it was sent.
+    #[schema(value_type = Option<LocalTime>)]
+    delivered_at: Option<String>,
+    /// When it was queued.
+    #[schema(value_type = LocalTime)]
+    created_at: String,
+}
+
+impl DeliveryDto {
+    pub(crate) fn new(d: &cachet_core::notify::Delivery, s: &Shape) -> Self {
+        let (target_type, target_id) = match d.target {
+            cachet_core::notify::Target::Subscriber(id) => ("subscriber", id.get()),
+            cachet_core::notify::Target::Webhook(id) => ("webhook", id.get()),
+        };
+        DeliveryDto {
+            id: d.id.get(),
+            notice_id: d.notice.id.get(),
+            event: d.notice.event.as_str(),
+            subject: d.notice.subject.clone(),
+            target_type,
+            target_id,
+            state: d.state.as_str(),
+            attempts: d.attempts,
+            next_attempt_at: s.at(d.next_attempt_at),
+            last_error: d.last_error.clone(),
+            delivered_at: d.delivered_at.map(|t| s.at(t)),
+            created_at: s.at(d.created_at),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

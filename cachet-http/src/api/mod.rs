@@ -23,6 +23,7 @@ use crate::AppState;
 
 mod actions;
 pub(crate) mod components;
+mod deliveries;
 pub(crate) mod dto;
 pub(crate) mod error;
 mod general;
@@ -131,6 +132,7 @@ fn table() -> Vec<(&'static str, MethodRouter<AppState>)> {
             delete(subscribers::delete_subscription),
         ),
         ("/actions", get(actions::list)),
+        ("/deliveries", get(deliveries::list)),
     ]
 }
 

@@ -42,7 +42,9 @@ use utoipa::openapi::{
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use super::error::Envelope as ErrorEnvelope;
-use super::{actions, components, general, incidents, metrics, schedules, subscribers, PREFIX};
+use super::{
+    actions, components, deliveries, general, incidents, metrics, schedules, subscribers, PREFIX,
+};
 
 /// The name of the token scheme in `components.securitySchemes`.
 pub(crate) const TOKEN_SCHEME: &str = "token";
@@ -118,6 +120,7 @@ const FORM: &str = "application/x-www-form-urlencoded";
         subscribers::delete,
         subscribers::delete_subscription,
         actions::list,
+        deliveries::list,
     ),
     components(schemas(ErrorEnvelope, TimeZone)),
     modifiers(&Conventions),
@@ -133,6 +136,7 @@ const FORM: &str = "application/x-www-form-urlencoded";
         (name = "schedules", description = "Maintenance windows (spec 5.8)."),
         (name = "subscribers", description = "Subscribers and subscriptions, admin only (spec 5.9)."),
         (name = "actions", description = "The audit log, admin only (this project's own)."),
+        (name = "deliveries", description = "The notification outbox: mail and webhook deliveries, admin only (this project's own)."),
     )
 )]
 struct ApiDoc;
@@ -1065,7 +1069,7 @@ mod tests {
         let with_paging = |filter: BTreeSet<String>| -> BTreeSet<String> {
             filter.into_iter().chain(names(PAGING)).collect()
         };
-        let cases: [(&str, BTreeSet<String>, BTreeSet<String>); 10] = [
+        let cases: [(&str, BTreeSet<String>, BTreeSet<String>); 11] = [
             (
                 "components",
                 with_paging(read::names(|| drop(components::component_filter(&empty)))),
@@ -1087,6 +1091,11 @@ mod tests {
                     drop(actions::audit_filter(&empty, cachet_core::Tz::UTC));
                 })),
                 params::<actions::ActionQuery>(),
+            ),
+            (
+                "deliveries",
+                with_paging(read::names(|| drop(deliveries::delivery_filter(&empty)))),
+                params::<deliveries::DeliveryQuery>(),
             ),
             ("updates", names(PAGING), params::<incidents::UpdateQuery>()),
             (

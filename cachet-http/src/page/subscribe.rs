@@ -5,15 +5,17 @@
 //!
 //! - `GET /subscribe`: the form (an address, and public components to follow, none for
 //!   everything). `POST /subscribe` answers "check your inbox" whether or not the address
-//!   is subscribed already, so the page tells nobody who is.
+//!   is subscribed already, so the page tells nobody who is: the same page, and at the
+//!   same time ([`ANSWER_FLOOR`] after the request, the write going on behind it if it is
+//!   slower), since a new address costs the store more than a known one.
 //! - `GET /subscribe/verify/{token}`: asks to confirm; `POST` confirms (a link works once).
 //! - `GET /subscribe/manage/{token}`: what the subscription follows; `POST` changes it.
 //! - `GET /subscribe/unsubscribe/{token}`: asks to confirm; `POST` ends the subscription.
 //!   The `POST` is also the one-click unsubscribe of RFC 8058 that mail providers send for
 //!   the `List-Unsubscribe` header: it needs no form field and no origin.
 //!
-//! A `GET` never changes anything (mail scanners open links). Every `POST` counts against
-//! the client's `subscribe` rate limit. The subscribe and manage forms must come from a
+//! A `GET` never changes anything (mail scanners open links). Every `POST` but the
+//! unsubscribe one counts against the client's `subscribe` rate limit. The subscribe and manage forms must come from a
 //! page of this site (the origin check of the dashboard); the link token is what
 //! authorizes the link pages, and they need no session, so the dashboard's CSRF token does
 //! not apply. Responses are never cached: they are about one person.
@@ -38,6 +40,9 @@ use crate::dashboard::csrf::same_origin;
 use crate::dashboard::view::{field_errors, other_errors};
 use crate::limits::{client_ip, retry_after_secs, ClientKey};
 use crate::AppState;
+
+/// When the answer to a subscribe post goes out, at the earliest.
+pub(crate) const ANSWER_FLOOR: std::time::Duration = std::time::Duration::from_millis(300);
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -318,6 +323,7 @@ async fn asked(
     OriginalUri(original): OriginalUri,
     req: Request,
 ) -> Response {
+    let started = tokio::time::Instant::now();
     let here = Here::of(state, &original, req.uri());
     let form = match here.form(req).await {
         Ok(f) => f,
@@ -327,10 +333,34 @@ async fn asked(
     let email = text(&form, "email", &mut errors);
     let components = chosen(&form, &mut errors);
     let outcome = if errors.is_empty() {
-        here.state
+        match here
+            .state
             .service
-            .subscribe(&email, components.clone())
+            .subscription_request(&email, components.clone())
             .await
+        {
+            Ok(request) => {
+                // The write, which costs more for a new address, runs apart; the answer
+                // waits for it until the floor, and goes at the floor either way.
+                let service = here.state.service.clone();
+                let write = tokio::spawn(async move {
+                    let done = service.submit_subscription(request).await;
+                    if let Err(e) = &done {
+                        tracing::error!(error = %e, "subscription not written");
+                    }
+                    done
+                });
+                let deadline = started + ANSWER_FLOOR;
+                let finished = tokio::time::timeout_at(deadline, write).await;
+                tokio::time::sleep_until(deadline).await;
+                match finished {
+                    // The store failed (for any address alike): say so.
+                    Ok(Ok(Err(e))) => Err(e),
+                    _ => Ok(()),
+                }
+            }
+            Err(e) => Err(e),
+        }
     } else {
         Err(Error::Invalid(errors))
     };
@@ -553,7 +583,9 @@ async fn unsubscribe_page(
 }
 
 /// `POST /subscribe/unsubscribe/{token}`, also the RFC 8058 one-click post: the token is
-/// the whole authority, so neither the body nor an origin is needed.
+/// the whole authority, so neither the body nor an origin is needed. Not rate limited:
+/// mail providers send these posts for many people from few addresses, and each one can
+/// only end the subscription its own signed link names.
 async fn unsubscribe(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -561,10 +593,6 @@ async fn unsubscribe(
     req: Request,
 ) -> Response {
     let here = Here::of(state, &original, req.uri());
-    let (parts, _body) = req.into_parts();
-    if let Err(res) = here.limit(&parts) {
-        return res;
-    }
     match here.state.service.unsubscribe(&token).await {
         Ok(()) => here.message(
             StatusCode::OK,

@@ -4,6 +4,7 @@ mod actions;
 mod common;
 mod components;
 mod dashboard;
+mod deliveries;
 mod general;
 mod groups;
 mod history;

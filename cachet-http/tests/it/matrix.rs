@@ -470,6 +470,7 @@ async fn token_abilities_and_expiry_hold_at_the_api() {
         ),
         (Method::GET, "/api/v1/subscribers".to_string(), json!({})),
         (Method::GET, "/api/v1/actions".to_string(), json!({})),
+        (Method::GET, "/api/v1/deliveries".to_string(), json!({})),
         (
             Method::DELETE,
             format!("/api/v1/metrics/{metric}"),

@@ -384,6 +384,30 @@ async fn failures_are_retried_and_redirects_never_followed() {
     let p = page(loopback()).await;
     hook(&p.page, &flaky.url(), &["incident.created"]).await;
     hook(&p.page, &moved.url(), &["incident.created"]).await;
+    // Nobody listens here; the URL's query holds the receiver's credential, which no error
+    // may repeat (review finding).
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let (_, secret) = hook(
+        &p.page,
+        &format!("http://127.0.0.1:{closed}/hook?token=RECEIVER-CREDENTIAL"),
+        &["incident.created"],
+    )
+    .await;
+    let listed = p.page.list_webhooks(&Actor::System).await.unwrap();
+    let shown = format!(
+        "{:?}",
+        p.page
+            .rotate_webhook_secret(&Actor::System, listed[2].id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !shown.contains("whsec_") && !shown.contains(&secret),
+        "{shown}"
+    );
     p.page
         .create_incident(&Actor::System, incident("Down", 1))
         .await
@@ -398,6 +422,14 @@ async fn failures_are_retried_and_redirects_never_followed() {
     assert!(ds[1].last_error.as_deref().unwrap().contains("redirect"));
     assert_eq!(flaky.got().len(), 2);
     assert_eq!(moved.got().len(), 1);
+    assert_eq!(ds[2].state, DeliveryState::Failed, "{:?}", ds[2]);
+    assert_eq!(ds[2].attempts, 3, "retried to the limit");
+    let error = ds[2].last_error.as_deref().unwrap();
+    assert!(!error.contains("RECEIVER-CREDENTIAL"), "{error}");
+    assert!(
+        error.contains("connect") || error.contains("Connection"),
+        "{error}"
+    );
     // The retry is the same delivery: the same id, a body that verifies again.
     let a: Value = serde_json::from_slice(&flaky.got()[0].body).unwrap();
     let b: Value = serde_json::from_slice(&flaky.got()[1].body).unwrap();
@@ -593,4 +625,161 @@ async fn maintenance_is_announced_as_it_starts_and_completes() {
         got[0]["subject"],
         "[Status] Maintenance started: Database upgrade"
     );
+}
+
+/// Review finding: nothing about a component guests cannot see (disabled, or in a hidden
+/// group) reaches a subscriber or a webhook: no status-change notice, no "Affects" line, no
+/// link or row in a webhook's data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hidden_components_are_never_told_of() {
+    use cachet_core::input::{GroupInput, ScheduleInput, SubscriberInput};
+    use cachet_core::service::Outgoing;
+    let rx = Receiver::start(vec![]).await;
+    let p = page(loopback()).await;
+    let (_, _secret) = hook(
+        &p.page,
+        &rx.url(),
+        &[
+            "component.status_changed",
+            "incident.created",
+            "maintenance.scheduled",
+        ],
+    )
+    .await;
+    p.page
+        .create_subscriber(
+            &Actor::System,
+            SubscriberInput {
+                email: Some("all@example.com".into()),
+                verify: Some(true),
+                components: None,
+            },
+        )
+        .await
+        .unwrap();
+    let hidden_group = p
+        .page
+        .create_group(
+            &Actor::System,
+            GroupInput {
+                name: Some("Back office".into()),
+                visible: Some(0),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mk = |name: &str, enabled: bool, group: Option<i64>| ComponentInput {
+        name: Some(name.into()),
+        status: Some(1),
+        enabled: Some(enabled),
+        group_id: group,
+        ..Default::default()
+    };
+    let disabled = p
+        .page
+        .create_component(&Actor::System, mk("Internal Disabled", false, None))
+        .await
+        .unwrap();
+    let grouped = p
+        .page
+        .create_component(
+            &Actor::System,
+            mk("Secret DB", true, Some(hidden_group.group.id.get())),
+        )
+        .await
+        .unwrap();
+    let public = p
+        .page
+        .create_component(&Actor::System, mk("Website", true, None))
+        .await
+        .unwrap();
+    for c in [disabled.id, grouped.id] {
+        p.page
+            .update_component(
+                &Actor::System,
+                c,
+                ComponentInput {
+                    status: Some(4),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+    assert!(
+        deliveries(&p.page).await.is_empty(),
+        "a hidden component's status change notifies nobody"
+    );
+    // A public incident linked to a hidden component: told, without the component.
+    p.page
+        .create_incident(
+            &Actor::System,
+            IncidentInput {
+                component_id: Some(disabled.id.get()),
+                component_status: Some(2),
+                notify: Some(true),
+                ..incident("Slow logins", 1)
+            },
+        )
+        .await
+        .unwrap();
+    // A window over a hidden and a public component.
+    p.page
+        .create_schedule(
+            &Actor::System,
+            ScheduleInput {
+                name: Some("Upgrade".into()),
+                status: Some(0),
+                scheduled_at: Some("2099-01-01 10:00".into()),
+                components: Some(vec![
+                    (grouped.id.get(), Some(2)),
+                    (public.id.get(), Some(2)),
+                ]),
+                notify: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    for d in deliveries(&p.page).await {
+        if let Outgoing::Mail(m) = p
+            .page
+            .outgoing(&d, "https://status.example.com", chrono::Utc::now())
+            .await
+            .unwrap()
+        {
+            for secret_name in ["Internal Disabled", "Secret DB", "Back office"] {
+                assert!(!m.subject.contains(secret_name), "{}", m.subject);
+                assert!(!m.text.contains(secret_name), "{}", m.text);
+                assert!(!m.html.contains(secret_name), "{}", m.html);
+            }
+        }
+    }
+    drain(&worker(&p.page, loopback(), system_lookup())).await;
+    let got: Vec<Value> = rx
+        .got()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    let mut events: Vec<&str> = got.iter().map(|b| b["event"].as_str().unwrap()).collect();
+    events.sort_unstable();
+    assert_eq!(events, vec!["incident.created", "maintenance.scheduled"]);
+    for b in &got {
+        let text = b.to_string();
+        for secret_name in ["Internal Disabled", "Secret DB", "Back office"] {
+            assert!(!text.contains(secret_name), "{text}");
+        }
+        if b["event"] == "incident.created" {
+            assert_ne!(b["data"]["component_id"], disabled.id.get(), "{text}");
+        } else {
+            let rows: Vec<i64> = b["data"]["components"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["component_id"].as_i64().unwrap())
+                .collect();
+            assert_eq!(rows, vec![public.id.get()], "{text}");
+        }
+    }
 }
