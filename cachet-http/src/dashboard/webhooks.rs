@@ -20,7 +20,11 @@ use crate::api::params::Params;
 
 fn fields() -> Vec<Field> {
     vec![
-        Field::text("url", "URL (https://, the receiver's endpoint)").required(),
+        Field::text(
+            "url",
+            "URL (the receiver's endpoint; https://, or http:// on your own network)",
+        )
+        .required(),
         Field::checks(
             "events",
             "Events",
@@ -93,8 +97,9 @@ async fn list_page(
         @if let Some((w, secret)) = created {
             (secret_card(w, secret))
         }
-        p { "Each delivery is a signed POST (see the docs: verifying webhooks). Receivers on \
-             private or loopback addresses need the server's webhook allowlist." }
+        p { "Each delivery is a signed POST; docs/webhooks.md in the cachet-rs repository \
+             shows how a receiver verifies it. Receivers on private or loopback addresses \
+             need the server's webhook allowlist (--webhook-allow)." }
         table.list {
             thead { tr { th { "URL" } th { "Events" } th { "State" } th { "Created" } } }
             tbody {

@@ -2,6 +2,7 @@
 //! `cachet-server` instances would be) share the outbox without sending anything twice.
 
 use std::collections::HashSet;
+use std::io::Write as _;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +27,11 @@ fn server_url() -> Option<String> {
                 std::env::var("CACHET_REQUIRE_DB").as_deref() != Ok("1"),
                 "CACHET_TEST_POSTGRES_URL is not set and CACHET_REQUIRE_DB=1 requires it"
             );
-            eprintln!("skipped: CACHET_TEST_POSTGRES_URL is not set");
+            // Written to the stream itself: the test harness would swallow `eprintln!`.
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: CACHET_TEST_POSTGRES_URL is not set"
+            );
             None
         }
     }

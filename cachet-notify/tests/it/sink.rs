@@ -1,5 +1,6 @@
 //! The SMTP sink process (`tests/smtp_sink.py`) and the mails it received.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -56,7 +57,9 @@ fn have_aiosmtpd() -> bool {
             "CACHET_REQUIRE_SMTP=1 but {} has no aiosmtpd",
             python()
         );
-        eprintln!(
+        // Written to the stream itself: the test harness would swallow `eprintln!`.
+        let _ = writeln!(
+            std::io::stderr(),
             "skipped: no aiosmtpd for {} (set CACHET_TEST_SMTP_PYTHON)",
             python()
         );

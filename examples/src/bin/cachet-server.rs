@@ -532,6 +532,10 @@ fn start_delivery(
             ..WorkerConfig::default()
         },
     ));
+    tracing::info!(
+        allowlist = %args.webhook_allow.allowlist().iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
+        "sending webhooks"
+    );
     tokio::spawn(webhooks.run(std::future::pending()));
     let Some(url) = &args.smtp_url else {
         tracing::warn!(

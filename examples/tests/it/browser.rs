@@ -11,6 +11,7 @@
 //! Without `chromedriver` on the machine the test says "skipped"; with
 //! `CACHET_REQUIRE_BROWSER=1` (set by `.ci/run`, which installs both) it fails instead.
 
+use std::io::Write as _;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -167,7 +168,9 @@ async fn sign_in_with_totp_report_an_incident_and_see_it_in_chromium() {
             !required,
             "CACHET_REQUIRE_BROWSER is set but chromium/chromedriver are missing"
         );
-        eprintln!(
+        // Written to the stream itself: the test harness would swallow `eprintln!`.
+        let _ = writeln!(
+            std::io::stderr(),
             "skipped: no chromium and chromedriver (apt-get install chromium chromium-driver)"
         );
         return;
