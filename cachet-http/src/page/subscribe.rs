@@ -404,6 +404,31 @@ fn link_path(here: &Here, kind: &str, token: &str) -> String {
     here.href(&format!("/subscribe/{kind}/{token}"))
 }
 
+/// The page a link opens on GET: it names the subscriber the link found (or says why it
+/// found none) and asks for the POST that acts, so a mail scanner that follows links
+/// changes nothing.
+fn confirm_link(
+    here: &Here,
+    found: Result<Subscriber, Error>,
+    kind: &str,
+    token: &str,
+    (title, question, button): (&str, &str, &str),
+) -> Response {
+    match found {
+        Ok(s) => {
+            let main = confirm(
+                here,
+                &link_path(here, kind, token),
+                title,
+                &format!("{question} {}?", s.email.as_str()),
+                button,
+            );
+            here.page(StatusCode::OK, title, main)
+        }
+        Err(e) => here.fail(&e),
+    }
+}
+
 /// `GET /subscribe/verify/{token}`.
 async fn verify_page(
     State(state): State<AppState>,
@@ -412,19 +437,13 @@ async fn verify_page(
     uri: axum::http::Uri,
 ) -> Response {
     let here = Here::of(state, &original, &uri);
-    match here.state.service.pending_verification(&token).await {
-        Ok(s) => {
-            let main = confirm(
-                &here,
-                &link_path(&here, "verify", &token),
-                "Confirm your subscription",
-                &format!("Send status updates to {}?", s.email.as_str()),
-                "Confirm",
-            );
-            here.page(StatusCode::OK, "Confirm your subscription", main)
-        }
-        Err(e) => here.fail(&e),
-    }
+    let found = here.state.service.pending_verification(&token).await;
+    let words = (
+        "Confirm your subscription",
+        "Send status updates to",
+        "Confirm",
+    );
+    confirm_link(&here, found, "verify", &token, words)
 }
 
 /// `POST /subscribe/verify/{token}`.
@@ -567,19 +586,9 @@ async fn unsubscribe_page(
     uri: axum::http::Uri,
 ) -> Response {
     let here = Here::of(state, &original, &uri);
-    match here.state.service.unsubscribe_target(&token).await {
-        Ok(s) => {
-            let main = confirm(
-                &here,
-                &link_path(&here, "unsubscribe", &token),
-                "Unsubscribe",
-                &format!("Stop all status mail to {}?", s.email.as_str()),
-                "Unsubscribe",
-            );
-            here.page(StatusCode::OK, "Unsubscribe", main)
-        }
-        Err(e) => here.fail(&e),
-    }
+    let found = here.state.service.unsubscribe_target(&token).await;
+    let words = ("Unsubscribe", "Stop all status mail to", "Unsubscribe");
+    confirm_link(&here, found, "unsubscribe", &token, words)
 }
 
 /// `POST /subscribe/unsubscribe/{token}`, also the RFC 8058 one-click post: the token is
