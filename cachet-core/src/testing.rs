@@ -69,7 +69,8 @@ macro_rules! conformance_tests {
             outbox_component_notice_only_on_a_real_change,
             outbox_verification_goes_to_the_new_subscriber_only,
             outbox_is_written_with_the_change_or_not_at_all, outbox_claims_lease_and_outcomes,
-            outbox_concurrent_claims_never_overlap, subscriber_verifies_once,
+            outbox_concurrent_claims_never_overlap, outbox_a_lease_holds_to_its_fraction_of_a_second,
+            subscriber_verifies_once,
             subscriber_subscriptions_are_replaced, outbox_standalone_notice_to_one_subscriber,
             webhooks_roundtrip, outbox_fans_out_to_webhooks_that_want_the_event,
             outbox_notices_of_incident_changes_and_subscriber_steps,
@@ -3782,6 +3783,36 @@ pub async fn outbox_claims_lease_and_outcomes(s: Shared) {
     assert_eq!((page.total, page.items.len()), (3, 1));
     // Newest first by default.
     assert_eq!(page.items[0].id, ds[2].id);
+}
+
+/// A lease that ends within a second holds to its end, not to the whole second before it
+/// (stores that keep whole seconds round a lease up), and not much longer.
+pub async fn outbox_a_lease_holds_to_its_fraction_of_a_second(s: Shared) {
+    use crate::notify::Audience;
+    s.create_subscriber(verified("a@example.com", SubscribeTo::AllComponents))
+        .await
+        .unwrap();
+    let mut n = new_incident("down", None, None);
+    n.notice = Some(notice("down", Audience::Subscribers(vec![])));
+    s.create_incident(n).await.unwrap();
+    // A whole second, after the delivery was due.
+    let t = DateTime::from_timestamp(now().timestamp() + 5, 0).unwrap();
+    let mut first = claim("w1", t, 0, 10);
+    first.lease_until = t + Duration::milliseconds(900);
+    assert_eq!(s.claim_deliveries(&first).await.unwrap().len(), 1);
+    assert!(
+        s.claim_deliveries(&claim("w2", t + Duration::milliseconds(500), 60, 10))
+            .await
+            .unwrap()
+            .is_empty(),
+        "taken again while the first lease lasts"
+    );
+    let again = s
+        .claim_deliveries(&claim("w3", t + Duration::seconds(1), 60, 10))
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1, "the lease has ended a second later");
+    assert_eq!(again[0].attempts, 2);
 }
 
 /// Concurrent claimers never take the same delivery.

@@ -3098,7 +3098,8 @@ macro_rules! sql_backend {
             let list = placeholders(ids.len());
             let mut args = vec![
                 Arg::Text(claim.token.clone()),
-                Arg::Int(secs(claim.lease_until)),
+                // Rounded up: a stored lease never ends before the one the worker holds.
+                Arg::Int(secs_ceil(claim.lease_until)),
             ];
             args.extend(ints(ids.iter().copied()));
             execute(

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{params, Connection, Row};
 
-use crate::conv::{id_array, opt_ts, secs, Ts};
+use crate::conv::{id_array, opt_ts, secs, secs_ceil, Ts};
 use crate::error::{Corrupt, Res};
 use crate::query::{fetch_page, order_by, PageSpec, Where};
 
@@ -158,7 +158,8 @@ pub(crate) fn claim(conn: &Connection, claim: &Claim) -> Res<Vec<Delivery>> {
         .query_map(
             params![
                 claim.token,
-                secs(claim.lease_until),
+                // Rounded up: a stored lease never ends before the one the worker holds.
+                secs_ceil(claim.lease_until),
                 secs(claim.now),
                 i64::from(claim.limit)
             ],
