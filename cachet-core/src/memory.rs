@@ -237,14 +237,10 @@ impl State {
         out
     }
 
-    fn group_public(&self, gid: Option<GroupId>) -> bool {
-        match gid {
-            None => true,
-            Some(g) => self
-                .groups
-                .get(&g.get())
-                .is_none_or(|g| g.visible == Visibility::Public),
-        }
+    /// The visibility of a component's group, None without one (or when it is gone).
+    fn group_visibility(&self, gid: Option<GroupId>) -> Option<Visibility> {
+        gid.and_then(|g| self.groups.get(&g.get()))
+            .map(|g| g.visible)
     }
 }
 
@@ -320,7 +316,13 @@ impl Store for MemoryStore {
             .filter(|c| f.group_id.is_none_or(|v| c.group_id == v))
             .filter(|c| f.enabled.is_none_or(|v| c.enabled == v))
             .filter(|c| f.tags.is_empty() || c.tags.iter().any(|t| f.tags.contains(&t.slug)))
-            .filter(|c| !f.public_only || (c.enabled && st.group_public(c.group_id)))
+            .filter(|c| {
+                !f.public_only
+                    || crate::rollup::is_public_component(
+                        c.enabled,
+                        st.group_visibility(c.group_id),
+                    )
+            })
             .cloned()
             .collect();
         Ok(sort_page(rows, q, false, |a, b, k| {

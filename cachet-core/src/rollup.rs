@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::enums::{ComponentStatus, IncidentStatus, ScheduleStatus};
+use crate::enums::{ComponentStatus, IncidentStatus, ScheduleStatus, Visibility};
 use crate::model::{Component, Incident, Schedule};
 
 /// The status an incident currently announces: its newest update's, else its own.
@@ -18,6 +18,13 @@ pub fn latest_status(incident: &Incident) -> IncidentStatus {
 /// An incident is resolved when its newest update (or, without updates, itself) is Fixed.
 pub fn is_resolved(incident: &Incident) -> bool {
     latest_status(incident) == IncidentStatus::Fixed
+}
+
+/// Guests see a component when it is enabled and outside hidden groups: `group` is the
+/// visibility of its group, None when it has none. The public page, the `public_only`
+/// filters of every store and the notices all follow this rule.
+pub fn is_public_component(enabled: bool, group: Option<Visibility>) -> bool {
+    enabled && group.is_none_or(|g| g == Visibility::Public)
 }
 
 /// A maintenance window is in progress when it was marked so, or when it is upcoming, its
@@ -145,7 +152,6 @@ pub fn overall_status(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::enums::Visibility;
     use crate::ids::*;
     use crate::markdown::SafeHtml;
     use crate::model::{IncidentUpdate, ScheduleComponent};
@@ -154,6 +160,15 @@ mod tests {
 
     fn t(s: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(s, 0).unwrap()
+    }
+
+    #[test]
+    fn guests_see_enabled_components_outside_hidden_groups() {
+        assert!(is_public_component(true, None));
+        assert!(is_public_component(true, Some(Visibility::Public)));
+        assert!(!is_public_component(true, Some(Visibility::Private)));
+        assert!(!is_public_component(false, None));
+        assert!(!is_public_component(false, Some(Visibility::Public)));
     }
 
     fn component(id: i64, status: ComponentStatus) -> Component {

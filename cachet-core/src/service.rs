@@ -1008,9 +1008,9 @@ impl StatusPage {
             .iter()
             .filter(|g| private || g.visible == Visibility::Public)
             .collect();
-        let group_public = |gid: Option<GroupId>| match gid {
-            None => true,
-            Some(id) => visible_groups.iter().any(|g| g.id == id),
+        let group_visibility = |gid: Option<GroupId>| {
+            gid.and_then(|id| ov.groups.iter().find(|g| g.id == id))
+                .map(|g| g.visible)
         };
         let incidents: Vec<Incident> = ov
             .incidents
@@ -1020,7 +1020,10 @@ impl StatusPage {
         let components: Vec<ComponentView> = ov
             .components
             .into_iter()
-            .filter(|c| c.enabled && (private || group_public(c.group_id)))
+            .filter(|c| {
+                (private && c.enabled)
+                    || rollup::is_public_component(c.enabled, group_visibility(c.group_id))
+            })
             .map(|c| {
                 let effective = rollup::effective_status(&c, &incidents, &ov.schedules, now);
                 ComponentView {
@@ -1288,7 +1291,7 @@ impl StatusPage {
         let mut ch = ch;
         if let Some(status) = ch.status {
             ch.notice = Some(
-                self.component_notice(id, status, input.silent.unwrap_or(false))
+                self.component_notice(id, &ch, status, input.silent.unwrap_or(false))
                     .await?,
             );
         }

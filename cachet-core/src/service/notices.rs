@@ -9,7 +9,8 @@ use crate::model::Incident;
 use crate::notify::{self, Audience, Delivery, EventKind, Notice, Site};
 use crate::policy::{Action, Actor};
 use crate::store::{
-    DeliveryFilter, DeliverySort, IncidentChanges, ListQuery, Message, NewIncident, Page,
+    ComponentChanges, DeliveryFilter, DeliverySort, IncidentChanges, ListQuery, Message,
+    NewIncident, Page,
 };
 
 impl StatusPage {
@@ -197,14 +198,17 @@ impl StatusPage {
 
     /// The notice of a component status change (queued by the store only when the status
     /// really changes): to its subscribers unless `silent`, or maintenance keeps them quiet;
-    /// to webhooks whatever `silent` says. Nobody hears of a component guests cannot see.
+    /// to webhooks whatever `silent` says. Nobody hears of a component guests cannot see
+    /// once `ch` is written: the notice names the component as the change leaves it (its
+    /// new name; hidden by the same change, it is told of to nobody).
     pub(super) async fn component_notice(
         &self,
         id: ComponentId,
+        ch: &ComponentChanges,
         status: ComponentStatus,
         silent: bool,
     ) -> Result<Notice> {
-        let Some(name) = self.public_component_name(id).await? else {
+        let Some(name) = self.public_name_after(id, ch).await? else {
             return Ok(Notice {
                 to_webhooks: false,
                 ..notify::component_notice(&self.site(), Audience::Nobody, "", status)
@@ -219,6 +223,33 @@ impl StatusPage {
             to_webhooks: true,
             ..notify::component_notice(&self.site(), audience, &name, status)
         })
+    }
+
+    /// The name component `id` will have after `ch`, when guests may see it then (it is
+    /// enabled and outside hidden groups); None otherwise, or when it is gone.
+    async fn public_name_after(
+        &self,
+        id: ComponentId,
+        ch: &ComponentChanges,
+    ) -> Result<Option<String>> {
+        let c = match self.store.get_component(id).await {
+            Ok(c) => c,
+            Err(crate::StoreError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let group = match ch.group_id.unwrap_or(c.group_id) {
+            None => None,
+            Some(g) => match self.store.get_group(g).await {
+                Ok(g) => Some(g.visible),
+                // The write refuses a missing group; nothing to tell of.
+                Err(crate::StoreError::NotFound(_)) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            },
+        };
+        Ok(
+            crate::rollup::is_public_component(ch.enabled.unwrap_or(c.enabled), group)
+                .then(|| ch.name.clone().unwrap_or(c.name)),
+        )
     }
 
     /// The notice of a new maintenance window: with `notify`, to global subscribers and

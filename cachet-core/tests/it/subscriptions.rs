@@ -383,3 +383,73 @@ async fn spellings_of_one_mailbox_are_one_subscriber_and_re_sends_pause() {
         "victim@example.com"
     );
 }
+
+/// A status change is told of the component as the same change leaves it: by its new name,
+/// and to nobody when the change hides it or a disabled one stays hidden; one that the
+/// change shows again is told of (review finding: the notice followed the old row).
+#[tokio::test]
+async fn a_status_change_is_told_of_the_component_as_the_change_leaves_it() {
+    let f = fixture().await;
+    f.page
+        .create_subscriber(
+            &Actor::System,
+            cachet_core::input::SubscriberInput {
+                email: Some("all@example.com".into()),
+                verify: Some(true),
+                components: None,
+            },
+        )
+        .await
+        .unwrap();
+    let change = |c: i64, input: ComponentInput| {
+        let page = &f.page;
+        async move {
+            page.update_component(
+                &Actor::System,
+                cachet_core::ids::ComponentId::from(c),
+                input,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    change(
+        f.public,
+        ComponentInput {
+            name: Some("Card payments".into()),
+            status: Some(4),
+            ..Default::default()
+        },
+    )
+    .await;
+    change(
+        f.other,
+        ComponentInput {
+            status: Some(3),
+            enabled: Some(false),
+            ..Default::default()
+        },
+    )
+    .await;
+    change(
+        f.hidden,
+        ComponentInput {
+            status: Some(2),
+            enabled: Some(true),
+            ..Default::default()
+        },
+    )
+    .await;
+    let subjects: Vec<String> = mails(&f.page)
+        .await
+        .into_iter()
+        .map(|(_, m)| m.subject)
+        .collect();
+    assert_eq!(
+        subjects,
+        vec![
+            "[Status] Card payments is now: Major Outage".to_string(),
+            "[Status] Internal is now: Performance Issues".to_string(),
+        ]
+    );
+}

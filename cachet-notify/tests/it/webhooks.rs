@@ -627,6 +627,14 @@ async fn maintenance_is_announced_as_it_starts_and_completes() {
     );
 }
 
+const HIDDEN_NAMES: [&str; 5] = [
+    "Internal Disabled",
+    "Secret DB",
+    "Back office",
+    "Billing",
+    "Reports",
+];
+
 /// Review finding: nothing about a component guests cannot see (disabled, or in a hidden
 /// group) reaches a subscriber or a webhook: no status-change notice, no "Affects" line, no
 /// link or row in a webhook's data.
@@ -707,6 +715,46 @@ async fn hidden_components_are_never_told_of() {
             .await
             .unwrap();
     }
+    // Public ones hidden by the same change that sets their status (review finding): the
+    // notice follows the component as the change leaves it.
+    let billing = p
+        .page
+        .create_component(&Actor::System, mk("Billing", true, None))
+        .await
+        .unwrap();
+    let reports = p
+        .page
+        .create_component(&Actor::System, mk("Reports", true, None))
+        .await
+        .unwrap();
+    for (c, hide) in [
+        (
+            billing.id,
+            ComponentInput {
+                enabled: Some(false),
+                ..Default::default()
+            },
+        ),
+        (
+            reports.id,
+            ComponentInput {
+                group_id: Some(hidden_group.group.id.get()),
+                ..Default::default()
+            },
+        ),
+    ] {
+        p.page
+            .update_component(
+                &Actor::System,
+                c,
+                ComponentInput {
+                    status: Some(4),
+                    ..hide
+                },
+            )
+            .await
+            .unwrap();
+    }
     assert!(
         deliveries(&p.page).await.is_empty(),
         "a hidden component's status change notifies nobody"
@@ -749,7 +797,7 @@ async fn hidden_components_are_never_told_of() {
             .await
             .unwrap()
         {
-            for secret_name in ["Internal Disabled", "Secret DB", "Back office"] {
+            for secret_name in HIDDEN_NAMES {
                 assert!(!m.subject.contains(secret_name), "{}", m.subject);
                 assert!(!m.text.contains(secret_name), "{}", m.text);
                 assert!(!m.html.contains(secret_name), "{}", m.html);
@@ -767,7 +815,7 @@ async fn hidden_components_are_never_told_of() {
     assert_eq!(events, vec!["incident.created", "maintenance.scheduled"]);
     for b in &got {
         let text = b.to_string();
-        for secret_name in ["Internal Disabled", "Secret DB", "Back office"] {
+        for secret_name in HIDDEN_NAMES {
             assert!(!text.contains(secret_name), "{text}");
         }
         if b["event"] == "incident.created" {
