@@ -236,12 +236,5 @@ fn classify(e: &reqwest::Error) -> SendError {
     if e.is_timeout() {
         return SendError::Transient("the receiver did not answer in time".into());
     }
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(err) = source {
-        text.push_str(": ");
-        text.push_str(&err.to_string());
-        source = err.source();
-    }
-    SendError::Transient(text)
+    SendError::Transient(crate::worker::with_causes(e))
 }

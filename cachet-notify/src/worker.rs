@@ -139,15 +139,33 @@ impl Worker {
                 channel: self.channel(),
             })
             .await?;
+        let lease = Lease {
+            until: lease_until,
+            send_timeout,
+        };
         for (sent, delivery) in claimed.iter().enumerate() {
-            if Utc::now() + send_timeout >= lease_until {
-                tracing::warn!(
-                    left = claimed.len() - sent,
-                    "the claim's lease runs out; the rest of the batch is taken again later"
-                );
-                break;
-            }
-            let outcome = self.attempt(delivery).await?;
+            let outcome = match self.attempt(delivery, &lease).await {
+                Ok(Some(outcome)) => outcome,
+                Ok(None) => {
+                    tracing::warn!(
+                        left = claimed.len() - sent,
+                        "the claim's lease runs out; the rest of the batch is taken again later"
+                    );
+                    break;
+                }
+                // One delivery that cannot be made (its row does not open with this data
+                // key, its notice is gone) is a failed attempt of its own: retried, then
+                // failed, never holding up the rest of the batch.
+                Err(e) => {
+                    tracing::warn!(delivery = delivery.id.get(), error = %e, "delivery could not be prepared");
+                    self.config.retry.after_failure(
+                        delivery.attempts,
+                        Utc::now(),
+                        format!("could not be prepared: {}", with_causes(&e)),
+                        false,
+                    )
+                }
+            };
             if !self
                 .page
                 .finish_delivery(delivery.id, &token, outcome)
@@ -162,26 +180,39 @@ impl Worker {
         Ok(claimed.len())
     }
 
-    async fn attempt(&self, delivery: &Delivery) -> Result<Outcome, cachet_core::Error> {
+    /// Makes one delivery; None when the lease could end before the send would: then
+    /// nothing is sent, and the delivery is taken again when the lease is over.
+    async fn attempt(
+        &self,
+        delivery: &Delivery,
+        lease: &Lease,
+    ) -> Result<Option<Outcome>, cachet_core::Error> {
+        if !lease.outlasts_a_send() {
+            return Ok(None);
+        }
         let now = Utc::now();
         let outgoing = self
             .page
             .outgoing(delivery, &self.config.base_url, now)
             .await?;
         let sent = match (outgoing, &self.sends) {
-            (Outgoing::Drop(reason), _) => return Ok(Outcome::Dropped(reason)),
+            (Outgoing::Drop(reason), _) => return Ok(Some(Outcome::Dropped(reason))),
             (Outgoing::Mail(mail), Sends::Mail(mailer)) => {
                 let mailbox = cachet_core::validate::mailbox_key(&mail.to);
                 if let Err(not_until) = self.per_recipient.check_key(&mailbox) {
                     let wait = not_until.wait_time_from(DefaultClock::default().now());
                     let at = now
                         + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1));
-                    return Ok(Outcome::Retry {
+                    return Ok(Some(Outcome::Retry {
                         at,
                         error: "put off: the address had its mails for this hour".into(),
-                    });
+                    }));
                 }
                 self.global.until_ready().await;
+                // The wait for the global send rate may have used up the lease.
+                if !lease.outlasts_a_send() {
+                    return Ok(None);
+                }
                 self.bounded(mailer.send(&mail)).await
             }
             (Outgoing::Webhook(call), Sends::Webhooks { sender, payloads }) => {
@@ -199,10 +230,10 @@ impl Worker {
             // A claim takes one channel, so this is a delivery of the other kind in a
             // store that does not separate them: leave it for its own worker.
             (Outgoing::Mail(_) | Outgoing::Webhook(_), _) => {
-                return Ok(Outcome::Retry {
+                return Ok(Some(Outcome::Retry {
                     at: now,
                     error: "claimed by a worker of the other channel".into(),
-                })
+                }))
             }
         };
         let outcome = match sent {
@@ -220,7 +251,7 @@ impl Worker {
                     .after_failure(delivery.attempts, now, e, false)
             }
         };
-        Ok(outcome)
+        Ok(Some(outcome))
     }
 
     /// A send cut off at `send_timeout` (a transient failure).
@@ -251,4 +282,31 @@ impl Worker {
             }
         }
     }
+}
+
+/// How long a claim holds its deliveries, and the longest a send may take.
+#[derive(Debug)]
+struct Lease {
+    until: chrono::DateTime<Utc>,
+    send_timeout: chrono::Duration,
+}
+
+impl Lease {
+    /// Whether a send started now ends, at the latest, while the lease lasts: a send under
+    /// an ended lease could be made twice, by this worker and by the next claim's.
+    fn outlasts_a_send(&self) -> bool {
+        Utc::now() + self.send_timeout < self.until
+    }
+}
+
+/// An error with its causes, `outer: inner: ...`, as a delivery's last error shows it.
+pub(crate) fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(err) = source {
+        text.push_str(": ");
+        text.push_str(&err.to_string());
+        source = err.source();
+    }
+    text
 }

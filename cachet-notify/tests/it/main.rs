@@ -370,3 +370,55 @@ async fn with_the_smtp_server_down_mail_waits_retries_and_goes_out_when_it_retur
     assert_eq!(done.items[0].state, DeliveryState::Delivered);
     assert_eq!(done.items[0].attempts, 2);
 }
+
+/// A delivery that cannot be prepared (here: an address sealed under another data key) is
+/// a failed attempt of its own, retried and then failed like a refused send; the rest of
+/// its batch goes out (review finding: it ended the batch, and came first in every claim
+/// after, so the deliveries behind it never went out).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_that_cannot_be_prepared_fails_alone() {
+    let Some(sink) = Sink::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        SqliteStore::open_and_migrate(dir.path().join("cachet.db"))
+            .await
+            .unwrap(),
+    );
+    let other = StatusPage::new(store.clone(), DataKey::generate().0)
+        .await
+        .unwrap();
+    let page = Arc::new(StatusPage::new(store, DataKey::generate().0).await.unwrap());
+    let c = component(&page, "API").await;
+    subscribe(&other, "sealed-elsewhere@example.com", vec![c], true).await;
+    subscribe(&page, "ops@example.com", vec![c], true).await;
+    page.create_incident(&Actor::System, incident("API down", c, true))
+        .await
+        .unwrap();
+    let retry = RetryPolicy {
+        max_attempts: 2,
+        first_delay: chrono::Duration::zero(),
+        max_delay: chrono::Duration::zero(),
+    };
+    let w = worker(&page, sink.port, retry);
+    for _ in 0..5 {
+        w.run_once().await.unwrap();
+    }
+    let mails = sink.wait_for(1).await;
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].rcpt_to, vec!["ops@example.com"]);
+    let mut ds = deliveries(&page).await;
+    ds.sort_by_key(|d| d.id);
+    let states: Vec<(DeliveryState, u32)> = ds.iter().map(|d| (d.state, d.attempts)).collect();
+    assert_eq!(
+        states,
+        vec![(DeliveryState::Failed, 2), (DeliveryState::Delivered, 1)]
+    );
+    let error = ds[0].last_error.as_deref().unwrap_or_default();
+    assert_eq!(
+        error,
+        "could not be prepared: backend error: a sealed value could not be opened \
+         (wrong data key, or the value was altered)"
+    );
+}
