@@ -18,6 +18,7 @@
 //! A webhook is a request the server makes on an Admin's say-so, so it must not reach what
 //! only the server can reach. [`AddressPolicy`] refuses loopback, private, link-local
 //! (cloud metadata at 169.254.169.254 among them), shared (100.64/10), unique-local,
+//! Azure's platform endpoint 168.63.129.16,
 //! multicast, unspecified, broadcast and documentation addresses, and IPv4 addresses
 //! dressed as IPv6, unless an allowlist names them. The check applies to every address a
 //! name resolves to, at the moment of sending, and the connection goes to a checked
@@ -370,6 +371,10 @@ fn refused_v4(ip: Ipv4Addr) -> Option<&'static str> {
         Some("a protocol assignment address")
     } else if a == 192 && b == 88 && c == 99 {
         Some("a 6to4 relay address")
+    } else if ip == Ipv4Addr::new(168, 63, 129, 16) {
+        // Public in form, but only the virtual machine itself reaches it: Azure's platform
+        // endpoint (WireServer), which hands out the machine's configuration.
+        Some("a cloud platform address (Azure WireServer)")
     } else {
         None
     }
@@ -454,6 +459,8 @@ mod tests {
             "::ffff:0:7f00:1",
             "100::1",
             "192.88.99.1",
+            "168.63.129.16",
+            "::ffff:168.63.129.16",
         ] {
             assert!(p.check(ip(bad)).is_err(), "{bad} passed");
         }
@@ -462,6 +469,7 @@ mod tests {
             "8.8.8.8",
             "172.32.0.1",
             "100.128.0.1",
+            "168.63.129.17",
             "2606:4700::1111",
             "::ffff:1.1.1.1",
         ] {
