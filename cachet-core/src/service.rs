@@ -1616,11 +1616,19 @@ impl StatusPage {
     pub(super) async fn public_component_ids(
         &self,
     ) -> Result<std::collections::HashSet<ComponentId>> {
+        self.component_ids(true).await
+    }
+
+    /// Ids of every component, or (`public_only`) of those a guest may see.
+    pub(super) async fn component_ids(
+        &self,
+        public_only: bool,
+    ) -> Result<std::collections::HashSet<ComponentId>> {
         let q = ListQuery::new(
             1,
             MAX_PER_PAGE,
             ComponentFilter {
-                public_only: true,
+                public_only,
                 ..Default::default()
             },
         );

@@ -244,19 +244,10 @@ impl StatusPage {
                 }
             },
         };
-        let components = input.components.unwrap_or_default();
-        if components.len() > validate::MAX_COMPONENT_REFS {
-            errors.add(
-                "components",
-                format!(
-                    "The components may not have more than {} items.",
-                    validate::MAX_COMPONENT_REFS
-                ),
-            );
-        }
-        if components.iter().any(|c| *c <= 0 || *c > validate::MAX_INT) {
-            errors.add("components", "The selected components are invalid.");
-        }
+        // Admins may subscribe anyone to any component, hidden ones too.
+        let ids = self
+            .component_choice(&mut errors, input.components, false)
+            .await?;
         errors.into_result(())?;
         let Some(email) = email else {
             return Err(Error::Rejected("incomplete input".into()));
@@ -264,13 +255,7 @@ impl StatusPage {
         let verify = input
             .verify
             .unwrap_or(self.settings().skip_subscriber_verification);
-        let global = components.is_empty();
-        let mut ids: Vec<ComponentId> = Vec::new();
-        for c in components {
-            if !ids.iter().any(|i| i.get() == c) {
-                ids.push(ComponentId(c));
-            }
-        }
+        let global = ids.is_empty();
         let new = NewSubscriber {
             email: self.seal_email(&email),
             verify_code_hash: TokenHash::of(&random_code(VERIFY_CODE_LEN)),
@@ -359,7 +344,7 @@ impl StatusPage {
                 None
             }
         };
-        let ids = self.public_choice(&mut errors, components).await?;
+        let ids = self.component_choice(&mut errors, components, true).await?;
         errors.into_result(())?;
         let Some(email) = email else {
             return Err(Error::Rejected("incomplete input".into()));
@@ -404,11 +389,14 @@ impl StatusPage {
         Ok(())
     }
 
-    /// The component ids of a guest's choice, each a public component (none: everything).
-    async fn public_choice(
+    /// The component ids of a choice, without repeats, each an existing component, and a
+    /// public one when `public_only` (a guest's choice); none: everything. A problem is
+    /// added to `errors` under `components`.
+    async fn component_choice(
         &self,
         errors: &mut ValidationErrors,
         components: Option<Vec<i64>>,
+        public_only: bool,
     ) -> Result<Vec<ComponentId>> {
         let components = components.unwrap_or_default();
         if components.len() > validate::MAX_COMPONENT_REFS {
@@ -421,11 +409,14 @@ impl StatusPage {
             );
             return Ok(Vec::new());
         }
-        let public = self.public_component_ids().await?;
+        if components.is_empty() {
+            return Ok(Vec::new());
+        }
+        let known = self.component_ids(public_only).await?;
         let mut ids: Vec<ComponentId> = Vec::new();
         for c in components {
             let id = ComponentId(c);
-            if !public.contains(&id) {
+            if !known.contains(&id) {
                 errors.add("components", "The selected components are invalid.");
                 return Ok(Vec::new());
             }
@@ -530,7 +521,7 @@ impl StatusPage {
     ) -> Result<Subscriber> {
         let s = self.linked(token, &[LinkPurpose::Manage]).await?;
         let mut errors = ValidationErrors::new();
-        let ids = self.public_choice(&mut errors, components).await?;
+        let ids = self.component_choice(&mut errors, components, true).await?;
         errors.into_result(())?;
         let to = if ids.is_empty() {
             SubscribeTo::AllComponents

@@ -596,6 +596,7 @@ async fn metric_points_keep_decimals_and_reject_non_finite_values() {
 #[tokio::test]
 async fn duplicate_subscriber_email_returns_the_existing_one() {
     let s = service().await;
+    let c = s.create_component(&SYS, component("API", 1)).await.unwrap();
     let (a, created) = s
         .create_subscriber(
             &SYS,
@@ -614,7 +615,7 @@ async fn duplicate_subscriber_email_returns_the_existing_one() {
             SubscriberInput {
                 email: Some("ann@EXAMPLE.com".into()),
                 verify: None,
-                components: Some(vec![1]),
+                components: Some(vec![c.id.get()]),
             },
         )
         .await

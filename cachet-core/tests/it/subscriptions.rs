@@ -175,6 +175,46 @@ async fn bad_subscribe_input_names_the_field_and_writes_nothing() {
     assert!(mails(&f.page).await.is_empty());
 }
 
+/// An Admin's subscriber follows components that exist (hidden ones too); an id that
+/// matches none is refused, naming the field, and nothing is written (review finding: it
+/// was skipped, leaving a subscriber who follows nothing and hears nothing).
+#[tokio::test]
+async fn an_admin_subscription_to_a_missing_component_is_refused() {
+    let f = fixture().await;
+    let input = |components: Vec<i64>| cachet_core::input::SubscriberInput {
+        email: Some("ada@example.com".into()),
+        verify: Some(true),
+        components: Some(components),
+    };
+    for components in [vec![424_242], vec![f.public, 424_242]] {
+        let e = f
+            .page
+            .create_subscriber(&Actor::System, input(components))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            refusal(e),
+            (
+                "components".to_string(),
+                "The selected components are invalid.".to_string()
+            )
+        );
+    }
+    assert!(subscriber(&f.page, "ada@example.com").await.is_none());
+    let (s, created) = f
+        .page
+        .create_subscriber(&Actor::System, input(vec![f.public, f.hidden, f.public]))
+        .await
+        .unwrap();
+    assert!(created && !s.global);
+    let followed: Vec<i64> = s
+        .subscriptions
+        .iter()
+        .map(|x| x.component_id.get())
+        .collect();
+    assert_eq!(followed, vec![f.public, f.hidden]);
+}
+
 #[tokio::test]
 async fn a_verification_link_works_once_and_for_its_subscriber_only() {
     let f = fixture().await;
