@@ -216,6 +216,13 @@ pub enum Error {
         /// How long to wait.
         retry_after: std::time::Duration,
     },
+    /// The database was set up with another data key than this instance's: starting would
+    /// leave sealed values unreadable and seal new ones under the wrong key.
+    #[error(
+        "the data key does not match this database: it was set up with another key, which \
+         its TOTP secrets, subscriber addresses and webhook secrets are sealed with"
+    )]
+    WrongDataKey,
     /// The backend cannot be reached.
     #[error("service unavailable")]
     Unavailable(#[source] BoxError),

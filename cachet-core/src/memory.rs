@@ -1856,6 +1856,10 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn claim_setting(&self, key: String, value: String) -> Result<String, StoreError> {
+        Ok(self.lock().settings.entry(key).or_insert(value).clone())
+    }
+
     async fn append_audit(&self, entry: NewAuditEntry) -> Result<AuditEntry, StoreError> {
         let mut st = self.lock();
         let id = st.id();

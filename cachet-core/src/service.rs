@@ -12,6 +12,7 @@ use chrono_tz::Tz;
 use serde_json::Value;
 
 mod accounts;
+mod data_key;
 mod notices;
 mod sessions;
 mod subscribers;
@@ -348,10 +349,13 @@ impl StatusPage {
     /// secrets at rest (TOTP secrets, subscriber emails): keep it outside the database, and
     /// give every instance on one database the same key.
     ///
-    /// Subscribers stored before addresses were sealed are sealed here, once.
+    /// The first start binds the database to `key` (a check value among the settings);
+    /// a later start with another key is refused, before anything is read or written with
+    /// it. Subscribers stored before addresses were sealed are sealed here, once.
     ///
     /// # Errors
-    /// When the store cannot be read.
+    /// `WrongDataKey` when the database belongs to another key; when the store cannot be
+    /// read.
     pub async fn new(store: Arc<dyn Store>, key: DataKey) -> Result<StatusPage> {
         let pairs = store.load_settings().await?;
         let settings = Settings::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
@@ -368,6 +372,7 @@ impl StatusPage {
             webhook_policy: crate::webhook::AddressPolicy::public_only(),
             resends: crate::throttle::ResendGate::default(),
         };
+        page.bind_data_key(&pairs).await?;
         page.seal_unsealed_subscribers().await?;
         Ok(page)
     }

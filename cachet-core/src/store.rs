@@ -1390,6 +1390,16 @@ pub trait Store: Send + Sync + 'static {
     /// Every pair is upserted in one transaction; other keys are kept.
     async fn save_settings(&self, pairs: Vec<(String, String)>) -> Result<(), StoreError>;
 
+    /// Stores `value` under `key` unless the key has a value already, and returns the value
+    /// the key holds afterwards: `value` for the first claim, the first claim's for every
+    /// later one (how an instance learns that a database belongs to another data key).
+    ///
+    /// # Contract
+    /// Atomic: of any number of concurrent claims of one key, from any number of store
+    /// instances on one database, one value is stored, and every claim returns it. Other
+    /// keys are untouched; [`Store::load_settings`] lists the key.
+    async fn claim_setting(&self, key: String, value: String) -> Result<String, StoreError>;
+
     /// Appends an audit log entry.
     ///
     /// # Contract

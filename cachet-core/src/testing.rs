@@ -54,7 +54,7 @@ macro_rules! conformance_tests {
             users_unique_and_updates, tokens_find_revoke_touch, tokens_keep_abilities_and_expiry,
             two_factor_steps_and_recovery_codes, bootstrap_admin_only_once,
             bootstrap_admin_ignores_other_roles,
-            settings_roundtrip, audit_append_and_filter, overview_contents,
+            settings_roundtrip, settings_claim_keeps_the_first_value, audit_append_and_filter, overview_contents,
             concurrent_incidents_keep_state_consistent, list_pages_and_clamps,
             failed_multi_row_write_leaves_nothing, text_compares_exactly,
             nulls_sort_as_the_smallest_value, long_messages_sort_on_every_byte,
@@ -2511,6 +2511,48 @@ pub async fn settings_roundtrip(s: Shared) {
             ("b".to_string(), "3".to_string())
         ]
     );
+}
+
+/// A claimed setting keeps its first value: later claims return it, other keys are kept,
+/// and of concurrent claims exactly one value is stored, which all of them return.
+pub async fn settings_claim_keeps_the_first_value(s: Shared) {
+    s.save_settings(vec![("app_name".into(), "Status".into())])
+        .await
+        .unwrap();
+    let first = s.claim_setting("check".into(), "one".into()).await.unwrap();
+    assert_eq!(first, "one");
+    let again = s.claim_setting("check".into(), "two".into()).await.unwrap();
+    assert_eq!(again, "one");
+    assert_eq!(
+        s.load_settings().await.unwrap(),
+        vec![
+            ("app_name".to_string(), "Status".to_string()),
+            ("check".to_string(), "one".to_string())
+        ]
+    );
+    let mut calls = Vec::new();
+    for i in 0..8 {
+        let s = s.clone();
+        calls.push(tokio::spawn(async move {
+            s.claim_setting("raced".into(), format!("value {i}"))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut answers = std::collections::BTreeSet::new();
+    for c in calls {
+        answers.insert(c.await.unwrap());
+    }
+    assert_eq!(answers.len(), 1, "every claim returns the one stored value");
+    let stored = s
+        .load_settings()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(k, _)| k == "raced")
+        .map(|(_, v)| v);
+    assert_eq!(stored.as_ref(), answers.first());
+    assert!(stored.is_some_and(|v| v.starts_with("value ")));
 }
 
 /// Audit entries get ids and times; filters AND-ed; newest first.

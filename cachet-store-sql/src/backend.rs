@@ -2853,6 +2853,30 @@ macro_rules! sql_backend {
             .await
         }
 
+        /// Inserts unless present (a no-op on a present key: a concurrent insert is waited
+        /// for, not raised as a conflict), then reads with a lock, which sees the committed
+        /// row whichever claim made it.
+        async fn claim_setting(c: &mut Conn, key: String, value: String) -> Res<String> {
+            let insert = match D {
+                Dialect::Postgres => {
+                    "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING"
+                }
+                Dialect::MySql => {
+                    "INSERT INTO settings (name, value) VALUES (?, ?) \
+                     ON DUPLICATE KEY UPDATE name = name"
+                }
+            };
+            execute(c, insert, vec![Arg::Text(key.clone()), Arg::Text(value)]).await?;
+            fetch_opt(
+                c,
+                "SELECT value FROM settings WHERE name = ? FOR UPDATE",
+                vec![Arg::Text(key)],
+                |r| text(r, 0),
+            )
+            .await?
+            .ok_or_else(|| Fail::from(Corrupt("a claimed setting is missing".to_owned())))
+        }
+
         async fn save_settings(c: &mut Conn, pairs: Vec<(String, String)>) -> Res<()> {
             let sql = match D {
                 Dialect::Postgres => {
@@ -3776,6 +3800,11 @@ macro_rules! sql_backend {
 
             async fn save_settings(&self, pairs: Vec<(String, String)>) -> Result<(), StoreError> {
                 self.write(move |c| Box::pin(save_settings(c, pairs.clone()))).await
+            }
+
+            async fn claim_setting(&self, key: String, value: String) -> Result<String, StoreError> {
+                self.write(move |c| Box::pin(claim_setting(c, key.clone(), value.clone())))
+                    .await
             }
 
             async fn append_audit(&self, entry: NewAuditEntry) -> Result<AuditEntry, StoreError> {

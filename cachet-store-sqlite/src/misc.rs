@@ -136,6 +136,16 @@ pub(crate) fn save_settings(conn: &Connection, pairs: Vec<(String, String)>) -> 
     Ok(())
 }
 
+pub(crate) fn claim_setting(conn: &Connection, key: &str, value: &str) -> Res<String> {
+    conn.prepare_cached(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+    )?
+    .execute([key, value])?;
+    Ok(conn
+        .prepare_cached("SELECT value FROM settings WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))?)
+}
+
 // ---- audit
 
 const AUDIT_COLUMNS: &str = "a.id, a.at, a.user_id, a.kind, a.detail";

@@ -615,6 +615,11 @@ impl Store for SqliteStore {
         self.write(move |tx| misc::save_settings(tx, pairs)).await
     }
 
+    async fn claim_setting(&self, key: String, value: String) -> Result<String, StoreError> {
+        self.write(move |tx| misc::claim_setting(tx, &key, &value))
+            .await
+    }
+
     async fn append_audit(&self, entry: NewAuditEntry) -> Result<AuditEntry, StoreError> {
         self.write(move |tx| misc::append_audit(tx, entry)).await
     }

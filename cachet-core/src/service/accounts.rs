@@ -383,7 +383,7 @@ impl StatusPage {
         }
     }
 
-    fn open_totp_secret(&self, sealed: &str) -> Result<TotpSecret> {
+    pub(super) fn open_totp_secret(&self, sealed: &str) -> Result<TotpSecret> {
         let bytes = self
             .key
             .open(TOTP_AAD, sealed)

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod conformance;
+mod data_key;
 mod sanitizer;
 mod service;
 mod sessions;

@@ -371,7 +371,7 @@ async fn with_the_smtp_server_down_mail_waits_retries_and_goes_out_when_it_retur
     assert_eq!(done.items[0].attempts, 2);
 }
 
-/// A delivery that cannot be prepared (here: an address sealed under another data key) is
+/// A delivery that cannot be prepared (here: an address whose sealed form was altered) is
 /// a failed attempt of its own, retried and then failed like a refused send; the rest of
 /// its batch goes out (review finding: it ended the batch, and came first in every claim
 /// after, so the deliveries behind it never went out).
@@ -386,12 +386,29 @@ async fn a_delivery_that_cannot_be_prepared_fails_alone() {
             .await
             .unwrap(),
     );
-    let other = StatusPage::new(store.clone(), DataKey::generate().0)
-        .await
-        .unwrap();
-    let page = Arc::new(StatusPage::new(store, DataKey::generate().0).await.unwrap());
+    let page = Arc::new(
+        StatusPage::new(store.clone(), DataKey::generate().0)
+            .await
+            .unwrap(),
+    );
     let c = component(&page, "API").await;
-    subscribe(&other, "sealed-elsewhere@example.com", vec![c], true).await;
+    // Written past the service, as a damaged row would be.
+    cachet_core::Store::create_subscriber(
+        &*store,
+        cachet_core::store::NewSubscriber {
+            email: cachet_core::model::SealedEmail {
+                lookup: "0".repeat(64),
+                sealed: "not a sealed value".into(),
+            },
+            verify_code_hash: cachet_core::secret::TokenHash::of("code"),
+            verified_at: Some(chrono::Utc::now()),
+            global: true,
+            subscribe_to: cachet_core::store::SubscribeTo::AllComponents,
+            notice: None,
+        },
+    )
+    .await
+    .unwrap();
     subscribe(&page, "ops@example.com", vec![c], true).await;
     page.create_incident(&Actor::System, incident("API down", c, true))
         .await

@@ -532,10 +532,17 @@ fn start_delivery(
             ..WorkerConfig::default()
         },
     ));
-    tracing::info!(
-        allowlist = %args.webhook_allow.allowlist().iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
-        "sending webhooks"
-    );
+    let allowed: Vec<String> = args
+        .webhook_allow
+        .allowlist()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    if allowed.is_empty() {
+        tracing::info!("sending webhooks to public addresses only (no --webhook-allow)");
+    } else {
+        tracing::info!(allowlist = %allowed.join(","), "sending webhooks, internal addresses allowed as listed");
+    }
     tokio::spawn(webhooks.run(std::future::pending()));
     let Some(url) = &args.smtp_url else {
         tracing::warn!(
@@ -580,13 +587,18 @@ fn parse_header_name(text: &str) -> Result<HeaderName, String> {
         .map_err(|_| format!("{text:?} is not a header name"))
 }
 
-/// The data key: `CACHET_DATA_KEY` when set, else the key file, created on first start.
-fn load_data_key(path: &Path) -> Result<DataKey, String> {
+/// The data key: `CACHET_DATA_KEY` when set, else the key file, created on first start;
+/// `true` with a key file this call created.
+fn load_data_key(path: &Path) -> Result<(DataKey, bool), String> {
     if let Ok(text) = std::env::var("CACHET_DATA_KEY") {
-        return DataKey::parse(&text).map_err(|e| format!("CACHET_DATA_KEY: {e}"));
+        return DataKey::parse(&text)
+            .map(|k| (k, false))
+            .map_err(|e| format!("CACHET_DATA_KEY: {e}"));
     }
     match std::fs::read_to_string(path) {
-        Ok(text) => DataKey::parse(&text).map_err(|e| format!("{}: {e}", path.display())),
+        Ok(text) => DataKey::parse(&text)
+            .map(|k| (k, false))
+            .map_err(|e| format!("{}: {e}", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let (key, text) = DataKey::generate();
             // Written whole to a private temporary file, then linked into place: the link
@@ -627,12 +639,7 @@ fn load_data_key(path: &Path) -> Result<DataKey, String> {
                     ))
                 }
             }
-            eprintln!(
-                "Created the data key file {} (mode 0600). Back it up apart from the database: \
-                 without it, TOTP secrets and subscriber emails cannot be read.",
-                path.display()
-            );
-            Ok(key)
+            Ok((key, true))
         }
         Err(e) => Err(format!(
             "cannot read the data key file {}: {}",
@@ -666,12 +673,29 @@ async fn run(cli: Cli) -> Result<(), String> {
         cli.db_max_connections.max(1),
     )
     .await?;
-    let key = load_data_key(&cli.data_key_file)?;
+    let (key, created) = load_data_key(&cli.data_key_file)?;
     let session_limits = SessionLimits {
         idle: chrono::Duration::minutes(i64::from(cli.serve.session_idle_minutes.max(1))),
         absolute: chrono::Duration::hours(i64::from(cli.serve.session_max_hours.max(1))),
     };
     let service = StatusPage::new(store, key).await.map_err(|e| {
+        if let cachet_core::Error::WrongDataKey = e {
+            // A key made just now for a database that has one: a mistyped path, or a start
+            // from another folder. Leave no stray key behind to be used next time.
+            let made = if created {
+                let _ = std::fs::remove_file(&cli.data_key_file);
+                format!(
+                    " (the key file {} this start made was removed)",
+                    cli.data_key_file.display()
+                )
+            } else {
+                String::new()
+            };
+            return format!(
+                "{e}. Point --data-key-file (CACHET_DATA_KEY_FILE) at the key file made when \
+                 this database was set up, or set CACHET_DATA_KEY to its contents{made}"
+            );
+        }
         let hint = if cli.no_migrate {
             " (with --no-migrate, the schema must exist: run `cachet-server migrate` as \
                      its owner first)"
@@ -680,6 +704,14 @@ async fn run(cli: Cli) -> Result<(), String> {
         };
         format!("cannot load settings: {}{hint}", describe(&e))
     })?;
+    if created {
+        eprintln!(
+            "Created the data key file {} (mode 0600). Back it up apart from the database: \
+             without it, TOTP secrets, subscriber emails and webhook secrets cannot be read, \
+             and the server does not start on this database with another key.",
+            cli.data_key_file.display()
+        );
+    }
     let service = Arc::new(
         service
             .with_session_limits(session_limits)

@@ -465,3 +465,42 @@ fn subcommands_never_create_a_database_and_no_migrate_takes_boolish_values() {
         );
     }
 }
+
+/// A start with another data key than the database's (a mistyped key file path, a start
+/// from another folder) is refused with a message naming the cause, and leaves no key file
+/// behind; the right key still starts (walkthrough finding: it started, answered 500 on
+/// subscriber reads and sealed new rows under the wrong key).
+#[test]
+fn a_start_with_another_data_key_is_refused_and_leaves_no_key_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}", dir.path().join("cachet.db").display());
+    let (ok, out) = cli(&db, &["migrate"]);
+    assert!(ok, "{out}");
+    let mut first = start(&db);
+    assert!(terminate(&mut first).success());
+    let stray = dir.path().join("elsewhere.key");
+    let out = Command::new(bin())
+        .args(["--database-url", &db, "serve", "--listen", "127.0.0.1:0"])
+        .arg("--data-key-file")
+        .arg(&stray)
+        .output()
+        .expect("cli runs");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "started with another key: {text}");
+    assert!(
+        text.contains("the data key does not match this database"),
+        "{text}"
+    );
+    assert!(text.contains("--data-key-file"), "{text}");
+    assert!(!stray.exists(), "a stray key file was left behind");
+    // A key given in the environment is checked the same way.
+    let out = Command::new(bin())
+        .args(["--database-url", &db, "token", "list"])
+        .env("CACHET_DATA_KEY", "ab".repeat(32))
+        .output()
+        .expect("cli runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not match this database"));
+    let mut again = start(&db);
+    assert!(terminate(&mut again).success());
+}
