@@ -145,6 +145,17 @@ pub(crate) async fn guard(State(state): State<AppState>, req: Request, next: Nex
             .flatten()
             .any(|b| state.service.check_csrf(b, &token));
     if !valid {
+        if bindings.iter().all(Option::is_none) && cookies_withheld(&state, &parts) {
+            return refuse(
+                &parts,
+                StatusCode::FORBIDDEN,
+                "Sign-in needs HTTPS",
+                "Your browser sent no dashboard cookie: this server's cookies are Secure, and \
+                 browsers send those over HTTPS only (and to localhost). Open the dashboard \
+                 over HTTPS (see the hardening guide), or, on a trusted network only, turn \
+                 secure cookies off (cachet-server --insecure-cookies).",
+            );
+        }
         return refuse(
             &parts,
             StatusCode::FORBIDDEN,
@@ -155,6 +166,31 @@ pub(crate) async fn guard(State(state): State<AppState>, req: Request, next: Nex
     }
     parts.extensions.insert(Form(params));
     next.run(Request::from_parts(parts, Body::empty())).await
+}
+
+/// Whether a browser would have withheld the cookies this server sets: they are Secure, and
+/// the request came over plain HTTP to a host that is not the machine itself.
+fn cookies_withheld(state: &AppState, parts: &axum::http::request::Parts) -> bool {
+    if !state.config.secure_cookies || state.config.is_https(&parts.uri, &parts.headers) {
+        return false;
+    }
+    !to_this_machine(&parts.headers)
+}
+
+/// Whether the request's `Host` is this machine (localhost, a loopback address), to which
+/// browsers send Secure cookies over plain HTTP too.
+fn to_this_machine(headers: &HeaderMap) -> bool {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.parse::<axum::http::uri::Authority>().ok());
+    host.is_some_and(|h| {
+        let name = h.host().trim_start_matches('[').trim_end_matches(']');
+        name.eq_ignore_ascii_case("localhost")
+            || name
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    })
 }
 
 #[cfg(test)]
@@ -168,6 +204,28 @@ mod tests {
             h.insert(*k, HeaderValue::from_static(v));
         }
         h
+    }
+
+    #[test]
+    fn loopback_hosts_are_this_machine() {
+        for host in [
+            "localhost",
+            "LOCALHOST:8000",
+            "127.0.0.1:8000",
+            "127.1.2.3",
+            "[::1]:8000",
+        ] {
+            assert!(to_this_machine(&headers(&[("host", host)])), "{host}");
+        }
+        for host in [
+            "status.example.com",
+            "192.0.2.2:8011",
+            "[2001:db8::1]:80",
+            "localhost.evil",
+        ] {
+            assert!(!to_this_machine(&headers(&[("host", host)])), "{host}");
+        }
+        assert!(!to_this_machine(&headers(&[])));
     }
 
     #[test]

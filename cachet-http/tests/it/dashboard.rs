@@ -365,6 +365,7 @@ async fn forged_posts_are_refused_and_change_nothing() {
         )
         .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert!(res.text().contains("Form expired"), "{}", res.text());
     // The right token from another site.
     let mut with = vec![("csrf", token.as_str())];
     with.extend_from_slice(&fields);
@@ -422,6 +423,10 @@ async fn forged_posts_are_refused_and_change_nothing() {
         .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     assert!(stranger.session().is_none());
+    // Without any cookie, over plain HTTP to a host that is not this machine, the likely
+    // cause is a browser keeping its Secure cookies back: the page says so.
+    assert!(res.text().contains("Sign-in needs HTTPS"), "{}", res.text());
+    assert!(res.text().contains("--insecure-cookies"), "{}", res.text());
 }
 
 #[tokio::test]

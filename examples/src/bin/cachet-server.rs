@@ -498,6 +498,13 @@ async fn serve(service: Arc<StatusPage>, args: ServeArgs) -> Result<(), String> 
     let app = cachet_http::router(service, config);
     println!("Listening on http://{addr}");
     tracing::info!(%addr, "listening");
+    if !args.insecure_cookies && args.trusted_proxy_header.is_none() && !addr.ip().is_loopback() {
+        tracing::warn!(
+            "dashboard cookies are Secure, and browsers send them over HTTPS only (and to \
+             localhost): put a TLS proxy in front (docs/hardening.md, with \
+             --trusted-proxy-header), or use --insecure-cookies on a trusted network"
+        );
+    }
     let limits = ServerLimits {
         header_read_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
         io_timeout: Duration::from_secs(args.io_timeout_secs.max(1)),
