@@ -254,6 +254,12 @@ async fn every_delivery_is_signed_and_the_receiver_verifies_it() {
         let mut forged = r.body.to_vec();
         forged.extend_from_slice(b" ");
         assert!(!verify_signature(&secret, sig, &forged, now, 300));
+        // The receiver in the docs agrees.
+        if let Some(docs) = docs_verify(&secret, sig, &r.body, None) {
+            assert!(docs, "docs/webhooks.md's verify() refused a delivery");
+            assert_eq!(docs_verify(&secret, sig, &forged, None), Some(false));
+            assert_eq!(docs_verify(&other_secret, sig, &r.body, None), Some(false));
+        }
     }
     events.sort();
     assert_eq!(events, vec!["component.status_changed", "incident.created"]);
@@ -263,6 +269,56 @@ async fn every_delivery_is_signed_and_the_receiver_verifies_it() {
     for d in &ds {
         assert_eq!(d.state, DeliveryState::Delivered, "{d:?}");
         assert!(matches!(d.target, Target::Webhook(w) if w.get() == id));
+    }
+}
+
+/// Runs the Python `verify()` of `docs/webhooks.md` (None without a Python): the receiver
+/// code the docs give must accept what the sender signs.
+fn docs_verify(secret: &str, header: &str, body: &[u8], now: Option<i64>) -> Option<bool> {
+    use std::io::Write as _;
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/webhooks.md"))
+        .expect("docs/webhooks.md");
+    let start = docs.find("```python\n").expect("a Python block") + "```python\n".len();
+    let code = &docs[start..start + docs[start..].find("```").expect("its end")];
+    assert!(code.contains("def verify("), "{code}");
+    let now = now.map_or("None".to_string(), |n| n.to_string());
+    let script = format!(
+        "{code}\nimport sys\nbody = sys.stdin.buffer.read()\n\
+         print(verify(sys.argv[1], sys.argv[2], body, now={now}))\n"
+    );
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", &script, secret, header])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    child.stdin.take()?.write_all(body).ok()?;
+    let out = child.wait_with_output().ok()?;
+    assert!(out.status.success(), "the docs' Python failed");
+    match String::from_utf8_lossy(&out.stdout).trim() {
+        "True" => Some(true),
+        "False" => Some(false),
+        other => panic!("the docs' verify() printed {other:?}"),
+    }
+}
+
+#[test]
+fn the_docs_test_vector_verifies_with_the_docs_code() {
+    let header = "t=1700000000,v1=35495024f4ef3f94e5a93e22221544c4b75e9a42300cd965ab81cb85cd994e91";
+    assert!(verify_signature(
+        "whsec_test",
+        header,
+        b"{}",
+        1_700_000_000,
+        300
+    ));
+    if let Some(ok) = docs_verify("whsec_test", header, b"{}", Some(1_700_000_000)) {
+        assert!(ok);
+        assert_eq!(docs_verify("whsec_test", header, b"{}", None), Some(false));
+        assert_eq!(
+            docs_verify("whsec_test", header, b"{ }", Some(1_700_000_000)),
+            Some(false)
+        );
     }
 }
 
