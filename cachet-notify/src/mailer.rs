@@ -111,19 +111,28 @@ impl SmtpConfig {
             .to_owned();
         let user = percent_decode(parsed.username());
         let password = password.or_else(|| parsed.password().map(percent_decode));
+        // TLS first: a user on smtp+insecure:// is refused whatever the password.
+        if !user.is_empty() && security == SmtpSecurity::None {
+            return Err(ConfigError(
+                "credentials are never sent without TLS: use smtp:// (STARTTLS) or smtps:// \
+                 with a user, or smtp+insecure://host without one (a relay that needs no login)"
+                    .into(),
+            ));
+        }
         let credentials = match (user.is_empty(), password) {
             (true, None) => None,
             (false, Some(p)) => Some((user, p)),
-            (false, None) => return Err(ConfigError("a user is given without a password".into())),
+            (false, None) => {
+                return Err(ConfigError(
+                    "a user is given without a password: set CACHET_SMTP_PASSWORD (or drop \
+                     the user for a server that needs no login)"
+                        .into(),
+                ))
+            }
             (true, Some(_)) => {
                 return Err(ConfigError("a password is given without a user".into()))
             }
         };
-        if credentials.is_some() && security == SmtpSecurity::None {
-            return Err(ConfigError(
-                "credentials are never sent without TLS: use smtp:// or smtps://".into(),
-            ));
-        }
         from.parse::<Mailbox>()
             .map_err(|e| ConfigError(format!("the sender {from:?} is not an address ({e})")))?;
         Ok(SmtpConfig {
@@ -191,6 +200,20 @@ impl SmtpMailer {
             domain: from.email.domain().to_owned(),
             from,
         })
+    }
+
+    /// Connects to the server and says hello, as a send would (TLS and the login
+    /// included), without sending anything: a start-up check that names a wrong setting at
+    /// once rather than at the first notification.
+    ///
+    /// # Errors
+    /// What went wrong, with its causes.
+    pub async fn check(&self) -> Result<(), String> {
+        match self.transport.test_connection().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("the server did not answer as an SMTP server".into()),
+            Err(e) => Err(crate::worker::with_causes(&e)),
+        }
     }
 
     fn message(&self, mail: &Mail) -> Result<Message, SendError> {
@@ -274,6 +297,9 @@ mod tests {
         assert!(err("http://h", None, from).contains("scheme"));
         assert!(err("smtp+insecure://u:p@h", None, from).contains("without TLS"));
         assert!(err("smtp://u@h", None, from).contains("without a password"));
+        assert!(err("smtp://u@h", None, from).contains("CACHET_SMTP_PASSWORD"));
+        // Without TLS, the answer is about TLS whether or not a password was given.
+        assert!(err("smtp+insecure://u@h", None, from).contains("without TLS"));
         assert!(err("smtp://h", Some("p"), from).contains("without a user"));
         assert!(err("smtp://h", None, "not an address").contains("sender"));
         assert!(err("not a url", None, from).contains("does not parse"));

@@ -439,3 +439,33 @@ async fn a_delivery_that_cannot_be_prepared_fails_alone() {
          (wrong data key, or the value was altered)"
     );
 }
+
+/// The start-up check names a setting the server cannot take (STARTTLS required, the sink
+/// has none) and passes the right one, sending nothing either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connection_check_names_a_wrong_setting_and_sends_nothing() {
+    let Some(sink) = Sink::start().await else {
+        return;
+    };
+    let mailer = |scheme: &str, port: u16| {
+        let config = SmtpConfig::from_url(
+            &format!("{scheme}://127.0.0.1:{port}"),
+            None,
+            "Status <status@example.com>",
+        )
+        .unwrap();
+        SmtpMailer::new(&SmtpConfig {
+            timeout: Duration::from_secs(5),
+            ..config
+        })
+        .unwrap()
+    };
+    assert_eq!(mailer("smtp+insecure", sink.port).check().await, Ok(()));
+    let e = mailer("smtp", sink.port).check().await.unwrap_err();
+    assert!(e.contains("STARTTLS"), "{e}");
+    let closed = sink::free_port();
+    let e = mailer("smtp+insecure", closed).check().await.unwrap_err();
+    assert!(e.to_lowercase().contains("refused"), "{e}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(sink.mails().is_empty());
+}

@@ -559,11 +559,29 @@ fn start_delivery(
     };
     let smtp = SmtpConfig::from_url(url, args.smtp_password.clone(), &args.mail_from)
         .map_err(|e| e.to_string())?;
-    let mailer = SmtpMailer::new(&smtp).map_err(|e| e.to_string())?;
+    let mailer = Arc::new(SmtpMailer::new(&smtp).map_err(|e| e.to_string())?);
+    // A wrong setting (no STARTTLS on the server, a wrong password) is named now, not at
+    // the first notification; the server starts either way, as the mail server may only
+    // be down for a while (notifications wait in the outbox).
+    let probe = Arc::clone(&mailer);
+    let (host, port) = (smtp.host.clone(), smtp.port);
+    tokio::spawn(async move {
+        match probe.check().await {
+            Ok(()) => tracing::info!(%host, port, "the SMTP server accepts this server's settings"),
+            Err(e) => tracing::warn!(
+                %host,
+                port,
+                error = %e,
+                "the SMTP server cannot be used with these settings yet; notifications wait \
+                 in the outbox (--smtp-url: smtp:// needs STARTTLS, smtps:// TLS, \
+                 smtp+insecure:// is for a relay without either)"
+            ),
+        }
+    });
     let positive = |n: u32| std::num::NonZeroU32::new(n).unwrap_or(std::num::NonZeroU32::MIN);
     let worker = Arc::new(Worker::new(
         Arc::clone(service),
-        Arc::new(mailer),
+        mailer,
         WorkerConfig {
             base_url,
             global_per_second: positive(args.mail_rate),
