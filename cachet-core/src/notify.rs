@@ -578,20 +578,16 @@ pub fn schedule_notice(
 /// The verification mail for a new subscriber (the worker adds the signed link).
 pub fn verification_notice(site: &Site) -> Notice {
     let line = format!("Confirm your subscription to {}", site.name);
-    let text = format!(
-        "{line}\n\nSomeone (we hope you) asked for status updates from {} to be sent to this \
-         address. Open the link below to confirm. If it was not you, ignore this mail: \
-         nothing will be sent.\n",
+    let body = format!(
+        "Someone (we hope you) asked for status updates from {} to be sent to this address. \
+         Open the link below to confirm. If it was not you, ignore this mail: nothing will \
+         be sent.",
         site.name
     );
+    let text = format!("{line}\n\n{body}\n");
     let mut html = String::new();
     html_text(&mut html, "h1", &line);
-    html_text(
-        &mut html,
-        "p",
-        "Someone (we hope you) asked for status updates to be sent to this address. Open the \
-         link below to confirm. If it was not you, ignore this mail: nothing will be sent.",
-    );
+    html_text(&mut html, "p", &body);
     Notice {
         event: EventKind::SubscriberCreated,
         audience: Audience::NewSubscriber,
@@ -824,6 +820,18 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), EventKind::ALL.len());
         assert_eq!(EventKind::parse("incident.deleted"), None);
+    }
+
+    #[test]
+    fn the_verification_mail_says_the_same_in_both_parts() {
+        let n = verification_notice(&Site {
+            name: "Acme <Status>".into(),
+            url: String::new(),
+        });
+        let asked = "asked for status updates from Acme <Status> to be sent";
+        assert!(n.text.contains(asked), "{}", n.text);
+        let escaped = "asked for status updates from Acme &lt;Status&gt; to be sent";
+        assert!(n.html.as_str().contains(escaped), "{}", n.html.as_str());
     }
 
     #[test]

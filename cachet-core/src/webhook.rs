@@ -358,7 +358,7 @@ fn refused_v4(ip: Ipv4Addr) -> Option<&'static str> {
     } else if ip.is_private() {
         Some("a private address")
     } else if ip.is_link_local() {
-        Some("a link-local address (cloud metadata lives there)")
+        Some("a link-local address, where cloud metadata services answer")
     } else if a == 100 && (64..128).contains(&b) {
         Some("a shared (carrier-grade NAT) address")
     } else if a == 0 || ip.is_unspecified() {

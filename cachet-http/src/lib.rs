@@ -47,6 +47,7 @@ pub fn router(service: Arc<StatusPage>, config: HttpConfig) -> Router {
     let app = Router::new()
         .nest("/api/v1", api::routes(&state))
         .merge(page::routes())
-        .merge(dashboard::routes(&state));
+        .merge(dashboard::routes(&state))
+        .fallback(page::fallback);
     security::apply(app, &state).with_state(state)
 }

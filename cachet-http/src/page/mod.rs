@@ -204,6 +204,15 @@ fn not_modified_response(etag: &str) -> Response {
     res
 }
 
+/// Every path no route takes (outside the API, which answers in JSON): the page's 404.
+pub(crate) async fn fallback(
+    State(state): State<AppState>,
+    OriginalUri(original): OriginalUri,
+    uri: Uri,
+) -> Response {
+    not_found_page(&state, &base_path(&original, &uri))
+}
+
 fn not_found_page(state: &AppState, base: &str) -> Response {
     // Settings live in memory: a 404 costs no store access.
     let settings = state.service.settings();

@@ -52,6 +52,29 @@ async fn unknown_paths_are_json_404() {
     }
 }
 
+/// Outside the API, a path no route takes gets the status page's 404 page, with the
+/// headers of every page (walkthrough finding: an empty body).
+#[tokio::test]
+async fn unknown_pages_are_the_html_404_page() {
+    let app = App::new().await;
+    for path in ["/nope", "/dashboard/sign-in", "/subscribe/nope/deeper"] {
+        let res = app.get(path, None).await;
+        assert_eq!(res.status, axum::http::StatusCode::NOT_FOUND, "{path}");
+        assert!(
+            res.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{path}"
+        );
+        assert!(res.text().contains("<h1>"), "{path}: {}", res.text());
+        assert!(
+            res.headers.contains_key("content-security-policy"),
+            "{path}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn wrong_methods_are_json_405() {
     let app = App::new().await;
@@ -568,7 +591,7 @@ async fn a_mounted_router_links_under_its_prefix() {
         .header("content-type", "application/json")
         .body(Body::from(r#"{"name":"i","status":1,"message":"m"}"#))
         .unwrap();
-    let res = tower::ServiceExt::oneshot(host, req).await.unwrap();
+    let res = tower::ServiceExt::oneshot(host.clone(), req).await.unwrap();
     let body = http_body_util::BodyExt::collect(res.into_body())
         .await
         .unwrap()
@@ -578,6 +601,26 @@ async fn a_mounted_router_links_under_its_prefix() {
         v["data"]["permalink"],
         format!("http://h.test/status/incidents/{}", v["data"]["id"])
     );
+    // The page at the prefix (axum's nest leaves "/status/" to the host's router); an
+    // unknown page under the prefix is the page's 404, with links under the prefix.
+    for (path, status) in [
+        ("/status", 200),
+        ("/status/nope", 404),
+        ("/status/dashboard/nope", 404),
+    ] {
+        let req = Request::get(path)
+            .header("host", "h.test")
+            .body(Body::empty())
+            .unwrap();
+        let res = tower::ServiceExt::oneshot(host.clone(), req).await.unwrap();
+        assert_eq!(res.status().as_u16(), status, "{path}");
+        let body = http_body_util::BodyExt::collect(res.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        let html = String::from_utf8_lossy(&body);
+        assert!(html.contains("href=\"/status/assets/"), "{path}: {html}");
+    }
 }
 
 /// Spec section 1: public reads answer CORS for the allowed origins (the `allowed_domains`

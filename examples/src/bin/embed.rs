@@ -34,6 +34,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "/",
             get(|| async { "The host application. The status page is at /status" }),
         )
+        // nest takes "/status" but not "/status/": send the slash to the page.
+        .route(
+            "/status/",
+            get(|| async { axum::response::Redirect::permanent("/status") }),
+        )
         .nest(
             "/status",
             cachet_http::router(service, HttpConfig::default()),
