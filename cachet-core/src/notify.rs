@@ -823,6 +823,31 @@ mod tests {
     }
 
     #[test]
+    fn mails_link_the_page_of_what_they_tell() {
+        let base = "https://status.example.com";
+        let page = |e, id| page_of(base, e, id);
+        assert_eq!(
+            page(EventKind::IncidentCreated, Some(7)).as_deref(),
+            Some("https://status.example.com/incidents/7")
+        );
+        assert_eq!(
+            page(EventKind::UpdatePosted, Some(7)).as_deref(),
+            Some("https://status.example.com/incidents/7")
+        );
+        assert_eq!(
+            page(EventKind::ComponentStatusChanged, Some(3)).as_deref(),
+            Some("https://status.example.com/components/3")
+        );
+        assert_eq!(
+            page(EventKind::MaintenanceScheduled, Some(2)).as_deref(),
+            Some("https://status.example.com/")
+        );
+        assert_eq!(page(EventKind::IncidentCreated, None), None);
+        assert_eq!(page(EventKind::SubscriberCreated, Some(1)), None);
+        assert_eq!(page(EventKind::LinksRequested, Some(1)), None);
+    }
+
+    #[test]
     fn the_verification_mail_says_the_same_in_both_parts() {
         let n = verification_notice(&Site {
             name: "Acme <Status>".into(),
@@ -1014,6 +1039,28 @@ pub struct Links {
     pub manage: String,
     /// Leave.
     pub unsubscribe: String,
+    /// The status page's page of what the mail is about (see [`page_of`]).
+    pub page: Option<String>,
+}
+
+/// The public page of what a notice is about, under `base`: an incident's page, a
+/// component's page, the status page itself for maintenance; None for mails about the
+/// subscription.
+pub fn page_of(base: &str, event: EventKind, entity: Option<i64>) -> Option<String> {
+    match event {
+        EventKind::IncidentCreated
+        | EventKind::IncidentUpdated
+        | EventKind::IncidentResolved
+        | EventKind::UpdatePosted => entity.map(|id| format!("{base}/incidents/{id}")),
+        EventKind::ComponentStatusChanged => entity.map(|id| format!("{base}/components/{id}")),
+        EventKind::MaintenanceScheduled
+        | EventKind::MaintenanceStarted
+        | EventKind::MaintenanceCompleted => Some(format!("{base}/")),
+        EventKind::SubscriberCreated
+        | EventKind::SubscriberVerified
+        | EventKind::SubscriberUnsubscribed
+        | EventKind::LinksRequested => None,
+    }
 }
 
 impl Links {
@@ -1036,6 +1083,7 @@ impl Links {
             verify: verify.then(|| link(LinkPurpose::Verify, "verify")),
             manage: link(LinkPurpose::Manage, "manage"),
             unsubscribe: link(LinkPurpose::Unsubscribe, "unsubscribe"),
+            page: None,
         }
     }
 }
@@ -1045,6 +1093,12 @@ pub fn compose(delivery: &Delivery, to: &str, links: &Links) -> Mail {
     let n = &delivery.notice;
     let mut text = n.text.clone();
     let mut html = n.html.as_str().to_owned();
+    if let Some(page) = &links.page {
+        let _ = write!(text, "\nMore on the status page: {page}\n");
+        html.push_str("<p><a href=\"");
+        escape_html(page, &mut html);
+        html.push_str("\">More on the status page</a></p>");
+    }
     if let Some(verify) = &links.verify {
         let _ = write!(text, "\nConfirm: {verify}\n");
         html.push_str("<p><a href=\"");

@@ -424,14 +424,17 @@ impl StatusPage {
         } else {
             site.url.as_str()
         };
-        let links = notify::Links::sign(
-            &self.key,
-            base,
-            subscriber.id,
-            subscriber.created_at,
-            now,
-            verification,
-        );
+        let links = notify::Links {
+            page: notify::page_of(base, delivery.notice.event, delivery.notice.entity_id),
+            ..notify::Links::sign(
+                &self.key,
+                base,
+                subscriber.id,
+                subscriber.created_at,
+                now,
+                verification,
+            )
+        };
         Ok(Outgoing::Mail(Box::new(notify::compose(
             delivery,
             subscriber.email.as_str(),

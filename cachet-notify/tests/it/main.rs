@@ -220,6 +220,7 @@ async fn an_incident_mails_each_verified_subscriber_of_its_component_once() {
     assert!(first[0]
         .text
         .contains("https://status.example.com/subscribe/verify/"));
+    assert!(!first[0].text.contains("More on the status page"));
 
     // Without notify: nobody. With notify: the global and the Payments subscriber.
     p.page
@@ -236,6 +237,16 @@ async fn an_incident_mails_each_verified_subscriber_of_its_component_once() {
     drain(&w).await;
     let mails = sink.wait_for(3).await;
     let incident_mails: Vec<_> = mails[1..].to_vec();
+    let failing = p
+        .page
+        .list_incidents(&Actor::System, ListQuery::new(1, 10, Default::default()))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|i| i.name == "Card payments failing")
+        .unwrap();
+    let incident_page = format!("https://status.example.com/incidents/{}", failing.id.get());
     let mut to: Vec<_> = incident_mails
         .iter()
         .map(|m| m.rcpt_to[0].clone())
@@ -263,8 +274,18 @@ async fn an_incident_mails_each_verified_subscriber_of_its_component_once() {
             "{}",
             m.text
         );
+        assert!(
+            m.text
+                .contains(&format!("More on the status page: {incident_page}")),
+            "{}",
+            m.text
+        );
         let html = m.html.as_deref().unwrap();
         assert!(html.contains("<strong>fail</strong>"), "{html}");
+        assert!(
+            html.contains(&format!("<a href=\"{incident_page}\">")),
+            "{html}"
+        );
         let unsubscribe = m.header("List-Unsubscribe");
         assert!(
             unsubscribe.starts_with("<https://status.example.com/subscribe/unsubscribe/")
