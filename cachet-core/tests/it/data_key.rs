@@ -17,8 +17,8 @@ fn wrong_key(r: Result<StatusPage, Error>) -> String {
     }
 }
 
-#[tokio::test]
-async fn another_key_is_refused_and_the_first_still_works() {
+/// A store set up by a service with its key, holding one subscriber (a sealed address).
+async fn a_store_with_a_subscriber() -> (Arc<dyn Store>, DataKey) {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let (key, _) = DataKey::generate();
     let page = StatusPage::new(store.clone(), key.clone()).await.unwrap();
@@ -32,6 +32,12 @@ async fn another_key_is_refused_and_the_first_still_works() {
     )
     .await
     .unwrap();
+    (store, key)
+}
+
+#[tokio::test]
+async fn another_key_is_refused_and_the_first_still_works() {
+    let (store, key) = a_store_with_a_subscriber().await;
     let text = wrong_key(StatusPage::new(store.clone(), DataKey::generate().0).await);
     assert!(
         text.starts_with("the data key does not match this database"),
@@ -59,20 +65,7 @@ async fn another_key_is_refused_and_the_first_still_works() {
 /// the key, or the start is refused (and the check is not written).
 #[tokio::test]
 async fn a_database_without_the_check_is_checked_against_its_sealed_values() {
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let (key, _) = DataKey::generate();
-    let page = StatusPage::new(store.clone(), key.clone()).await.unwrap();
-    page.create_subscriber(
-        &Actor::System,
-        SubscriberInput {
-            email: Some("ada@example.com".into()),
-            verify: Some(true),
-            components: None,
-        },
-    )
-    .await
-    .unwrap();
-    drop(page);
+    let (store, key) = a_store_with_a_subscriber().await;
     // As a database of an older version: the same rows, no check.
     let legacy: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let rows = store
