@@ -7,7 +7,7 @@
 
 use super::StatusPage;
 use crate::error::{Error, Result};
-use crate::store::ListQuery;
+use crate::store::{ListQuery, MAX_PER_PAGE};
 
 /// The setting that holds the check value (not one of [`crate::settings::KEYS`]: no API or
 /// page shows or changes it).
@@ -44,12 +44,27 @@ impl StatusPage {
     /// secret), if any is stored, opens with this key.
     async fn sealed_values_open(&self) -> Result<()> {
         let refused = |_| Error::WrongDataKey;
-        let subscribers = self
-            .store
-            .list_subscribers(&ListQuery::new(1, 1, ()))
-            .await?;
-        if let Some(s) = subscribers.items.into_iter().next() {
-            self.open_subscriber(s).map_err(refused)?;
+        // The first sealed address: rows from before sealing are in the clear and open
+        // with any key, so they prove nothing.
+        let mut page = 1;
+        loop {
+            let subscribers = self
+                .store
+                .list_subscribers(&ListQuery::new(page, MAX_PER_PAGE, ()))
+                .await?;
+            let last = is_last(page, subscribers.items.len(), subscribers.total);
+            if let Some(s) = subscribers
+                .items
+                .into_iter()
+                .find(|s| !s.email.sealed.is_empty())
+            {
+                self.open_subscriber(s).map_err(refused)?;
+                break;
+            }
+            if last {
+                break;
+            }
+            page += 1;
         }
         if let Some(w) = self.store.list_webhooks().await?.first() {
             self.webhook_secret(w).map_err(refused)?;
@@ -58,7 +73,7 @@ impl StatusPage {
         loop {
             let users = self
                 .store
-                .list_users(&ListQuery::new(page, crate::store::MAX_PER_PAGE, ()))
+                .list_users(&ListQuery::new(page, MAX_PER_PAGE, ()))
                 .await?;
             if let Some(sealed) = users
                 .items
@@ -67,12 +82,16 @@ impl StatusPage {
             {
                 return self.open_totp_secret(sealed).map(|_| ()).map_err(refused);
             }
-            if users.items.is_empty()
-                || u64::from(page) * u64::from(crate::store::MAX_PER_PAGE) >= users.total
-            {
+            if is_last(page, users.items.len(), users.total) {
                 return Ok(());
             }
             page += 1;
         }
     }
+}
+
+/// Whether page `page` (of [`MAX_PER_PAGE`] rows, `rows` of them read) is the last of
+/// `total` rows.
+fn is_last(page: u32, rows: usize, total: u64) -> bool {
+    rows == 0 || u64::from(page) * u64::from(MAX_PER_PAGE) >= total
 }

@@ -106,3 +106,43 @@ async fn copy_subscriber_rows(from: &Arc<dyn Store>, to: &Arc<dyn Store>) {
         .unwrap();
     }
 }
+
+/// A database from before sealing may keep addresses in the clear (they open with any key):
+/// the check looks past them to a sealed one (review finding: the first row alone decided,
+/// so a wrong key was bound and the right one refused after).
+#[tokio::test]
+async fn clear_addresses_do_not_hide_a_wrong_key() {
+    let (store, key) = a_store_with_a_subscriber().await;
+    let legacy: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    // The oldest row, from before sealing: the address in the lookup column, nothing sealed.
+    legacy
+        .create_subscriber(cachet_core::store::NewSubscriber {
+            email: cachet_core::model::SealedEmail {
+                lookup: "old@example.com".into(),
+                sealed: String::new(),
+            },
+            verify_code_hash: cachet_core::secret::TokenHash::of("x"),
+            verified_at: None,
+            global: true,
+            subscribe_to: cachet_core::store::SubscribeTo::AllComponents,
+            notice: None,
+        })
+        .await
+        .unwrap();
+    copy_subscriber_rows(&store, &legacy).await;
+    wrong_key(StatusPage::new(legacy.clone(), DataKey::generate().0).await);
+    let page = StatusPage::new(legacy, key).await.unwrap();
+    let mut emails: Vec<String> = page
+        .list_subscribers(
+            &Actor::System,
+            &cachet_core::store::ListQuery::new(1, 10, ()),
+        )
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|s| s.email.as_str().to_owned())
+        .collect();
+    emails.sort();
+    assert_eq!(emails, vec!["ada@example.com", "old@example.com"]);
+}
