@@ -26,7 +26,8 @@ pub struct WorkerConfig {
     pub batch: u32,
     /// How long a claim holds its deliveries. A worker that dies lets them go after this;
     /// one that runs short of it sends no more of the batch (the rest are taken again when
-    /// the lease ends), so no delivery is ever sent under an expired claim.
+    /// the lease ends), so no delivery is ever sent under an expired claim. At least two
+    /// `send_timeout`s (a shorter one is lengthened).
     pub lease: Duration,
     /// The longest one send may take; a mailer that takes longer is cut off (a transient
     /// failure, retried).
@@ -100,7 +101,18 @@ impl Worker {
         Worker::build(page, Sends::Webhooks { sender, payloads }, config)
     }
 
-    fn build(page: Arc<StatusPage>, sends: Sends, config: WorkerConfig) -> Worker {
+    fn build(page: Arc<StatusPage>, sends: Sends, mut config: WorkerConfig) -> Worker {
+        // Under a lease shorter than a send nothing could ever be sent, and the deliveries
+        // would be claimed again and again.
+        let floor = config.send_timeout.saturating_mul(2);
+        if config.lease < floor {
+            tracing::warn!(
+                lease = ?config.lease,
+                send_timeout = ?config.send_timeout,
+                "the lease is shorter than two sends; lengthened to two"
+            );
+            config.lease = floor;
+        }
         Worker {
             global: RateLimiter::direct(Quota::per_second(config.global_per_second)),
             per_recipient: RateLimiter::keyed(Quota::per_hour(config.per_recipient_per_hour)),
@@ -153,6 +165,9 @@ impl Worker {
                     );
                     break;
                 }
+                // A store that cannot be reached is no fault of the delivery: the batch
+                // stops, uncharged, and is taken again when the lease ends.
+                Err(e @ cachet_core::Error::Unavailable(_)) => return Err(e),
                 // One delivery that cannot be made (its row does not open with this data
                 // key, its notice is gone) is a failed attempt of its own: retried, then
                 // failed, never holding up the rest of the batch.

@@ -174,7 +174,21 @@ fn cookies_withheld(state: &AppState, parts: &axum::http::request::Parts) -> boo
     if !state.config.secure_cookies || state.config.is_https(&parts.uri, &parts.headers) {
         return false;
     }
-    !to_this_machine(&parts.headers)
+    !to_this_machine(&parts.headers) && !page_was_https(&parts.headers)
+}
+
+/// Whether the browser says the form's page was on HTTPS (`Origin`, else `Referer`): then
+/// it sent its Secure cookies, whatever a proxy that does not say so made of the request.
+fn page_was_https(headers: &HeaderMap) -> bool {
+    [header::ORIGIN, header::REFERER].iter().any(|name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.get(..8)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+            })
+    })
 }
 
 /// Whether the request's `Host` is this machine (localhost, a loopback address), to which
@@ -186,7 +200,9 @@ fn to_this_machine(headers: &HeaderMap) -> bool {
         .and_then(|h| h.parse::<axum::http::uri::Authority>().ok());
     host.is_some_and(|h| {
         let name = h.host().trim_start_matches('[').trim_end_matches(']');
-        name.eq_ignore_ascii_case("localhost")
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        name == "localhost"
+            || name.ends_with(".localhost")
             || name
                 .parse::<std::net::IpAddr>()
                 .is_ok_and(|ip| ip.is_loopback())
@@ -211,6 +227,7 @@ mod tests {
         for host in [
             "localhost",
             "LOCALHOST:8000",
+            "status.localhost:8000",
             "127.0.0.1:8000",
             "127.1.2.3",
             "[::1]:8000",
@@ -226,6 +243,28 @@ mod tests {
             assert!(!to_this_machine(&headers(&[("host", host)])), "{host}");
         }
         assert!(!to_this_machine(&headers(&[])));
+    }
+
+    #[test]
+    fn a_page_on_https_is_told_by_origin_or_referer() {
+        assert!(page_was_https(&headers(&[(
+            "origin",
+            "https://status.test"
+        )])));
+        assert!(page_was_https(&headers(&[(
+            "origin",
+            "HTTPS://status.test"
+        )])));
+        assert!(page_was_https(&headers(&[(
+            "referer",
+            "https://status.test/dashboard/login"
+        )])));
+        assert!(!page_was_https(&headers(&[(
+            "origin",
+            "http://status.test"
+        )])));
+        assert!(!page_was_https(&headers(&[("origin", "null")])));
+        assert!(!page_was_https(&headers(&[])));
     }
 
     #[test]

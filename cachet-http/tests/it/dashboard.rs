@@ -427,6 +427,17 @@ async fn forged_posts_are_refused_and_change_nothing() {
     // cause is a browser keeping its Secure cookies back: the page says so.
     assert!(res.text().contains("Sign-in needs HTTPS"), "{}", res.text());
     assert!(res.text().contains("--insecure-cookies"), "{}", res.text());
+    // A page on HTTPS (behind a proxy that does not say so) did send its cookies: the form
+    // has expired, and nobody is told to turn secure cookies off.
+    let res = stranger
+        .post_raw(
+            "/dashboard/login",
+            &form_body(&[("login", "rey"), ("password", PASSWORD)]),
+            &[("origin", "https://status.test")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert!(res.text().contains("Form expired"), "{}", res.text());
 }
 
 #[tokio::test]

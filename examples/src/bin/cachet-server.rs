@@ -285,8 +285,8 @@ enum UserCommand {
         #[arg(long)]
         email: String,
         /// admin, manager, reporter or viewer.
-        #[arg(long, default_value = "viewer")]
-        role: String,
+        #[arg(long, default_value = "viewer", value_parser = parse_role)]
+        role: Role,
         /// Read the password from standard input instead of generating one.
         #[arg(long)]
         password_stdin: bool,
@@ -415,26 +415,41 @@ async fn open_store(url: &str, migrate: bool, pool_size: u32) -> Result<Arc<dyn 
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Completes on Ctrl-C or SIGTERM. The handlers are in place when this returns, not when
+/// the future is first polled: a SIGTERM right after "Listening on" stops the server
+/// gracefully instead of killing it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let signals = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::interrupt()).ok(),
+            signal(SignalKind::terminate()).ok(),
+        )
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    async move {
+        #[cfg(unix)]
+        {
+            let (interrupt, terminate) = signals;
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = wait(interrupt) => {},
+                () = wait(terminate) => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down");
     }
-    tracing::info!("shutting down");
 }
 
 async fn serve(service: Arc<StatusPage>, args: ServeArgs) -> Result<(), String> {
@@ -496,6 +511,7 @@ async fn serve(service: Arc<StatusPage>, args: ServeArgs) -> Result<(), String> 
     let addr = listener.local_addr().map_err(|e| describe(&e))?;
     start_delivery(&service, &args, addr)?;
     let app = cachet_http::router(service, config);
+    let shutdown = shutdown_signal();
     println!("Listening on http://{addr}");
     tracing::info!(%addr, "listening");
     if !args.insecure_cookies && args.trusted_proxy_header.is_none() && !addr.ip().is_loopback() {
@@ -512,7 +528,7 @@ async fn serve(service: Arc<StatusPage>, args: ServeArgs) -> Result<(), String> 
         max_connections_per_ip: args.max_connections_per_ip,
         ..ServerLimits::default()
     };
-    cachet_http::server::serve(listener, app, limits, shutdown_signal())
+    cachet_http::server::serve(listener, app, limits, shutdown)
         .await
         .map_err(|e| format!("server error: {e}"))
 }
@@ -594,6 +610,11 @@ fn start_delivery(
     Ok(())
 }
 
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::from_name(text)
+        .ok_or_else(|| format!("unknown role \"{text}\" (admin, manager, reporter, viewer)"))
+}
+
 fn parse_webhook_allow(text: &str) -> Result<AddressPolicy, String> {
     AddressPolicy::parse(text)
 }
@@ -612,23 +633,41 @@ fn parse_header_name(text: &str) -> Result<HeaderName, String> {
         .map_err(|_| format!("{text:?} is not a header name"))
 }
 
-/// The data key: `CACHET_DATA_KEY` when set, else the key file, created on first start;
-/// `true` with a key file this call created.
-fn load_data_key(path: &Path) -> Result<(DataKey, bool), String> {
+/// The data key of this start.
+enum Key {
+    /// From `CACHET_DATA_KEY`, or from the key file.
+    Given(DataKey),
+    /// Made by this start and written whole to a private file beside the key file (`text`
+    /// is what it holds); it becomes the key file only once the database has accepted the
+    /// key (see [`publish_key`]), so no other process ever uses a key that may be refused.
+    New {
+        key: DataKey,
+        text: String,
+        pending: PathBuf,
+    },
+}
+
+/// The data key: `CACHET_DATA_KEY` when set, else the key file; a new one when there is no
+/// key file and `may_create` (the server's first start; a subcommand never makes a key, as
+/// it never makes a database).
+fn load_data_key(path: &Path, may_create: bool) -> Result<Key, String> {
     if let Ok(text) = std::env::var("CACHET_DATA_KEY") {
         return DataKey::parse(&text)
-            .map(|k| (k, false))
+            .map(Key::Given)
             .map_err(|e| format!("CACHET_DATA_KEY: {e}"));
     }
     match std::fs::read_to_string(path) {
         Ok(text) => DataKey::parse(&text)
-            .map(|k| (k, false))
+            .map(Key::Given)
             .map_err(|e| format!("{}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !may_create => Err(format!(
+            "there is no data key file at {}: subcommands use the server's key, so pass \
+             the server's --data-key-file (CACHET_DATA_KEY_FILE) or set CACHET_DATA_KEY",
+            path.display()
+        )),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let (key, text) = DataKey::generate();
-            // Written whole to a private temporary file, then linked into place: the link
-            // fails if another instance got there first, and nobody ever reads half a key.
-            let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+            let pending = path.with_extension(format!("pending{}", std::process::id()));
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);
             #[cfg(unix)]
@@ -636,39 +675,56 @@ fn load_data_key(path: &Path) -> Result<(DataKey, bool), String> {
                 use std::os::unix::fs::OpenOptionsExt;
                 options.mode(0o600);
             }
-            let written = options.open(&tmp).and_then(|mut file| {
+            let written = options.open(&pending).and_then(|mut file| {
                 std::io::Write::write_all(&mut file, format!("{text}\n").as_bytes())?;
                 file.sync_all()
             });
             if let Err(e) = written {
-                let _ = std::fs::remove_file(&tmp);
+                let _ = std::fs::remove_file(&pending);
                 return Err(format!(
                     "cannot create the data key file {}: {}",
                     path.display(),
                     describe(&e)
                 ));
             }
-            let linked = std::fs::hard_link(&tmp, path);
-            let _ = std::fs::remove_file(&tmp);
-            match linked {
-                Ok(()) => {}
-                // Another instance created it first: use theirs.
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    return load_data_key(path)
-                }
-                Err(e) => {
-                    return Err(format!(
-                        "cannot create the data key file {}: {}",
-                        path.display(),
-                        describe(&e)
-                    ))
-                }
-            }
-            Ok((key, true))
+            Ok(Key::New { key, text, pending })
         }
         Err(e) => Err(format!(
             "cannot read the data key file {}: {}",
             path.display(),
+            describe(&e)
+        )),
+    }
+}
+
+/// Puts a new key, which the database has accepted, in the key file's place: linked, so an
+/// existing file is never replaced and nobody reads half a key.
+fn publish_key(path: &Path, text: &str, pending: &Path) -> Result<(), String> {
+    match std::fs::hard_link(pending, path) {
+        Ok(()) => {
+            let _ = std::fs::remove_file(pending);
+            Ok(())
+        }
+        // Another start in this folder published its key meanwhile (for another database:
+        // on this one, only one key can be accepted). Keep this one where it is.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let theirs = std::fs::read_to_string(path).unwrap_or_default();
+            if theirs.trim() == text {
+                let _ = std::fs::remove_file(pending);
+                return Ok(());
+            }
+            Err(format!(
+                "another start created {} meanwhile, with another key; this database was set \
+                 up with the key in {}: start with --data-key-file {}",
+                path.display(),
+                pending.display(),
+                pending.display()
+            ))
+        }
+        Err(e) => Err(format!(
+            "cannot create the data key file {} (the key is in {}): {}",
+            path.display(),
+            pending.display(),
             describe(&e)
         )),
     }
@@ -698,38 +754,41 @@ async fn run(cli: Cli) -> Result<(), String> {
         cli.db_max_connections.max(1),
     )
     .await?;
-    let (key, created) = load_data_key(&cli.data_key_file)?;
+    let serving = matches!(cli.command, None | Some(Command::Serve));
+    let key = load_data_key(&cli.data_key_file, serving)?;
+    let (data_key, pending) = match key {
+        Key::Given(key) => (key, None),
+        Key::New { key, text, pending } => (key, Some((text, pending))),
+    };
     let session_limits = SessionLimits {
         idle: chrono::Duration::minutes(i64::from(cli.serve.session_idle_minutes.max(1))),
         absolute: chrono::Duration::hours(i64::from(cli.serve.session_max_hours.max(1))),
     };
-    let service = StatusPage::new(store, key).await.map_err(|e| {
-        if let cachet_core::Error::WrongDataKey = e {
-            // A key made just now for a database that has one: a mistyped path, or a start
-            // from another folder. Leave no stray key behind to be used next time.
-            let made = if created {
-                let _ = std::fs::remove_file(&cli.data_key_file);
-                format!(
-                    " (the key file {} this start made was removed)",
-                    cli.data_key_file.display()
-                )
+    let service = match StatusPage::new(store, data_key).await {
+        Ok(service) => service,
+        Err(e) => {
+            if let Some((_, file)) = &pending {
+                let _ = std::fs::remove_file(file);
+            }
+            if let cachet_core::Error::WrongDataKey = e {
+                // A mistyped path, or a start from another folder, which made a key of its
+                // own: none was written.
+                return Err(format!(
+                    "{e}. Point --data-key-file (CACHET_DATA_KEY_FILE) at the key file made \
+                     when this database was set up, or set CACHET_DATA_KEY to its contents"
+                ));
+            }
+            let hint = if cli.no_migrate {
+                " (with --no-migrate, the schema must exist: run `cachet-server migrate` as \
+                 its owner first)"
             } else {
-                String::new()
+                ""
             };
-            return format!(
-                "{e}. Point --data-key-file (CACHET_DATA_KEY_FILE) at the key file made when \
-                 this database was set up, or set CACHET_DATA_KEY to its contents{made}"
-            );
+            return Err(format!("cannot load settings: {}{hint}", describe(&e)));
         }
-        let hint = if cli.no_migrate {
-            " (with --no-migrate, the schema must exist: run `cachet-server migrate` as \
-                     its owner first)"
-        } else {
-            ""
-        };
-        format!("cannot load settings: {}{hint}", describe(&e))
-    })?;
-    if created {
+    };
+    if let Some((text, file)) = &pending {
+        publish_key(&cli.data_key_file, text, file)?;
         eprintln!(
             "Created the data key file {} (mode 0600). Back it up apart from the database: \
              without it, TOTP secrets, subscriber emails and webhook secrets cannot be read, \
@@ -752,9 +811,6 @@ async fn run(cli: Cli) -> Result<(), String> {
             role,
             password_stdin,
         })) => {
-            let role = Role::from_name(&role).ok_or_else(|| {
-                format!("unknown role \"{role}\" (admin, manager, reporter, viewer)")
-            })?;
             let (password, generated) = if password_stdin {
                 let mut line = String::new();
                 std::io::stdin()
