@@ -82,10 +82,9 @@ async fn deliveries(page: &StatusPage) -> Vec<cachet_core::notify::Delivery> {
     .items
 }
 
-/// A server that takes the connection and never says a word: the worker cuts the send off
-/// at its timeout and retries later, instead of hanging on it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_that_never_answers_is_cut_off_at_the_send_timeout() {
+/// A server on loopback that takes connections and never says a word (the task holds them
+/// open until it is aborted): its port, and the task.
+async fn mute_server() -> (u16, tokio::task::JoinHandle<()>) {
     let mute = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = mute.local_addr().unwrap().port();
     let held = tokio::spawn(async move {
@@ -94,6 +93,14 @@ async fn a_server_that_never_answers_is_cut_off_at_the_send_timeout() {
             open.push(conn);
         }
     });
+    (port, held)
+}
+
+/// A server that takes the connection and never says a word: the worker cuts the send off
+/// at its timeout and retries later, instead of hanging on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_answers_is_cut_off_at_the_send_timeout() {
+    let (port, held) = mute_server().await;
     let p = page().await;
     let c = component(&p.page, "API").await;
     subscribe(&p.page, "ops@example.com", vec![c], true).await;
@@ -126,14 +133,7 @@ async fn a_server_that_never_answers_is_cut_off_at_the_send_timeout() {
 /// (taken again when the lease ends), never sent by two holders.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_is_sent_when_the_lease_would_end_during_the_send() {
-    let mute = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = mute.local_addr().unwrap().port();
-    let held = tokio::spawn(async move {
-        let mut open = Vec::new();
-        while let Ok((conn, _)) = mute.accept().await {
-            open.push(conn);
-        }
-    });
+    let (port, held) = mute_server().await;
     let p = page().await;
     let c = component(&p.page, "API").await;
     for who in ["a", "b", "c"] {
