@@ -7,11 +7,12 @@
 
 use super::StatusPage;
 use crate::error::{Error, Result};
-use crate::store::{ListQuery, MAX_PER_PAGE};
+use crate::store::{ListQuery, Page, MAX_PER_PAGE};
+use crate::StoreError;
 
 /// The setting that holds the check value (not one of [`crate::settings::KEYS`]: no API or
 /// page shows or changes it).
-pub(crate) const DATA_KEY_CHECK: &str = "data_key_check";
+const DATA_KEY_CHECK: &str = "data_key_check";
 
 /// The purpose the check value is derived for (a keyed digest: it tells nothing of the key).
 const CHECK_PURPOSE: &str = "data-key-check";
@@ -24,15 +25,19 @@ impl StatusPage {
     /// `WrongDataKey` when the database belongs to another key; store failures.
     pub(super) async fn bind_data_key(&self, settings: &[(String, String)]) -> Result<()> {
         let check = self.key.lookup(CHECK_PURPOSE, "cachet-rs");
-        if !settings.iter().any(|(k, _)| k == DATA_KEY_CHECK) {
-            // A new database, or one from before the check: what is sealed in it already
-            // must open with this key before the key is written down as its own.
-            self.sealed_values_open().await?;
-        }
-        let stored = self
-            .store
-            .claim_setting(DATA_KEY_CHECK.to_owned(), check.clone())
-            .await?;
+        let stored = match settings.iter().find(|(k, _)| k == DATA_KEY_CHECK) {
+            // Bound already: a comparison, nothing written.
+            Some((_, stored)) => stored.clone(),
+            None => {
+                // A new database, or one from before the check: what is sealed in it
+                // already must open with this key before the key is written down as its
+                // own (of racing first starts, the claim lets one key win).
+                self.sealed_values_open().await?;
+                self.store
+                    .claim_setting(DATA_KEY_CHECK.to_owned(), check.clone())
+                    .await?
+            }
+        };
         if stored == check {
             Ok(())
         } else {
@@ -44,54 +49,56 @@ impl StatusPage {
     /// secret), if any is stored, opens with this key.
     async fn sealed_values_open(&self) -> Result<()> {
         let refused = |_| Error::WrongDataKey;
-        // The first sealed address: rows from before sealing are in the clear and open
-        // with any key, so they prove nothing.
-        let mut page = 1;
-        loop {
-            let subscribers = self
-                .store
-                .list_subscribers(&ListQuery::new(page, MAX_PER_PAGE, ()))
-                .await?;
-            let last = is_last(page, subscribers.items.len(), subscribers.total);
-            if let Some(s) = subscribers
-                .items
-                .into_iter()
-                .find(|s| !s.email.sealed.is_empty())
-            {
-                self.open_subscriber(s).map_err(refused)?;
-                break;
-            }
-            if last {
-                break;
-            }
-            page += 1;
+        // Rows from before sealing keep their address in the clear, which opens with any
+        // key: the first sealed one decides.
+        let sealed_subscriber = first_in_pages(
+            |page| async move {
+                self.store
+                    .list_subscribers(&ListQuery::new(page, MAX_PER_PAGE, ()))
+                    .await
+            },
+            |s| (!s.email.sealed.is_empty()).then_some(s),
+        )
+        .await?;
+        if let Some(s) = sealed_subscriber {
+            self.open_subscriber(s).map_err(refused)?;
         }
         if let Some(w) = self.store.list_webhooks().await?.first() {
             self.webhook_secret(w).map_err(refused)?;
         }
-        let mut page = 1;
-        loop {
-            let users = self
-                .store
-                .list_users(&ListQuery::new(page, MAX_PER_PAGE, ()))
-                .await?;
-            if let Some(sealed) = users
-                .items
-                .iter()
-                .find_map(|u| u.totp.sealed_secret.as_deref())
-            {
-                return self.open_totp_secret(sealed).map(|_| ()).map_err(refused);
-            }
-            if is_last(page, users.items.len(), users.total) {
-                return Ok(());
-            }
-            page += 1;
+        let sealed_totp = first_in_pages(
+            |page| async move {
+                self.store
+                    .list_users(&ListQuery::new(page, MAX_PER_PAGE, ()))
+                    .await
+            },
+            |u| u.totp.sealed_secret,
+        )
+        .await?;
+        if let Some(sealed) = sealed_totp {
+            self.open_totp_secret(&sealed).map_err(refused)?;
         }
+        Ok(())
     }
 }
 
-/// Whether page `page` (of [`MAX_PER_PAGE`] rows, `rows` of them read) is the last of
-/// `total` rows.
-fn is_last(page: u32, rows: usize, total: u64) -> bool {
-    rows == 0 || u64::from(page) * u64::from(MAX_PER_PAGE) >= total
+/// The first row, over every page `fetch` reads (of [`MAX_PER_PAGE`] rows), that `pick`
+/// takes.
+async fn first_in_pages<T, R, F, Fut>(fetch: F, pick: impl Fn(T) -> Option<R>) -> Result<Option<R>>
+where
+    F: Fn(u32) -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<Page<T>, StoreError>>,
+{
+    let mut page = 1;
+    loop {
+        let rows = fetch(page).await?;
+        let last = rows.items.is_empty() || u64::from(page) * u64::from(MAX_PER_PAGE) >= rows.total;
+        if let Some(found) = rows.items.into_iter().find_map(&pick) {
+            return Ok(Some(found));
+        }
+        if last {
+            return Ok(None);
+        }
+        page += 1;
+    }
 }
