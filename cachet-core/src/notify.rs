@@ -1093,17 +1093,18 @@ pub fn compose(delivery: &Delivery, to: &str, links: &Links) -> Mail {
     let n = &delivery.notice;
     let mut text = n.text.clone();
     let mut html = n.html.as_str().to_owned();
-    if let Some(page) = &links.page {
-        let _ = write!(text, "\nMore on the status page: {page}\n");
+    // A link of its own: a labelled line in the text, a paragraph in the HTML.
+    let mut paragraph = |url: &str, label: &str, words: &str| {
+        let _ = write!(text, "\n{label}: {url}\n");
         html.push_str("<p><a href=\"");
-        escape_html(page, &mut html);
-        html.push_str("\">More on the status page</a></p>");
+        escape_html(url, &mut html);
+        let _ = write!(html, "\">{words}</a></p>");
+    };
+    if let Some(page) = &links.page {
+        paragraph(page, "More on the status page", "More on the status page");
     }
     if let Some(verify) = &links.verify {
-        let _ = write!(text, "\nConfirm: {verify}\n");
-        html.push_str("<p><a href=\"");
-        escape_html(verify, &mut html);
-        html.push_str("\">Confirm your subscription</a></p>");
+        paragraph(verify, "Confirm", "Confirm your subscription");
     }
     let _ = write!(
         text,
