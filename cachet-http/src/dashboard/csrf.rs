@@ -195,7 +195,7 @@ fn page_was_https(headers: &HeaderMap) -> bool {
 /// browsers send Secure cookies over plain HTTP too.
 fn to_this_machine(headers: &HeaderMap) -> bool {
     let host = headers
-        .get(axum::http::header::HOST)
+        .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.parse::<axum::http::uri::Authority>().ok());
     host.is_some_and(|h| {

@@ -633,32 +633,20 @@ fn parse_header_name(text: &str) -> Result<HeaderName, String> {
         .map_err(|_| format!("{text:?} is not a header name"))
 }
 
-/// The data key of this start.
-enum Key {
-    /// From `CACHET_DATA_KEY`, or from the key file.
-    Given(DataKey),
-    /// Made by this start and written whole to a private file beside the key file (`text`
-    /// is what it holds); it becomes the key file only once the database has accepted the
-    /// key (see [`publish_key`]), so no other process ever uses a key that may be refused.
-    New {
-        key: DataKey,
-        text: String,
-        pending: PathBuf,
-    },
-}
-
 /// The data key: `CACHET_DATA_KEY` when set, else the key file; a new one when there is no
 /// key file and `may_create` (the server's first start; a subcommand never makes a key, as
-/// it never makes a database).
-fn load_data_key(path: &Path, may_create: bool) -> Result<Key, String> {
+/// it never makes a database). A new key comes with the private file it was written to
+/// beside the key file: it becomes the key file only once the database has accepted the
+/// key (see [`publish_key`]), so no other process ever uses a key that may be refused.
+fn load_data_key(path: &Path, may_create: bool) -> Result<(DataKey, Option<PathBuf>), String> {
     if let Ok(text) = std::env::var("CACHET_DATA_KEY") {
         return DataKey::parse(&text)
-            .map(Key::Given)
+            .map(|key| (key, None))
             .map_err(|e| format!("CACHET_DATA_KEY: {e}"));
     }
     match std::fs::read_to_string(path) {
         Ok(text) => DataKey::parse(&text)
-            .map(Key::Given)
+            .map(|key| (key, None))
             .map_err(|e| format!("{}: {e}", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !may_create => Err(format!(
             "there is no data key file at {}: subcommands use the server's key, so pass \
@@ -687,7 +675,7 @@ fn load_data_key(path: &Path, may_create: bool) -> Result<Key, String> {
                     describe(&e)
                 ));
             }
-            Ok(Key::New { key, text, pending })
+            Ok((key, Some(pending)))
         }
         Err(e) => Err(format!(
             "cannot read the data key file {}: {}",
@@ -699,28 +687,21 @@ fn load_data_key(path: &Path, may_create: bool) -> Result<Key, String> {
 
 /// Puts a new key, which the database has accepted, in the key file's place: linked, so an
 /// existing file is never replaced and nobody reads half a key.
-fn publish_key(path: &Path, text: &str, pending: &Path) -> Result<(), String> {
+fn publish_key(path: &Path, pending: &Path) -> Result<(), String> {
     match std::fs::hard_link(pending, path) {
         Ok(()) => {
             let _ = std::fs::remove_file(pending);
             Ok(())
         }
-        // Another start in this folder published its key meanwhile (for another database:
-        // on this one, only one key can be accepted). Keep this one where it is.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let theirs = std::fs::read_to_string(path).unwrap_or_default();
-            if theirs.trim() == text {
-                let _ = std::fs::remove_file(pending);
-                return Ok(());
-            }
-            Err(format!(
-                "another start created {} meanwhile, with another key; this database was set \
-                 up with the key in {}: start with --data-key-file {}",
-                path.display(),
-                pending.display(),
-                pending.display()
-            ))
-        }
+        // Another start in this folder published its key meanwhile, for another database
+        // (on this one only one key is accepted): this database's key stays where it is.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(format!(
+            "another start created {} meanwhile, with another key; this database was set up \
+             with the key in {}: start with --data-key-file {}",
+            path.display(),
+            pending.display(),
+            pending.display()
+        )),
         Err(e) => Err(format!(
             "cannot create the data key file {} (the key is in {}): {}",
             path.display(),
@@ -755,11 +736,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     )
     .await?;
     let serving = matches!(cli.command, None | Some(Command::Serve));
-    let key = load_data_key(&cli.data_key_file, serving)?;
-    let (data_key, pending) = match key {
-        Key::Given(key) => (key, None),
-        Key::New { key, text, pending } => (key, Some((text, pending))),
-    };
+    let (data_key, pending) = load_data_key(&cli.data_key_file, serving)?;
     let session_limits = SessionLimits {
         idle: chrono::Duration::minutes(i64::from(cli.serve.session_idle_minutes.max(1))),
         absolute: chrono::Duration::hours(i64::from(cli.serve.session_max_hours.max(1))),
@@ -767,7 +744,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     let service = match StatusPage::new(store, data_key).await {
         Ok(service) => service,
         Err(e) => {
-            if let Some((_, file)) = &pending {
+            if let Some(file) = &pending {
                 let _ = std::fs::remove_file(file);
             }
             if let cachet_core::Error::WrongDataKey = e {
@@ -787,8 +764,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             return Err(format!("cannot load settings: {}{hint}", describe(&e)));
         }
     };
-    if let Some((text, file)) = &pending {
-        publish_key(&cli.data_key_file, text, file)?;
+    if let Some(file) = &pending {
+        publish_key(&cli.data_key_file, file)?;
         eprintln!(
             "Created the data key file {} (mode 0600). Back it up apart from the database: \
              without it, TOTP secrets, subscriber emails and webhook secrets cannot be read, \
