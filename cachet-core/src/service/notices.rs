@@ -49,14 +49,8 @@ impl StatusPage {
     /// and not in a hidden group); None otherwise, or when it is gone. A notice never names
     /// what the public page does not show: anyone can subscribe.
     async fn public_component_name(&self, id: ComponentId) -> Result<Option<String>> {
-        if !self.public_component_ids().await?.contains(&id) {
-            return Ok(None);
-        }
-        match self.store.get_component(id).await {
-            Ok(c) => Ok(Some(c.name)),
-            Err(crate::StoreError::NotFound(_)) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        self.public_name_after(id, &ComponentChanges::default())
+            .await
     }
 
     /// The notice of a new incident: to subscribers when `notify` is on and the incident is
